@@ -1,0 +1,159 @@
+// The contract between TypeScript and the wasm kernels. Every export the TypeScript side
+// calls is listed here; the loader checks at start-up that the module has each one, so a
+// missing kernel fails loudly at load time instead of deep inside a training run.
+//
+// Conventions: pointers are byte offsets into linear memory (f32 arrays 16-byte aligned),
+// sizes are element counts, every f32 array is dense row-major. Kernels never allocate and
+// accept any size >= 0 (including sizes that are not multiples of the SIMD width/tile).
+// In-place use (out == input) is allowed for elementwise kernels.
+
+type Ptr = number;
+
+/** Opcodes of the binary elementwise kernels. */
+export const enum BinOp {
+  Add = 0,
+  Sub = 1,
+  Mul = 2,
+  Div = 3,
+  Max = 4,
+  Min = 5,
+}
+
+/** Opcodes of the unary elementwise kernels. */
+export const enum UnOp {
+  Neg = 0,
+  Exp = 1,
+  Log = 2,
+  Relu = 3,
+  Sigmoid = 4,
+  Tanh = 5,
+  Softplus = 6,
+  Sqrt = 7,
+  Square = 8,
+  Abs = 9,
+}
+
+export interface Kernels {
+  /** End of the module's static data: the JS allocator starts above it. */
+  heapBase(): Ptr;
+
+  // ---- gemm.ts -------------------------------------------------------------------------
+  /** Bytes of scratch space `gemm` needs for packing (a constant of the build). */
+  gemmWorkspaceBytes(): number;
+  /**
+   * C[M,N] = alpha * op(A) * op(B) + beta * C, then optionally C += bias (per column,
+   * bias[N]) and C = max(C, 0). op(A) is [M,K]: A is stored [M,K] (lda >= K) or, when
+   * transA, [K,M] (lda >= M). op(B) is [K,N]: B stored [K,N] or, when transB, [N,K].
+   * beta == 0 means C is write-only (never read, so garbage/NaN in C is ignored).
+   * bias == 0 means no bias. work: gemmWorkspaceBytes() bytes, 64-byte aligned.
+   */
+  gemm(
+    transA: number, transB: number, M: number, N: number, K: number, alpha: number,
+    A: Ptr, lda: number, B: Ptr, ldb: number, beta: number, C: Ptr, ldc: number,
+    bias: Ptr, relu: number, work: Ptr,
+  ): void;
+
+  // ---- elementwise.ts ------------------------------------------------------------------
+  /** out[i] = unop(x[i]) */
+  unary(op: UnOp, x: Ptr, out: Ptr, n: number): void;
+  /** out[i] = a[i] op b[i] */
+  binary(op: BinOp, a: Ptr, b: Ptr, out: Ptr, n: number): void;
+  /** out[i] = a[i] op s  (reverse != 0: out[i] = s op a[i]) */
+  binaryScalar(op: BinOp, a: Ptr, s: number, out: Ptr, n: number, reverse: number): void;
+  /** a is [rows, cols], b is [cols]: out[r,c] = a[r,c] op b[c]  (reverse: b[c] op a[r,c]) */
+  binaryRow(op: BinOp, a: Ptr, b: Ptr, out: Ptr, rows: number, cols: number, reverse: number): void;
+  /** a is [rows, cols], b is [rows]: out[r,c] = a[r,c] op b[r]  (reverse: b[r] op a[r,c]) */
+  binaryCol(op: BinOp, a: Ptr, b: Ptr, out: Ptr, rows: number, cols: number, reverse: number): void;
+  /**
+   * General broadcasting: out has `ndim` dims (shape at shapePtr, i32[ndim]); a and b are
+   * read with element strides at aStridesPtr / bStridesPtr (i32[ndim], 0 on broadcast dims).
+   */
+  binaryStrided(op: BinOp, a: Ptr, b: Ptr, out: Ptr, ndim: number, shapePtr: Ptr, aStridesPtr: Ptr, bStridesPtr: Ptr): void;
+  /** out[i] = max(x[i], slope * x[i]) style leaky ReLU: x >= 0 ? x : slope * x */
+  leakyRelu(x: Ptr, out: Ptr, n: number, slope: number): void;
+  /** dx[i] = dy[i] * (x[i] >= 0 ? 1 : slope)  (ReLU backward is slope = 0, with x > 0 ? 1 : 0) */
+  leakyReluBackward(x: Ptr, dy: Ptr, dx: Ptr, n: number, slope: number): void;
+  /** dx[i] = dy[i] * (x[i] > 0 ? 1 : 0) */
+  reluBackward(x: Ptr, dy: Ptr, dx: Ptr, n: number): void;
+  /** dx[i] = dy[i] * y[i] * (1 - y[i]), y = sigmoid(x) */
+  sigmoidBackward(y: Ptr, dy: Ptr, dx: Ptr, n: number): void;
+  /** dx[i] = dy[i] * (1 - y[i]^2), y = tanh(x) */
+  tanhBackward(y: Ptr, dy: Ptr, dx: Ptr, n: number): void;
+  /** dx[i] = dy[i] * sigmoid(x[i]) */
+  softplusBackward(x: Ptr, dy: Ptr, dx: Ptr, n: number): void;
+  /** x[i] = value */
+  fill(x: Ptr, value: number, n: number): void;
+  /** dst[i] = src[i] (regions may not overlap) */
+  copy(src: Ptr, dst: Ptr, n: number): void;
+  /** y[i] += alpha * x[i] */
+  axpy(alpha: number, x: Ptr, y: Ptr, n: number): void;
+  /** Number of elements that are NaN or +-Inf. */
+  countNonFinite(x: Ptr, n: number): number;
+  /** out[i] = f32(x[i]) for an i32 array x */
+  i32ToF32(x: Ptr, out: Ptr, n: number): void;
+
+  // ---- reduce.ts -----------------------------------------------------------------------
+  /**
+   * x viewed as [outer, n, inner]; out[o, i] = scale * sum_k x[o, k, i]  (out is [outer, inner]).
+   * Rows: inner = 1; columns: outer = 1; everything: outer = inner = 1.
+   */
+  reduceSum(x: Ptr, out: Ptr, outer: number, n: number, inner: number, scale: number): void;
+  /** Same view; out[o, i] = max_k x[o, k, i]; if argmax != 0, writes the first maximising k (i32). n >= 1. */
+  reduceMax(x: Ptr, out: Ptr, argmax: Ptr, outer: number, n: number, inner: number): void;
+  /** sum_i x[i] * y[i] (f32 accumulate in SIMD lanes) */
+  dot(x: Ptr, y: Ptr, n: number): number;
+
+  // ---- softmax.ts ----------------------------------------------------------------------
+  /** Row-wise softmax of x [rows, cols] into y (numerically stable, max-shifted). */
+  softmax(x: Ptr, y: Ptr, rows: number, cols: number): void;
+  /** Row-wise log-softmax. */
+  logSoftmax(x: Ptr, y: Ptr, rows: number, cols: number): void;
+  /** dx = y * (dy - sum_c(dy * y)) per row, y = softmax output. */
+  softmaxBackward(y: Ptr, dy: Ptr, dx: Ptr, rows: number, cols: number): void;
+  /** dx = dy - exp(y) * sum_c(dy) per row, y = log-softmax output. */
+  logSoftmaxBackward(y: Ptr, dy: Ptr, dx: Ptr, rows: number, cols: number): void;
+  /**
+   * Fused softmax + cross-entropy for integer labels (i32[rows], each in [0, cols)).
+   * Writes probs = softmax(logits) and returns sum over rows of -log p[r, label[r]]
+   * (computed as logsumexp - logit, so it stays finite).
+   */
+  softmaxCrossEntropy(logits: Ptr, labels: Ptr, probs: Ptr, rows: number, cols: number): number;
+  /** dlogits[r, c] = scale * (probs[r, c] - (c == label[r])) */
+  softmaxCrossEntropyBackward(probs: Ptr, labels: Ptr, dlogits: Ptr, rows: number, cols: number, scale: number): void;
+
+  // ---- optim.ts (all in place on w and the state buffers; g is read only) ---------------
+  /**
+   * Notes §1.3.5.3: g' = g + wd*w; dw = -lr*g' + momentum*dw_prev; w += dw. `velocity` keeps dw.
+   */
+  sgdStep(w: Ptr, g: Ptr, velocity: Ptr, n: number, lr: number, momentum: number, weightDecay: number): void;
+  /** g' = g + wd*w; h += g'^2; w -= lr * g' / (sqrt(h) + eps) */
+  adagradStep(w: Ptr, g: Ptr, h: Ptr, n: number, lr: number, eps: number, weightDecay: number): void;
+  /** g' = g + wd*w; s = rho*s + (1-rho)*g'^2; w -= lr * g' / (sqrt(s) + eps) */
+  rmspropStep(w: Ptr, g: Ptr, s: Ptr, n: number, lr: number, rho: number, eps: number, weightDecay: number): void;
+  /**
+   * Adam with bias correction: g' = g + wd*w (decoupled != 0: AdamW, w -= lr*wd*w instead);
+   * m = b1*m + (1-b1)*g'; v = b2*v + (1-b2)*g'^2; w -= lr * (m/bc1) / (sqrt(v/bc2) + eps),
+   * where bc1 = 1 - b1^t and bc2 = 1 - b2^t are passed in.
+   */
+  adamStep(
+    w: Ptr, g: Ptr, m: Ptr, v: Ptr, n: number, lr: number, beta1: number, beta2: number,
+    eps: number, weightDecay: number, decoupled: number, bc1: number, bc2: number,
+  ): void;
+}
+
+/** Names the loader verifies; kept in sync with the interface by the type below. */
+export const KERNEL_NAMES = [
+  'heapBase', 'gemmWorkspaceBytes', 'gemm',
+  'unary', 'binary', 'binaryScalar', 'binaryRow', 'binaryCol', 'binaryStrided',
+  'leakyRelu', 'leakyReluBackward', 'reluBackward', 'sigmoidBackward', 'tanhBackward',
+  'softplusBackward', 'fill', 'copy', 'axpy', 'countNonFinite', 'i32ToF32',
+  'reduceSum', 'reduceMax', 'dot',
+  'softmax', 'logSoftmax', 'softmaxBackward', 'logSoftmaxBackward',
+  'softmaxCrossEntropy', 'softmaxCrossEntropyBackward',
+  'sgdStep', 'adagradStep', 'rmspropStep', 'adamStep',
+] as const satisfies readonly (keyof Kernels)[];
+
+// Compile-time exhaustiveness: fails to type-check if a Kernels member is missing above.
+type Missing = Exclude<keyof Kernels, (typeof KERNEL_NAMES)[number]>;
+const exhaustive: Missing extends never ? true : Missing = true;
+void exhaustive;
