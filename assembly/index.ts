@@ -1,2 +1,3 @@
 // Entry point of the wasm module: re-exports every kernel family.
 export { heapBase } from './memory';
+export * from './optim';
