@@ -1,3 +1,4 @@
 // Entry point of the wasm module: re-exports every kernel family.
 export { heapBase } from './memory';
 export * from './optim';
+export { gemm, gemmWorkspaceBytes } from './gemm';
