@@ -1,0 +1,229 @@
+// gemm kernel vs a plain-JS reference accumulated in f64, on random data and awkward shapes:
+// all four transpose combinations, with and without the fused epilogue, padded leading
+// dimensions, unaligned sub-matrix pointers and sizes that cross the kernel's block sizes.
+import { describe, expect, it } from 'vitest';
+import { build, kernels, runtime } from '../../bindings/index';
+import { blankF32, free, getF32, putF32, randomF32 } from '../helpers/wasm';
+
+interface Epilogue {
+  name: string;
+  alpha: number;
+  beta: number;
+  bias: boolean;
+  relu: boolean;
+}
+
+const EPILOGUES: Epilogue[] = [
+  { name: 'plain (alpha 1, beta 0, C NaN-filled)', alpha: 1, beta: 0, bias: false, relu: false },
+  { name: 'alpha 0.75, beta -0.5, bias, relu', alpha: 0.75, beta: -0.5, bias: true, relu: true },
+  { name: 'alpha -1.25, beta 0 (C NaN-filled), bias', alpha: -1.25, beta: 0, bias: true, relu: false },
+  { name: 'alpha 1, beta 1, relu', alpha: 1, beta: 1, bias: false, relu: true },
+];
+
+interface Case {
+  transA: boolean;
+  transB: boolean;
+  M: number;
+  N: number;
+  K: number;
+  ep: Epilogue;
+  /** Leading dimensions larger than needed and pointers offset by one element (not 16-byte aligned). */
+  padded: boolean;
+  seed: number;
+}
+
+/** Tolerance on |got - ref| relative to the magnitude of the summed terms (f32 rounding, FMA or not). */
+const TOL = 1e-5;
+
+function runCase(c: Case): { err: number; paddingIntact: boolean; finite: boolean } {
+  const { transA, transB, M, N, K, ep, padded, seed } = c;
+  const pad = padded ? 3 : 0;
+  const off = padded ? 1 : 0; // element offset of each matrix inside its block
+  const aRows = transA ? K : M, aCols = transA ? M : K;
+  const bRows = transB ? N : K, bCols = transB ? K : N;
+  const lda = aCols + pad, ldb = bCols + pad, ldc = N + pad;
+
+  // Storage with padding columns filled with NaN, so a read outside the matrix shows up.
+  const fill = (rows: number, cols: number, ld: number, s: number): Float32Array => {
+    const vals = randomF32(rows * cols, s);
+    const buf = new Float32Array(off + rows * ld).fill(Number.NaN);
+    for (let r = 0; r < rows; r++) buf.set(vals.subarray(r * cols, (r + 1) * cols), off + r * ld);
+    return buf;
+  };
+  const a = fill(aRows, aCols, lda, seed);
+  const b = fill(bRows, bCols, ldb, seed + 1);
+  const bias = ep.bias ? randomF32(N, seed + 2) : null;
+  // C: random when beta != 0, NaN when beta == 0 (it must not be read). Padding gets a sentinel.
+  const SENTINEL = 12345.5;
+  const c0 = new Float32Array(off + M * ldc).fill(SENTINEL);
+  const cvals = randomF32(M * N, seed + 3);
+  for (let i = 0; i < M; i++) {
+    for (let j = 0; j < N; j++) c0[off + i * ldc + j] = ep.beta !== 0 ? cvals[i * N + j] : Number.NaN;
+  }
+
+  const pa = putF32(a), pb = putF32(b), pc = putF32(c0);
+  const pbias = bias ? putF32(bias) : 0;
+  kernels().gemm(
+    transA ? 1 : 0, transB ? 1 : 0, M, N, K, ep.alpha,
+    pa + 4 * off, lda, pb + 4 * off, ldb, ep.beta, pc + 4 * off, ldc,
+    pbias, ep.relu ? 1 : 0, runtime().gemmWork,
+  );
+  const got = getF32(pc, c0.length);
+  free(pa, pb, pc);
+  if (pbias) free(pbias);
+
+  const A = (i: number, k: number) => (transA ? a[off + k * lda + i] : a[off + i * lda + k]);
+  const B = (k: number, j: number) => (transB ? b[off + j * ldb + k] : b[off + k * ldb + j]);
+  let err = 0;
+  let finite = true;
+  for (let i = 0; i < M; i++) {
+    for (let j = 0; j < N; j++) {
+      let s = 0, mag = 0;
+      for (let k = 0; k < K; k++) {
+        const t = A(i, k) * B(k, j);
+        s += t;
+        mag += Math.abs(t);
+      }
+      let v = ep.alpha * s;
+      mag = Math.abs(ep.alpha) * mag;
+      if (ep.beta !== 0) {
+        const cij = c0[off + i * ldc + j];
+        v += ep.beta * cij;
+        mag += Math.abs(ep.beta * cij);
+      }
+      if (bias) {
+        v += bias[j];
+        mag += Math.abs(bias[j]);
+      }
+      if (ep.relu) v = Math.max(v, 0);
+      const g = got[off + i * ldc + j];
+      if (!Number.isFinite(g)) finite = false;
+      const e = Math.abs(g - v) / Math.max(mag, 1e-30);
+      if (!(e <= err)) err = Number.isNaN(e) ? Infinity : e;
+      if (ep.relu && g < 0) err = Infinity; // ReLU output must never be negative
+    }
+  }
+  // Everything outside the M x N window (leading offset, padding columns) must be untouched.
+  let paddingIntact = true;
+  for (let p = 0; p < got.length; p++) {
+    const inside = p >= off && (p - off) % ldc < N;
+    if (!inside && !Object.is(got[p], c0[p])) paddingIntact = false;
+  }
+  return { err, paddingIntact, finite };
+}
+
+const TRANS: [boolean, boolean][] = [[false, false], [true, false], [false, true], [true, true]];
+const tname = (t: [boolean, boolean]) => `${t[0] ? 'A^T' : 'A'}${t[1] ? 'B^T' : 'B'}`;
+
+// [M, N, K]
+const SHAPES: [number, number, number][] = [
+  [1, 1, 1],
+  [3, 5, 7],
+  [2, 3, 5],
+  [4, 8, 16], // exactly one tile
+  [5, 9, 4],
+  [13, 17, 19],
+  [31, 37, 41],
+  [9, 17, 1],
+  [127, 129, 65],
+  [64, 128, 784], // Linear forward: [64,784] x [784,128]
+  [64, 784, 128], // Linear input gradient shape
+  [128, 784, 64], // Linear weight gradient shape
+  [1, 33, 600], // K crosses one k block
+  [67, 23, 1031], // three k blocks: beta on the first, bias/ReLU on the last
+  [257, 19, 30], // several row blocks
+  [3, 2053, 5], // several column blocks
+];
+
+describe('gemm', () => {
+  it('runs the requested build', () => {
+    const want = process.env.SIMDGRAD_BUILD;
+    if (want !== undefined && want !== '' && want !== 'auto') expect(build()).toBe(want);
+    expect(['simd', 'relaxed']).toContain(build());
+  });
+
+  it('has a positive workspace size and a 64-byte aligned scratch block', () => {
+    expect(kernels().gemmWorkspaceBytes()).toBeGreaterThan(0);
+    expect(runtime().gemmWork % 64).toBe(0);
+  });
+
+  for (const [M, N, K] of SHAPES) {
+    describe(`${M}x${N}x${K} (MxNxK)`, () => {
+      for (const t of TRANS) {
+        EPILOGUES.forEach((ep, ei) => {
+          const padded = ei % 2 === 1;
+          it(`${tname(t)}, ${ep.name}${padded ? ', padded ld / unaligned' : ''}`, () => {
+            const r = runCase({ transA: t[0], transB: t[1], M, N, K, ep, padded, seed: M * 7919 + N * 104729 + K * 31 + ei });
+            expect(r.err).toBeLessThanOrEqual(TOL);
+            expect(r.finite).toBe(true);
+            expect(r.paddingIntact).toBe(true);
+          });
+        });
+      }
+    });
+  }
+
+  it('also handles unpadded/padded layouts the other way round for the awkward shapes', () => {
+    for (const [M, N, K] of [[3, 5, 7], [127, 129, 65], [13, 17, 19]] as const) {
+      for (const t of TRANS) {
+        EPILOGUES.forEach((ep, ei) => {
+          const r = runCase({ transA: t[0], transB: t[1], M, N, K, ep, padded: ei % 2 === 0, seed: 17 + ei });
+          expect(r.err, `${M}x${N}x${K} ${tname(t)} ${ep.name}`).toBeLessThanOrEqual(TOL);
+          expect(r.paddingIntact).toBe(true);
+        });
+      }
+    }
+  });
+
+  describe('zero-sized dimensions', () => {
+    for (const [M, N, K] of [[0, 5, 3], [5, 0, 3], [0, 0, 0], [0, 4, 0]] as const) {
+      it(`${M}x${N}x${K} leaves memory untouched`, () => {
+        for (const ep of EPILOGUES) {
+          const r = runCase({ transA: false, transB: false, M, N, K, ep, padded: true, seed: 5 });
+          expect(r.paddingIntact).toBe(true);
+        }
+      });
+    }
+    for (const [M, N] of [[1, 1], [5, 3], [6, 13]] as const) {
+      for (const t of TRANS) {
+        EPILOGUES.forEach((ep, ei) => {
+          it(`K = 0, ${M}x${N}, ${tname(t)}: C = beta*C (+bias, relu); ${ep.name}`, () => {
+            const r = runCase({ transA: t[0], transB: t[1], M, N, K: 0, ep, padded: ei % 2 === 1, seed: 9 + ei });
+            expect(r.err).toBeLessThanOrEqual(TOL);
+            expect(r.finite).toBe(true);
+            expect(r.paddingIntact).toBe(true);
+          });
+        });
+      }
+    }
+  });
+
+  it('K = 0 with beta = 0 writes exactly bias (or zeros) over NaN-filled C', () => {
+    const M = 3, N = 6;
+    const pc = blankF32(M * N); // NaN
+    const bias = putF32([1, -2, 3, -4, 0.5, -0.5]);
+    kernels().gemm(0, 0, M, N, 0, 1, 0, 1, 0, N, 0, pc, N, bias, 1, runtime().gemmWork);
+    expect(Array.from(getF32(pc, M * N))).toEqual([1, 0, 3, 0, 0.5, 0, 1, 0, 3, 0, 0.5, 0, 1, 0, 3, 0, 0.5, 0]);
+    kernels().gemm(0, 0, M, N, 0, 1, 0, 1, 0, N, 0, pc, N, 0, 0, runtime().gemmWork);
+    expect(Array.from(getF32(pc, M * N))).toEqual(new Array(M * N).fill(0));
+    free(pc, bias);
+  });
+
+  it('gives exact results on small integers (no reassociation surprises)', () => {
+    // Integer data small enough that every partial sum is exact in f32, FMA or not.
+    const M = 6, N = 11, K = 9;
+    const a = Array.from({ length: M * K }, (_, i) => (i % 7) - 3);
+    const b = Array.from({ length: K * N }, (_, i) => (i % 5) - 2);
+    const pa = putF32(a), pb = putF32(b), pc = blankF32(M * N);
+    kernels().gemm(0, 0, M, N, K, 1, pa, K, pb, N, 0, pc, N, 0, 0, runtime().gemmWork);
+    const got = getF32(pc, M * N);
+    for (let i = 0; i < M; i++) {
+      for (let j = 0; j < N; j++) {
+        let s = 0;
+        for (let k = 0; k < K; k++) s += a[i * K + k] * b[k * N + j];
+        expect(got[i * N + j]).toBe(s);
+      }
+    }
+    free(pa, pb, pc);
+  });
+});
