@@ -1,0 +1,238 @@
+// The dynamic graph: ops call `record` on their output; `backward` walks the graph in
+// reverse topological order and runs each op's vector-Jacobian product, written next to
+// the op's forward in ops/<family>.ts.
+//
+// Memory: intermediates of a graph stay readable after backward() (so metrics can be read
+// from logits) and are released at the start of the next backward() — a training loop
+// written the obvious way stays flat without a single dispose().
+import { kernels } from '../bindings/index';
+import { Tensor, fmt, full } from './tensor';
+
+/** Vector-Jacobian product: upstream gradient -> gradient per input (null: input gets none). */
+export type Backward = (grad: Tensor) => (Tensor | null)[];
+
+export interface GraphNode {
+  readonly op: string;
+  readonly inputs: readonly Tensor[];
+  readonly backward: Backward;
+  /** Extra buffers the backward needs (softmax probabilities, masks), freed with the graph. */
+  readonly saved: readonly Tensor[];
+}
+
+let gradEnabled = true;
+let detectAnomaly = false;
+
+/** Whether ops currently record the graph. */
+export function isGradEnabled(): boolean {
+  return gradEnabled;
+}
+
+/** Runs fn without recording the graph (inference, metrics, optimizer updates). */
+export function noGrad<T>(fn: () => T): T {
+  const prev = gradEnabled;
+  gradEnabled = false;
+  try {
+    return fn();
+  } finally {
+    gradEnabled = prev;
+  }
+}
+
+/** Runs fn with graph recording on, even inside noGrad. */
+export function enableGrad<T>(fn: () => T): T {
+  const prev = gradEnabled;
+  gradEnabled = true;
+  try {
+    return fn();
+  } finally {
+    gradEnabled = prev;
+  }
+}
+
+/**
+ * NaN/Inf detector: when on, every op checks its output and backward checks every gradient,
+ * and the first op that produces a non-finite value throws an Error naming it.
+ */
+export function setDetectAnomaly(on: boolean): void {
+  detectAnomaly = on;
+}
+export function isAnomalyDetectionOn(): boolean {
+  return detectAnomaly;
+}
+
+function checkFinite(what: string, t: Tensor, inputs: readonly Tensor[]): void {
+  if (t.dtype !== 'float32') return;
+  const bad = kernels().countNonFinite(t.ptr, t.size);
+  if (bad > 0) {
+    const ins = inputs.map((x) => fmt(x.shape)).join(', ');
+    throw new Error(`${what} produced ${bad} non-finite value${bad > 1 ? 's' : ''} (NaN or Inf) in its output ${fmt(t.shape)} from inputs ${ins}`);
+  }
+}
+
+/** Whether an op on these inputs must record a node. */
+export function needsGrad(...inputs: Tensor[]): boolean {
+  if (!gradEnabled) return false;
+  for (const t of inputs) if (t.requiresGrad) return true;
+  return false;
+}
+
+/**
+ * Called by every op on its output. Records the node when any input requires grad;
+ * otherwise frees `saved` right away. Also runs the anomaly check.
+ */
+export function record(op: string, out: Tensor, inputs: Tensor[], backward: Backward, saved: Tensor[] = []): Tensor {
+  if (detectAnomaly) checkFinite(op, out, inputs);
+  if (needsGrad(...inputs)) {
+    out.node = { op, inputs, backward, saved };
+    out.requiresGrad = true;
+  } else {
+    for (const s of saved) s.dispose();
+  }
+  return out;
+}
+
+// Tensors of the last graph that went through backward(); released at the next backward().
+let pending: Tensor[] = [];
+
+/** Marks a leaf tensor (e.g. a data batch) as owned by the graph that consumes it. */
+const transient = new WeakSet<Tensor>();
+export function markTransient(t: Tensor): Tensor {
+  transient.add(t);
+  return t;
+}
+
+function topoSort(root: Tensor): Tensor[] {
+  const order: Tensor[] = [];
+  const seen = new Set<Tensor>();
+  // Iterative DFS: graphs of long training sequences (RNNs) would overflow a recursive one.
+  const stack: [Tensor, number][] = [[root, 0]];
+  seen.add(root);
+  while (stack.length > 0) {
+    const top = stack[stack.length - 1];
+    const [t, i] = top;
+    const inputs = t.node?.inputs ?? [];
+    if (i < inputs.length) {
+      top[1]++;
+      const c = inputs[i];
+      if (!seen.has(c)) {
+        seen.add(c);
+        stack.push([c, 0]);
+      }
+    } else {
+      stack.pop();
+      order.push(t);
+    }
+  }
+  return order;
+}
+
+export interface BackwardOptions {
+  /** Gradient of the root (default: ones, which requires a one-element root). */
+  gradient?: Tensor;
+  /** Keep the graph for another backward() through it. */
+  retainGraph?: boolean;
+}
+
+/** Computes d(root)/d(leaf) for every leaf with requiresGrad, accumulating into `.grad`. */
+export function backward(root: Tensor, opts: BackwardOptions = {}): void {
+  if (!root.requiresGrad) {
+    throw new Error(`backward: tensor ${fmt(root.shape)} does not require grad (no input of its graph has requiresGrad, or it was computed under noGrad)`);
+  }
+  if (opts.gradient === undefined && root.size !== 1) {
+    throw new Error(`backward: root has shape ${fmt(root.shape)}; pass { gradient } for a non-scalar root`);
+  }
+  if (opts.gradient !== undefined && opts.gradient.shape.join() !== root.shape.join()) {
+    throw new Error(`backward: gradient shape ${fmt(opts.gradient.shape)} differs from root shape ${fmt(root.shape)}`);
+  }
+  const order = topoSort(root);
+  const inGraph = new Set(order);
+  const stillPending = pending.filter((t) => inGraph.has(t));
+  for (const t of pending) if (!inGraph.has(t)) t.release('was released by a later backward() (intermediate of an earlier graph)');
+  pending = stillPending;
+
+  noGrad(() => {
+    const grads = new Map<Tensor, Tensor>();
+    const owned = new Set<Tensor>(); // gradient tensors held in `grads` or `.grad`
+    const seed = opts.gradient ?? onesLike(root);
+    grads.set(root, opts.gradient ? cloneTensor(seed) : seed);
+    owned.add(grads.get(root)!);
+
+    for (let k = order.length - 1; k >= 0; k--) {
+      const t = order[k];
+      const g = grads.get(t);
+      if (g === undefined) continue;
+      grads.delete(t);
+      const node = t.node;
+      if (node === null) {
+        // A leaf: accumulate into .grad.
+        if (t.requiresGrad) {
+          if (t.grad === null) {
+            t.grad = g;
+          } else {
+            kernels().axpy(1, g.ptr, t.grad.ptr, g.size);
+            owned.delete(g);
+            g.dispose();
+          }
+        } else {
+          owned.delete(g);
+          g.dispose();
+        }
+        continue;
+      }
+      const inGrads = node.backward(g);
+      for (let i = 0; i < node.inputs.length; i++) {
+        const x = node.inputs[i];
+        let gi = inGrads[i];
+        if (gi === null || gi === undefined || !x.requiresGrad) {
+          if (gi && gi !== g && !owned.has(gi)) gi.dispose();
+          continue;
+        }
+        if (gi.shape.join() !== x.shape.join()) {
+          throw new Error(`backward of ${node.op}: gradient ${fmt(gi.shape)} does not match input ${fmt(x.shape)} (library bug)`);
+        }
+        if (detectAnomaly) checkFinite(`backward of ${node.op}`, gi, [g]);
+        if (gi === g || owned.has(gi)) gi = cloneTensor(gi);
+        const prev = grads.get(x);
+        if (prev === undefined) {
+          grads.set(x, gi);
+          owned.add(gi);
+        } else {
+          kernels().axpy(1, gi.ptr, prev.ptr, gi.size);
+          gi.dispose();
+        }
+      }
+      owned.delete(g);
+      g.dispose();
+    }
+  });
+
+  if (opts.retainGraph) return;
+  // Hand the graph's memory to the next backward(): intermediates, saved buffers and
+  // transient inputs. Leaves the user made (parameters, reused data) are never touched.
+  for (const t of order) {
+    const node = t.node;
+    if (node !== null) {
+      pending.push(t);
+      for (const s of node.saved) pending.push(s);
+    } else if (transient.has(t)) {
+      pending.push(t);
+    }
+  }
+}
+
+/** Releases every intermediate kept from the last backward() now (e.g. before measuring memory). */
+export function releaseGraphs(): void {
+  for (const t of pending) t.release('was released by releaseGraphs()');
+  pending = [];
+}
+
+function onesLike(t: Tensor): Tensor {
+  return full(t.shape, 1);
+}
+
+/** A fresh copy of t's values (no graph). */
+export function cloneTensor(t: Tensor): Tensor {
+  const c = full(t.shape, 0, { dtype: t.dtype });
+  kernels().copy(t.ptr, c.ptr, t.size);
+  return c;
+}

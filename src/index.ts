@@ -1,0 +1,14 @@
+// simdgrad: deep learning for TypeScript on WebAssembly SIMD kernels.
+export { init, build, type InitOptions, type Build } from '../bindings/index';
+export {
+  Tensor, tensor, zeros, ones, full, empty, zerosLike, arange, memory, scope, dispose,
+  type DType, type Shape, type NestedArray, type CreateOptions,
+} from './tensor';
+export { rand, randn, randint } from './random';
+export { rng, manualSeed, Generator } from './rng';
+export {
+  noGrad, enableGrad, isGradEnabled, backward, setDetectAnomaly, releaseGraphs, markTransient,
+  type BackwardOptions,
+} from './autograd';
+export * from './ops/index';
+export * as nn from './nn/index';

@@ -1,0 +1,339 @@
+// Tensors: (storage in wasm memory, shape, dtype) plus the autograd hooks. The graph engine
+// lives in autograd.ts; ops live in ops/<family>.ts and are attached as methods at the end
+// of ops/index.ts so that `x.add(y)` and `add(x, y)` are the same code.
+import { f32, i32, kernels, runtime } from '../bindings/index';
+import type { GraphNode } from './autograd';
+
+export type DType = 'float32' | 'int32';
+export type Shape = readonly number[];
+export type TypedData = Float32Array | Int32Array;
+
+/** Reference-counted block of wasm memory shared by a tensor and its views (reshape, detach). */
+export class Storage {
+  refs = 1;
+  constructor(readonly ptr: number, readonly bytes: number) {}
+}
+
+// Backstop for tensors the user dropped without dispose(): the block is freed when the
+// tensor object is collected. Deterministic paths (graph release, scopes, dispose) come first.
+const finalizer = new FinalizationRegistry<Storage>((s) => dropStorage(s));
+
+let liveTensors = 0;
+
+function dropStorage(s: Storage): void {
+  if (--s.refs === 0) runtime().allocator.release(s.ptr);
+}
+
+// Scopes: every tensor created inside `scope(fn)` is disposed on exit unless returned.
+const scopeStack: Tensor[][] = [];
+
+export class Tensor {
+  readonly shape: Shape;
+  readonly dtype: DType;
+  readonly size: number;
+  /** Gradient accumulated by backward() (leaves with requiresGrad only). */
+  grad: Tensor | null = null;
+  /** The op that produced this tensor, while it is part of a live graph. */
+  node: GraphNode | null = null;
+  /** Optional name, used by state dicts and error messages. */
+  name: string | undefined;
+  private _requiresGrad = false;
+  private storage: Storage | null;
+  private releasedBy: string | null = null;
+  private snapshot: TypedData | null = null;
+
+  /** @internal Use the creation functions (tensor, zeros, ...) instead. */
+  constructor(storage: Storage, shape: Shape, dtype: DType) {
+    this.storage = storage;
+    this.shape = Object.freeze(shape.slice());
+    this.dtype = dtype;
+    this.size = sizeOf(shape);
+    liveTensors++;
+    finalizer.register(this, storage, this);
+    const top = scopeStack[scopeStack.length - 1];
+    if (top !== undefined) top.push(this);
+  }
+
+  get requiresGrad(): boolean {
+    return this._requiresGrad;
+  }
+  set requiresGrad(v: boolean) {
+    if (v && this.dtype !== 'float32') throw new Error(`requiresGrad: only float32 tensors can require gradients, got ${this.dtype}`);
+    this._requiresGrad = v;
+  }
+
+  /** Number of dimensions. */
+  get ndim(): number {
+    return this.shape.length;
+  }
+
+  /** True while the tensor's memory is usable. */
+  get isAlive(): boolean {
+    return this.storage !== null;
+  }
+
+  /** Byte offset of the data in wasm memory (for kernels). Throws if the tensor was freed. */
+  get ptr(): number {
+    if (this.storage === null) {
+      throw new Error(`tensor [${this.shape}] ${this.releasedBy ?? 'was disposed'}; it can no longer be used in computations`);
+    }
+    return this.storage.ptr;
+  }
+
+  /** A copy of the values as a typed array (works after the graph released the memory, for the loss). */
+  data(): TypedData {
+    if (this.storage === null && this.snapshot !== null) return this.snapshot.slice();
+    const p = this.ptr >> 2;
+    return this.dtype === 'float32' ? f32().slice(p, p + this.size) : i32().slice(p, p + this.size);
+  }
+
+  /** Values as nested JS arrays following the shape (a number for a scalar). */
+  toArray(): NestedArray {
+    const d = this.data();
+    if (this.shape.length === 0) return d[0];
+    const build = (dim: number, off: number): NestedArray => {
+      const n = this.shape[dim];
+      const stride = sizeOf(this.shape.slice(dim + 1));
+      const out: NestedArray[] = [];
+      for (let i = 0; i < n; i++) out.push(dim === this.shape.length - 1 ? d[off + i] : build(dim + 1, off + i * stride));
+      return out;
+    };
+    return build(0, 0);
+  }
+
+  /** The single value of a one-element tensor. */
+  item(): number {
+    if (this.size !== 1) throw new Error(`item: tensor has ${this.size} elements (shape [${this.shape}]), expected 1`);
+    return this.data()[0];
+  }
+
+  /** Frees the memory now. Further use throws. Idempotent. */
+  dispose(): void {
+    if (this.storage === null) return;
+    finalizer.unregister(this);
+    dropStorage(this.storage);
+    this.storage = null;
+    this.node = null;
+    liveTensors--;
+    if (this.grad !== null) {
+      this.grad.dispose();
+      this.grad = null;
+    }
+  }
+
+  /** @internal Frees the memory after the graph that produced it was used; keeps the values of scalars readable. */
+  release(reason: string): void {
+    if (this.storage === null) return;
+    if (this.size <= 16) this.snapshot = this.data();
+    this.dispose();
+    this.releasedBy = reason;
+  }
+
+  /** @internal A new tensor object sharing this tensor's storage (reshape and detach). */
+  shareStorage(shape: Shape): Tensor {
+    const s = this.storage;
+    if (s === null) void this.ptr; // throws the use-after-free message
+    s!.refs++;
+    return new Tensor(s!, shape, this.dtype);
+  }
+
+  toString(): string {
+    return `Tensor(${this.dtype}, [${this.shape}])`;
+  }
+}
+
+export type NestedArray = number | NestedArray[];
+
+// ---- shapes ------------------------------------------------------------------------------
+
+export function sizeOf(shape: Shape): number {
+  let n = 1;
+  for (const d of shape) n *= d;
+  return n;
+}
+
+export function checkShape(op: string, shape: Shape): void {
+  if (!Array.isArray(shape)) throw new Error(`${op}: shape must be an array of integers, got ${String(shape)}`);
+  for (const d of shape) {
+    if (!Number.isInteger(d) || d < 0) throw new Error(`${op}: invalid shape [${shape}]: dimensions must be integers >= 0`);
+  }
+}
+
+export function fmt(shape: Shape): string {
+  return `[${shape.join(',')}]`;
+}
+
+// ---- allocation --------------------------------------------------------------------------
+
+/** A tensor with uninitialised memory (contents are whatever the block held). */
+export function empty(shape: Shape, dtype: DType = 'float32'): Tensor {
+  checkShape('empty', shape);
+  const bytes = sizeOf(shape) * 4;
+  return new Tensor(new Storage(runtime().allocator.alloc(bytes), bytes), shape, dtype);
+}
+
+// ---- memory accounting and scopes --------------------------------------------------------
+
+/** Live tensors and bytes of tensor data in wasm memory (library scratch excluded). */
+export function memory(): { tensors: number; bytes: number; blocks: number; heapBytes: number } {
+  const s = runtime().allocator.stats();
+  return { tensors: liveTensors, bytes: s.bytes, blocks: s.blocks, heapBytes: s.heapBytes };
+}
+
+/**
+ * Runs fn and disposes every tensor created inside it except the ones it returns (a tensor,
+ * or tensors inside a returned array/object) and leaves that require grad (parameters).
+ */
+export function scope<T>(fn: () => T): T {
+  const created: Tensor[] = [];
+  scopeStack.push(created);
+  let result: T;
+  try {
+    result = fn();
+  } finally {
+    scopeStack.pop();
+  }
+  const keep = new Set<Tensor>();
+  collectTensors(result, keep, 0);
+  const outer = scopeStack[scopeStack.length - 1];
+  for (const t of created) {
+    if (keep.has(t) || (t.requiresGrad && t.node === null)) {
+      if (outer !== undefined) outer.push(t);
+    } else {
+      t.dispose();
+    }
+  }
+  return result;
+}
+
+function collectTensors(v: unknown, into: Set<Tensor>, depth: number): void {
+  if (depth > 4 || v === null || typeof v !== 'object') return;
+  if (v instanceof Tensor) {
+    into.add(v);
+    if (v.grad !== null) into.add(v.grad);
+    return;
+  }
+  if (Array.isArray(v)) for (const x of v) collectTensors(x, into, depth + 1);
+  else if (v instanceof Map) for (const x of v.values()) collectTensors(x, into, depth + 1);
+  else for (const x of Object.values(v)) collectTensors(x, into, depth + 1);
+}
+
+/** Disposes every tensor given (arrays and objects of tensors too). */
+export function dispose(...items: unknown[]): void {
+  const all = new Set<Tensor>();
+  collectTensors(items, all, 0);
+  for (const t of all) t.dispose();
+}
+
+// ---- creation ----------------------------------------------------------------------------
+
+type Nested = number | boolean | Nested[];
+
+function inferShape(v: Nested): number[] {
+  const shape: number[] = [];
+  let cur: Nested = v;
+  while (Array.isArray(cur)) {
+    shape.push(cur.length);
+    if (cur.length === 0) break;
+    cur = cur[0];
+  }
+  return shape;
+}
+
+function flatten(v: Nested, shape: number[], dim: number, out: number[]): void {
+  if (dim === shape.length) {
+    if (Array.isArray(v)) throw new Error(`tensor: ragged nested array: expected a number at depth ${dim}`);
+    out.push(Number(v));
+    return;
+  }
+  if (!Array.isArray(v) || v.length !== shape[dim]) {
+    throw new Error(`tensor: ragged nested array: expected length ${shape[dim]} at depth ${dim}, got ${Array.isArray(v) ? v.length : 'a number'}`);
+  }
+  for (const x of v) flatten(x, shape, dim + 1, out);
+}
+
+export interface CreateOptions {
+  dtype?: DType;
+  requiresGrad?: boolean;
+}
+
+/**
+ * Makes a tensor from a number, nested arrays or a typed array (then `shape` is needed unless
+ * it is 1-D). Float32Array defaults to float32, Int32Array to int32.
+ */
+export function tensor(values: Nested | ArrayLike<number>, shapeOrOpts?: Shape | CreateOptions, maybeOpts?: CreateOptions): Tensor {
+  const shapeArg = Array.isArray(shapeOrOpts) ? (shapeOrOpts as Shape) : undefined;
+  const opts: CreateOptions = (Array.isArray(shapeOrOpts) ? maybeOpts : (shapeOrOpts as CreateOptions | undefined)) ?? {};
+  let flat: ArrayLike<number>;
+  let shape: number[];
+  let dtype: DType = opts.dtype ?? 'float32';
+  if (ArrayBuffer.isView(values)) {
+    flat = values as unknown as ArrayLike<number>;
+    if (values instanceof Int32Array && opts.dtype === undefined) dtype = 'int32';
+    shape = shapeArg ? shapeArg.slice() : [flat.length];
+  } else if (typeof values === 'number' || typeof values === 'boolean') {
+    flat = [Number(values)];
+    shape = shapeArg ? shapeArg.slice() : [];
+  } else if (Array.isArray(values)) {
+    const inferred = inferShape(values as Nested);
+    const out: number[] = [];
+    flatten(values as Nested, inferred, 0, out);
+    flat = out;
+    shape = shapeArg ? shapeArg.slice() : inferred;
+  } else {
+    throw new Error(`tensor: expected a number, nested arrays or a typed array, got ${typeof values}`);
+  }
+  checkShape('tensor', shape);
+  if (sizeOf(shape) !== flat.length) {
+    throw new Error(`tensor: ${flat.length} values do not fit shape ${fmt(shape)} (${sizeOf(shape)} elements)`);
+  }
+  if (dtype === 'int32') {
+    for (let i = 0; i < flat.length; i++) {
+      if (!Number.isInteger(flat[i])) throw new Error(`tensor: int32 tensor needs integer values, got ${flat[i]} at index ${i}`);
+    }
+  }
+  const t = empty(shape, dtype);
+  const p = t.ptr >> 2;
+  if (dtype === 'float32') f32().set(flat, p);
+  else i32().set(flat, p);
+  if (opts.requiresGrad) t.requiresGrad = true;
+  return t;
+}
+
+export function full(shape: Shape, value: number, opts: CreateOptions = {}): Tensor {
+  checkShape('full', shape);
+  const dtype = opts.dtype ?? 'float32';
+  const t = empty(shape, dtype);
+  if (dtype === 'float32') kernels().fill(t.ptr, value, t.size);
+  else {
+    if (!Number.isInteger(value)) throw new Error(`full: int32 tensor needs an integer value, got ${value}`);
+    i32().fill(value, t.ptr >> 2, (t.ptr >> 2) + t.size);
+  }
+  if (opts.requiresGrad) t.requiresGrad = true;
+  return t;
+}
+
+export function zeros(shape: Shape, opts: CreateOptions = {}): Tensor {
+  return full(shape, 0, opts);
+}
+
+export function ones(shape: Shape, opts: CreateOptions = {}): Tensor {
+  return full(shape, 1, opts);
+}
+
+export function zerosLike(t: Tensor): Tensor {
+  return zeros(t.shape, { dtype: t.dtype });
+}
+
+/** [start, stop) with step, float32 unless dtype says int32. */
+export function arange(start: number, stop?: number, step = 1, opts: CreateOptions = {}): Tensor {
+  if (stop === undefined) {
+    stop = start;
+    start = 0;
+  }
+  if (step === 0 || !Number.isFinite(step)) throw new Error(`arange: step must be finite and non-zero, got ${step}`);
+  const n = Math.max(0, Math.ceil((stop - start) / step));
+  const vals = new Array<number>(n);
+  for (let i = 0; i < n; i++) vals[i] = start + i * step;
+  return tensor(vals, [n], opts);
+}
