@@ -21,6 +21,9 @@ export interface GraphNode {
 
 let gradEnabled = true;
 let detectAnomaly = false;
+// During backward the ops a VJP calls are not checked one by one: the VJP's result is,
+// under the name of the op whose backward it is.
+let inBackward = false;
 
 /** Whether ops currently record the graph. */
 export function isGradEnabled(): boolean {
@@ -81,7 +84,7 @@ export function needsGrad(...inputs: Tensor[]): boolean {
  * otherwise frees `saved` right away. Also runs the anomaly check.
  */
 export function record(op: string, out: Tensor, inputs: Tensor[], backward: Backward, saved: Tensor[] = []): Tensor {
-  if (detectAnomaly) checkFinite(op, out, inputs);
+  if (detectAnomaly && !inBackward) checkFinite(op, out, inputs);
   if (needsGrad(...inputs)) {
     out.node = { op, inputs, backward, saved };
     out.requiresGrad = true;
@@ -146,77 +149,92 @@ export function backward(root: Tensor, opts: BackwardOptions = {}): void {
   }
   const order = topoSort(root);
   const inGraph = new Set(order);
+  for (const t of order) for (const sv of t.node?.saved ?? []) inGraph.add(sv);
   const stillPending = pending.filter((t) => inGraph.has(t));
   for (const t of pending) if (!inGraph.has(t)) t.release('was released by a later backward() (intermediate of an earlier graph)');
   pending = stillPending;
 
-  noGrad(() => {
-    const grads = new Map<Tensor, Tensor>();
-    const owned = new Set<Tensor>(); // gradient tensors held in `grads` or `.grad`
-    const seed = opts.gradient ?? onesLike(root);
-    grads.set(root, opts.gradient ? cloneTensor(seed) : seed);
-    owned.add(grads.get(root)!);
-
-    for (let k = order.length - 1; k >= 0; k--) {
-      const t = order[k];
-      const g = grads.get(t);
-      if (g === undefined) continue;
-      grads.delete(t);
-      const node = t.node;
-      if (node === null) {
-        // A leaf: accumulate into .grad.
-        if (t.requiresGrad) {
-          if (t.grad === null) {
-            t.grad = g;
-          } else {
-            kernels().axpy(1, g.ptr, t.grad.ptr, g.size);
-            owned.delete(g);
-            g.dispose();
-          }
-        } else {
-          owned.delete(g);
-          g.dispose();
-        }
-        continue;
-      }
-      const inGrads = node.backward(g);
-      for (let i = 0; i < node.inputs.length; i++) {
-        const x = node.inputs[i];
-        let gi = inGrads[i];
-        if (gi === null || gi === undefined || !x.requiresGrad) {
-          if (gi && gi !== g && !owned.has(gi)) gi.dispose();
-          continue;
-        }
-        if (gi.shape.join() !== x.shape.join()) {
-          throw new Error(`backward of ${node.op}: gradient ${fmt(gi.shape)} does not match input ${fmt(x.shape)} (library bug)`);
-        }
-        if (detectAnomaly) checkFinite(`backward of ${node.op}`, gi, [g]);
-        if (gi === g || owned.has(gi)) gi = cloneTensor(gi);
-        const prev = grads.get(x);
-        if (prev === undefined) {
-          grads.set(x, gi);
-          owned.add(gi);
-        } else {
-          kernels().axpy(1, gi.ptr, prev.ptr, gi.size);
-          gi.dispose();
-        }
-      }
-      owned.delete(g);
-      g.dispose();
-    }
-  });
+  inBackward = true;
+  try {
+    noGrad(() => runBackward(order, root, opts));
+  } finally {
+    inBackward = false;
+  }
 
   if (opts.retainGraph) return;
   // Hand the graph's memory to the next backward(): intermediates, saved buffers and
   // transient inputs. Leaves the user made (parameters, reused data) are never touched.
+  const queued = new Set(pending);
+  const queue = (t: Tensor): void => {
+    if (!queued.has(t)) {
+      queued.add(t);
+      pending.push(t);
+    }
+  };
   for (const t of order) {
     const node = t.node;
     if (node !== null) {
-      pending.push(t);
-      for (const s of node.saved) pending.push(s);
+      queue(t);
+      for (const sv of node.saved) queue(sv);
     } else if (transient.has(t)) {
-      pending.push(t);
+      queue(t);
     }
+  }
+}
+
+function runBackward(order: Tensor[], root: Tensor, opts: BackwardOptions): void {
+  const grads = new Map<Tensor, Tensor>();
+  const owned = new Set<Tensor>(); // gradient tensors held in `grads` or `.grad`
+  const seed = opts.gradient ?? onesLike(root);
+  grads.set(root, opts.gradient ? cloneTensor(seed) : seed);
+  owned.add(grads.get(root)!);
+
+  for (let k = order.length - 1; k >= 0; k--) {
+    const t = order[k];
+    const g = grads.get(t);
+    if (g === undefined) continue;
+    grads.delete(t);
+    const node = t.node;
+    if (node === null) {
+      // A leaf: accumulate into .grad.
+      if (t.requiresGrad) {
+        if (t.grad === null) {
+          t.grad = g;
+        } else {
+          kernels().axpy(1, g.ptr, t.grad.ptr, g.size);
+          owned.delete(g);
+          g.dispose();
+        }
+      } else {
+        owned.delete(g);
+        g.dispose();
+      }
+      continue;
+    }
+    const inGrads = node.backward(g);
+    for (let i = 0; i < node.inputs.length; i++) {
+      const x = node.inputs[i];
+      let gi = inGrads[i];
+      if (gi === null || gi === undefined || !x.requiresGrad) {
+        if (gi && gi !== g && !owned.has(gi)) gi.dispose();
+        continue;
+      }
+      if (gi.shape.join() !== x.shape.join()) {
+        throw new Error(`backward of ${node.op}: gradient ${fmt(gi.shape)} does not match input ${fmt(x.shape)} (library bug)`);
+      }
+      if (detectAnomaly) checkFinite(`backward of ${node.op}`, gi, [g]);
+      if (gi === g || owned.has(gi)) gi = cloneTensor(gi);
+      const prev = grads.get(x);
+      if (prev === undefined) {
+        grads.set(x, gi);
+        owned.add(gi);
+      } else {
+        kernels().axpy(1, gi.ptr, prev.ptr, gi.size);
+        gi.dispose();
+      }
+    }
+    owned.delete(g);
+    g.dispose();
   }
 }
 

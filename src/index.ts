@@ -12,3 +12,7 @@ export {
 } from './autograd';
 export * from './ops/index';
 export * as nn from './nn/index';
+export { gradcheck, type GradcheckOptions, type GradcheckResult } from './gradcheck';
+export { batches, type Batch, type BatchOptions } from './data/batches';
+export { saveSafetensors, parseSafetensors, loadSafetensors, type LoadedTensor } from './io/safetensors';
+export * as optim from './optim/index';

@@ -121,10 +121,10 @@ export class Tensor {
     }
   }
 
-  /** @internal Frees the memory after the graph that produced it was used; keeps the values of scalars readable. */
+  /** @internal Frees the memory after the graph that produced it was used; a scalar (the loss) stays readable. */
   release(reason: string): void {
     if (this.storage === null) return;
-    if (this.size <= 16) this.snapshot = this.data();
+    if (this.size === 1) this.snapshot = this.data();
     this.dispose();
     this.releasedBy = reason;
   }

@@ -97,10 +97,11 @@ export function crossEntropy(logits: Tensor, labels: Tensor, reduction: Exclude<
   const scale = reduction === 'mean' ? 1 / rows : 1;
   const out = empty([]);
   f32()[out.ptr >> 2] = total * scale;
-  return record('crossEntropy', out, [logits], (g) => {
+  // labels are an input of the node (without gradient) so that the graph owns them too.
+  return record('crossEntropy', out, [logits, labels], (g) => {
     const dx = empty(logits.shape);
     kernels().softmaxCrossEntropyBackward(probs.ptr, labels.ptr, dx.ptr, rows, cols, scale * g.data()[0]);
-    return [dx];
+    return [dx, null];
   }, [probs]);
 }
 
@@ -116,14 +117,14 @@ export function nllLoss(logProbs: Tensor, labels: Tensor): Tensor {
   for (let r = 0; r < rows; r++) total -= m[base + r * cols + lab[r]];
   const out = empty([]);
   f32()[out.ptr >> 2] = total / rows;
-  return record('nllLoss', out, [logProbs], (g) => {
+  return record('nllLoss', out, [logProbs, labels], (g) => {
     const dx = empty(logProbs.shape);
     kernels().fill(dx.ptr, 0, dx.size);
     const v = -g.data()[0] / rows;
     const mm = f32();
     const d = dx.ptr >> 2;
     for (let r = 0; r < rows; r++) mm[d + r * cols + lab[r]] = v;
-    return [dx];
+    return [dx, null];
   });
 }
 

@@ -1,0 +1,22 @@
+// Bundles the library (ESM + CommonJS) and the command-line examples with esbuild, and
+// writes the type declarations with tsc.
+import { build } from 'esbuild';
+import { execFileSync } from 'node:child_process';
+import { createRequire } from 'node:module';
+
+const require = createRequire(import.meta.url);
+const common = { bundle: true, target: 'es2022', sourcemap: true, logLevel: 'warning' };
+
+await build({ ...common, entryPoints: ['src/index.ts'], outfile: 'dist/index.js', format: 'esm', platform: 'neutral' });
+// CommonJS has no import.meta.url: derive it from __filename so the wasm files are found.
+await build({
+  ...common, entryPoints: ['src/index.ts'], outfile: 'dist/index.cjs', format: 'cjs', platform: 'node',
+  define: { 'import.meta.url': '__simdgrad_url' },
+  banner: { js: 'const __simdgrad_url = require("url").pathToFileURL(__filename).href;' },
+});
+await build({
+  ...common, entryPoints: ['examples/train-mnist.ts'], outfile: 'dist/train-mnist.js',
+  format: 'esm', platform: 'node', external: ['mnist'],
+  banner: { js: 'import { createRequire as __cr } from "module"; const require = __cr(import.meta.url);' },
+});
+execFileSync(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', 'tsconfig.build.json'], { stdio: 'inherit' });

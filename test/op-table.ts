@@ -1,0 +1,115 @@
+// THE table of differentiable ops: every op that records a graph node (and every composed
+// op and layer) is listed here with inputs, and test/gradcheck.test.ts checks each one by
+// finite differences. test/gradcheck.test.ts also fails if src/ops records an op that is
+// missing from this table, so a new op is checked by being listed.
+import * as sg from '../src/index';
+import { Generator } from '../src/rng';
+import type { Tensor } from '../src/index';
+
+const gen = new Generator(7);
+
+/** Values in ±[lo, hi] (bounded away from 0, where ReLU/abs have kinks). */
+export function away(shape: number[], lo = 0.1, hi = 1): Tensor {
+  const n = shape.reduce((a, b) => a * b, 1);
+  const v = Array.from({ length: n }, () => (gen.uniform() < 0.5 ? -1 : 1) * (lo + (hi - lo) * gen.uniform()));
+  return sg.tensor(v, shape, { requiresGrad: true });
+}
+/** Values in [lo, hi). */
+export function uni(shape: number[], lo = -1, hi = 1): Tensor {
+  const n = shape.reduce((a, b) => a * b, 1);
+  return sg.tensor(Array.from({ length: n }, () => lo + (hi - lo) * gen.uniform()), shape, { requiresGrad: true });
+}
+/** Distinct values (a shuffled ramp), so max/argmax have no ties. */
+export function distinct(shape: number[]): Tensor {
+  const n = shape.reduce((a, b) => a * b, 1);
+  const p = gen.permutation(n);
+  return sg.tensor(Array.from(p, (i) => (i - n / 2) * 0.1), shape, { requiresGrad: true });
+}
+function labels(v: number[]): Tensor {
+  return sg.tensor(v, { dtype: 'int32' });
+}
+function constant(t: Tensor): Tensor {
+  t.requiresGrad = false;
+  return t;
+}
+
+export interface OpCase {
+  /** The op name recorded in the graph (several cases may share one). */
+  op: string;
+  label: string;
+  make: () => { fn: (...xs: Tensor[]) => Tensor; inputs: Tensor[] };
+}
+
+export const opTable: OpCase[] = [
+  { op: 'add', label: 'same shape', make: () => ({ fn: sg.add, inputs: [uni([3, 4]), uni([3, 4])] }) },
+  { op: 'add', label: 'row broadcast', make: () => ({ fn: sg.add, inputs: [uni([3, 4]), uni([4])] }) },
+  { op: 'add', label: 'column broadcast', make: () => ({ fn: sg.add, inputs: [uni([3, 4]), uni([3, 1])] }) },
+  { op: 'add', label: 'middle-dim broadcast', make: () => ({ fn: sg.add, inputs: [uni([2, 3, 4]), uni([2, 1, 4])] }) },
+  { op: 'add', label: 'both broadcast', make: () => ({ fn: sg.add, inputs: [uni([3, 1]), uni([1, 4])] }) },
+  { op: 'add', label: 'scalar', make: () => ({ fn: (a) => sg.add(a, 2.5), inputs: [uni([5])] }) },
+  { op: 'sub', label: 'row broadcast', make: () => ({ fn: sg.sub, inputs: [uni([3, 4]), uni([4])] }) },
+  { op: 'sub', label: 'scalar first', make: () => ({ fn: (a) => sg.sub(1, a), inputs: [uni([5])] }) },
+  { op: 'mul', label: 'same shape', make: () => ({ fn: sg.mul, inputs: [uni([3, 4]), uni([3, 4])] }) },
+  { op: 'mul', label: 'column broadcast', make: () => ({ fn: sg.mul, inputs: [uni([3, 4]), uni([3, 1])] }) },
+  { op: 'div', label: 'same shape', make: () => ({ fn: sg.div, inputs: [uni([3, 4]), uni([3, 4], 0.5, 2)] }) },
+  { op: 'div', label: 'row broadcast', make: () => ({ fn: sg.div, inputs: [uni([3, 4]), uni([4], 0.5, 2)] }) },
+  { op: 'neg', label: '', make: () => ({ fn: sg.neg, inputs: [uni([7])] }) },
+  { op: 'exp', label: '', make: () => ({ fn: sg.exp, inputs: [uni([7])] }) },
+  { op: 'log', label: '', make: () => ({ fn: sg.log, inputs: [uni([7], 0.5, 2)] }) },
+  { op: 'sqrt', label: '', make: () => ({ fn: sg.sqrt, inputs: [uni([7], 0.5, 2)] }) },
+  { op: 'square', label: '', make: () => ({ fn: sg.square, inputs: [uni([7])] }) },
+  { op: 'abs', label: '', make: () => ({ fn: sg.abs, inputs: [away([7])] }) },
+  { op: 'relu', label: '', make: () => ({ fn: sg.relu, inputs: [away([3, 5])] }) },
+  { op: 'sigmoid', label: '', make: () => ({ fn: sg.sigmoid, inputs: [uni([3, 5], -3, 3)] }) },
+  { op: 'tanh', label: '', make: () => ({ fn: sg.tanh, inputs: [uni([3, 5], -2, 2)] }) },
+  { op: 'softplus', label: '', make: () => ({ fn: sg.softplus, inputs: [uni([3, 5], -3, 3)] }) },
+  { op: 'leakyRelu', label: '', make: () => ({ fn: (x) => sg.leakyRelu(x, 0.1), inputs: [away([3, 5])] }) },
+  { op: 'clamp', label: '', make: () => ({ fn: (x) => sg.clamp(x, -0.5, 0.5), inputs: [sg.tensor([-0.9, -0.3, 0.1, 0.4, 0.8], { requiresGrad: true })] }) },
+  { op: 'prelu (composed)', label: 'shared slope', make: () => ({ fn: sg.prelu, inputs: [away([3, 4]), uni([1], 0.1, 0.3)] }) },
+  { op: 'prelu (composed)', label: 'per channel', make: () => ({ fn: sg.prelu, inputs: [away([2, 3, 4]), uni([3], 0.1, 0.3)] }) },
+  { op: 'matmul', label: '2-D', make: () => ({ fn: sg.matmul, inputs: [uni([3, 5]), uni([5, 4])] }) },
+  { op: 'matmul', label: 'N-D x 2-D', make: () => ({ fn: sg.matmul, inputs: [uni([2, 3, 5]), uni([5, 2])] }) },
+  { op: 'matmul', label: 'batched', make: () => ({ fn: sg.matmul, inputs: [uni([2, 3, 5]), uni([2, 5, 2])] }) },
+  { op: 'linear', label: 'with bias', make: () => ({ fn: (x, w, b) => sg.linear(x, w, b), inputs: [uni([4, 5]), uni([3, 5]), uni([3])] }) },
+  { op: 'linear', label: 'no bias', make: () => ({ fn: (x, w) => sg.linear(x, w), inputs: [uni([4, 5]), uni([3, 5])] }) },
+  { op: 'linear+relu', label: '', make: () => ({ fn: (x, w, b) => sg.linear(x, w, b, { relu: true }), inputs: [away([4, 5]), away([3, 5]), away([3], 0.3, 0.6)] }) },
+  { op: 'sum', label: 'all', make: () => ({ fn: (x) => sg.sum(x), inputs: [uni([3, 4])] }) },
+  { op: 'sum', label: 'axis 0', make: () => ({ fn: (x) => sg.sum(x, 0), inputs: [uni([3, 4])] }) },
+  { op: 'sum', label: 'axis 1 keepDim', make: () => ({ fn: (x) => sg.sum(x, 1, true), inputs: [uni([3, 4])] }) },
+  { op: 'sum', label: 'middle axis', make: () => ({ fn: (x) => sg.sum(x, 1), inputs: [uni([2, 3, 4])] }) },
+  { op: 'mean', label: 'all', make: () => ({ fn: (x) => sg.mean(x), inputs: [uni([3, 4])] }) },
+  { op: 'mean', label: 'axis -1', make: () => ({ fn: (x) => sg.mean(x, -1), inputs: [uni([3, 4])] }) },
+  { op: 'max', label: 'axis 1', make: () => ({ fn: (x) => sg.max(x, 1), inputs: [distinct([3, 4])] }) },
+  { op: 'max', label: 'all', make: () => ({ fn: (x) => sg.max(x), inputs: [distinct([3, 4])] }) },
+  { op: 'reshape', label: '', make: () => ({ fn: (x) => sg.reshape(x, [4, -1]), inputs: [uni([2, 6])] }) },
+  { op: 'reshape', label: 'flatten', make: () => ({ fn: (x) => sg.flatten(x), inputs: [uni([2, 3, 2])] }) },
+  { op: 'permute', label: 'transpose', make: () => ({ fn: (x) => sg.transpose(x), inputs: [uni([3, 5])] }) },
+  { op: 'permute', label: '3-D', make: () => ({ fn: (x) => sg.permute(x, [2, 0, 1]), inputs: [uni([2, 3, 4])] }) },
+  { op: 'slice', label: '', make: () => ({ fn: (x) => sg.slice(x, [1, 1], [2, -1]), inputs: [uni([4, 5])] }) },
+  { op: 'concat', label: 'axis 1', make: () => ({ fn: (a, b) => sg.concat([a, b], 1), inputs: [uni([2, 3]), uni([2, 2])] }) },
+  { op: 'concat', label: 'axis 0', make: () => ({ fn: (a, b) => sg.concat([a, b], 0), inputs: [uni([2, 3]), uni([1, 3])] }) },
+  { op: 'softmax', label: '', make: () => ({ fn: (x) => sg.softmax(x), inputs: [uni([3, 5], -2, 2)] }) },
+  { op: 'logSoftmax', label: '', make: () => ({ fn: (x) => sg.logSoftmax(x), inputs: [uni([3, 5], -2, 2)] }) },
+  { op: 'crossEntropy', label: 'mean', make: () => ({ fn: (x) => sg.crossEntropy(x, labels([2, 0, 4])), inputs: [uni([3, 5], -2, 2)] }) },
+  { op: 'crossEntropy', label: 'sum', make: () => ({ fn: (x) => sg.crossEntropy(x, labels([1, 3]), 'sum'), inputs: [uni([2, 5], -2, 2)] }) },
+  { op: 'nllLoss', label: '', make: () => ({ fn: (x) => sg.nllLoss(sg.logSoftmax(x), labels([2, 0, 4])), inputs: [uni([3, 5], -2, 2)] }) },
+  { op: 'mseLoss (composed)', label: '', make: () => ({ fn: (a, b) => sg.mseLoss(a, b), inputs: [uni([3, 4]), uni([3, 4])] }) },
+  { op: 'quadraticCost (composed)', label: '', make: () => ({ fn: sg.quadraticCost, inputs: [uni([3, 4]), uni([3, 4])] }) },
+  { op: 'binaryCrossEntropy (composed)', label: '', make: () => ({ fn: (a, b) => sg.binaryCrossEntropy(a, b), inputs: [uni([3, 4], 0.1, 0.9), constant(uni([3, 4], 0, 1))] }) },
+  { op: 'binaryCrossEntropyWithLogits (composed)', label: '', make: () => ({ fn: (a, b) => sg.binaryCrossEntropyWithLogits(a, b), inputs: [uni([3, 4], -3, 3), constant(uni([3, 4], 0, 1))] }) },
+  { op: 'klDivergence (composed)', label: '', make: () => ({ fn: sg.klDivergence, inputs: [uni([2, 4], 0.1, 0.6), uni([2, 4], 0.1, 0.6)] }) },
+  {
+    op: 'nn.Linear (layer)', label: '',
+    make: () => {
+      const layer = new sg.nn.Linear(5, 3);
+      return { fn: (x, w, b) => sg.linear(x, w, b), inputs: [uni([4, 5]), layer.weight, layer.bias!] };
+    },
+  },
+  {
+    op: 'nn.Sequential (layer)', label: 'Linear-ReLU-Linear-Tanh',
+    make: () => {
+      const m = new sg.nn.Sequential(new sg.nn.Linear(4, 6, { init: 'he' }), new sg.nn.ReLU(), new sg.nn.Linear(6, 2), new sg.nn.Tanh());
+      return { fn: (x) => m.forward(x), inputs: [uni([3, 4]), ...m.parameters()] };
+    },
+  },
+];
