@@ -124,6 +124,7 @@ export interface Kernels {
   // ---- optim.ts (all in place on w and the state buffers; g is read only) ---------------
   /**
    * Notes §1.3.5.3: g' = g + wd*w; dw = -lr*g' + momentum*dw_prev; w += dw. `velocity` keeps dw.
+   * With momentum == 0 the old velocity is not read; velocity == 0 means no buffer (plain SGD).
    */
   sgdStep(w: Ptr, g: Ptr, velocity: Ptr, n: number, lr: number, momentum: number, weightDecay: number): void;
   /** g' = g + wd*w; h += g'^2; w -= lr * g' / (sqrt(h) + eps) */
