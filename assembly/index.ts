@@ -2,3 +2,6 @@
 export { heapBase } from './memory';
 export * from './optim';
 export { gemm, gemmWorkspaceBytes } from './gemm';
+export * from './elementwise';
+export * from './reduce';
+export * from './softmax';
