@@ -2,8 +2,8 @@
 //
 // inner == 1 (rows): each row is contiguous; SIMD runs along n with 16 partial sums.
 // inner > 1: SIMD runs across inner, 16 columns (4 vectors) at a time, walking down n;
-// the last inner % 4 columns use partial vectors. Sums are formed in blocks of CHUNK
-// elements that are then added up, which keeps the f32 rounding error of long sums small.
+// the last inner % 4 columns use partial vectors. Sums are formed in f32 over short
+// blocks that are then added up in f64, which keeps the rounding error of long sums small.
 
 import { dotContig, hmax, loadPartial, splat, storePartial, sumContig } from './vmath';
 
@@ -11,16 +11,32 @@ const CHUNK: i32 = 1024;
 
 // ---- sum ---------------------------------------------------------------------------------------
 
+// Column sums are formed in f32 over CHUNK_ROWS rows, then added into f64x2 totals.
+const CHUNK_ROWS: i32 = 64;
+
+// @ts-ignore: decorator
+@inline function lo64(v: v128): v128 { return f64x2.promote_low_f32x4(v); }
+// @ts-ignore: decorator
+@inline function hi64(v: v128): v128 { return f64x2.promote_low_f32x4(v128.shuffle<f32>(v, v, 2, 3, 0, 1)); }
+/** f32x4 of (lo[0], lo[1], hi[0], hi[1]) * scale, rounded once from f64. */
+// @ts-ignore: decorator
+@inline function narrowScaled(lo: v128, hi: v128, scale: v128): v128 {
+  const a = f32x4.demote_f64x2_zero(f64x2.mul(lo, scale));
+  const b = f32x4.demote_f64x2_zero(f64x2.mul(hi, scale));
+  return v128.shuffle<f32>(a, b, 0, 1, 4, 5);
+}
+
 /** Column sums of a [n, inner] block at p into out[inner], times scale. */
 function sumColumns(p: usize, out: usize, n: i32, inner: i32, scale: f32): void {
   const rowBytes = <usize>inner << 2;
-  const sv = splat(scale);
+  const sv = f64x2.splat(<f64>scale);
   let j = 0;
   for (; j + 16 <= inner; j += 16) {
-    let t0 = splat(0.0), t1 = splat(0.0), t2 = splat(0.0), t3 = splat(0.0);
+    let t0 = f64x2.splat(0), t1 = f64x2.splat(0), t2 = f64x2.splat(0), t3 = f64x2.splat(0);
+    let t4 = f64x2.splat(0), t5 = f64x2.splat(0), t6 = f64x2.splat(0), t7 = f64x2.splat(0);
     let q = p + (<usize>j << 2);
-    for (let k0 = 0; k0 < n; k0 += CHUNK) {
-      const kEnd = min(n, k0 + CHUNK);
+    for (let k0 = 0; k0 < n; k0 += CHUNK_ROWS) {
+      const kEnd = min(n, k0 + CHUNK_ROWS);
       let a0 = splat(0.0), a1 = splat(0.0), a2 = splat(0.0), a3 = splat(0.0);
       for (let k = k0; k < kEnd; k++) {
         a0 = f32x4.add(a0, v128.load(q));
@@ -29,45 +45,45 @@ function sumColumns(p: usize, out: usize, n: i32, inner: i32, scale: f32): void 
         a3 = f32x4.add(a3, v128.load(q, 48));
         q += rowBytes;
       }
-      t0 = f32x4.add(t0, a0);
-      t1 = f32x4.add(t1, a1);
-      t2 = f32x4.add(t2, a2);
-      t3 = f32x4.add(t3, a3);
+      t0 = f64x2.add(t0, lo64(a0)); t1 = f64x2.add(t1, hi64(a0));
+      t2 = f64x2.add(t2, lo64(a1)); t3 = f64x2.add(t3, hi64(a1));
+      t4 = f64x2.add(t4, lo64(a2)); t5 = f64x2.add(t5, hi64(a2));
+      t6 = f64x2.add(t6, lo64(a3)); t7 = f64x2.add(t7, hi64(a3));
     }
     const o = out + (<usize>j << 2);
-    v128.store(o, f32x4.mul(t0, sv));
-    v128.store(o, f32x4.mul(t1, sv), 16);
-    v128.store(o, f32x4.mul(t2, sv), 32);
-    v128.store(o, f32x4.mul(t3, sv), 48);
+    v128.store(o, narrowScaled(t0, t1, sv));
+    v128.store(o, narrowScaled(t2, t3, sv), 16);
+    v128.store(o, narrowScaled(t4, t5, sv), 32);
+    v128.store(o, narrowScaled(t6, t7, sv), 48);
   }
   for (; j < inner; j += 4) {
     const k4 = min(4, inner - j);
-    let t = splat(0.0);
+    let tl = f64x2.splat(0), th = f64x2.splat(0);
     let q = p + (<usize>j << 2);
-    for (let k0 = 0; k0 < n; k0 += CHUNK) {
-      const kEnd = min(n, k0 + CHUNK);
+    for (let k0 = 0; k0 < n; k0 += CHUNK_ROWS) {
+      const kEnd = min(n, k0 + CHUNK_ROWS);
       let a = splat(0.0);
       if (k4 == 4) {
         for (let k = k0; k < kEnd; k++) { a = f32x4.add(a, v128.load(q)); q += rowBytes; }
       } else {
         for (let k = k0; k < kEnd; k++) { a = f32x4.add(a, loadPartial(q, k4)); q += rowBytes; }
       }
-      t = f32x4.add(t, a);
+      tl = f64x2.add(tl, lo64(a));
+      th = f64x2.add(th, hi64(a));
     }
-    const r = f32x4.mul(t, sv);
+    const r = narrowScaled(tl, th, sv);
     if (k4 == 4) v128.store(out + (<usize>j << 2), r);
     else storePartial(out + (<usize>j << 2), r, k4);
   }
 }
 
-/** Sum of a contiguous run, formed chunk by chunk. */
-function sumRow(p: usize, n: i32): f32 {
-  if (n <= CHUNK) return sumContig(p, n);
+/** Sum of a contiguous run: f32 sums of CHUNK elements (16 lanes each) added in f64. */
+function sumRow(p: usize, n: i32): f64 {
   let total: f64 = 0;
   for (let k0 = 0; k0 < n; k0 += CHUNK) {
     total += <f64>sumContig(p + (<usize>k0 << 2), min(CHUNK, n - k0));
   }
-  return <f32>total;
+  return total;
 }
 
 /** x viewed as [outer, n, inner]; out[o, i] = scale * sum_k x[o, k, i]. */
@@ -81,7 +97,7 @@ export function reduceSum(x: usize, out: usize, outer: i32, n: i32, inner: i32, 
   const block = (<usize>n * <usize>inner) << 2;
   if (inner == 1) {
     for (let o = 0; o < outer; o++) {
-      store<f32>(out + (<usize>o << 2), scale * sumRow(x + <usize>o * block, n));
+      store<f32>(out + (<usize>o << 2), <f32>(<f64>scale * sumRow(x + <usize>o * block, n)));
     }
     return;
   }
