@@ -4,7 +4,7 @@
 // summed in the same pass, then a scale by 1/sum. exp is vexpLow (its input is <= 0).
 // A NaN anywhere in a row makes that row's sum NaN, so the whole row comes out NaN.
 
-import { dotContig, hsum, laneMask, loadPartial, nmadd, splat, storePartial, sumContig, vexp, vexpLow } from './vmath';
+import { dotContig, hsum, laneMask, loadPartial, nmadd, splat, storePartial, sumContig, vexpLow } from './vmath';
 
 /** max of p[0..n), n >= 1 (NaN lanes may be skipped: callers get NaN later via exp). */
 function rowMax(p: usize, n: i32): f32 {
@@ -172,7 +172,7 @@ export function softmaxBackward(y: usize, dy: usize, dx: usize, rows: i32, cols:
   }
 }
 
-/** dx = dy - exp(y) * sum_c(dy) per row, y = log-softmax output. */
+/** dx = dy - exp(y) * sum_c(dy) per row, y = log-softmax output (<= 0, so vexpLow fits). */
 export function logSoftmaxBackward(y: usize, dy: usize, dx: usize, rows: i32, cols: i32): void {
   if (cols <= 0) return;
   const stride = <usize>cols << 2;
@@ -185,19 +185,19 @@ export function logSoftmaxBackward(y: usize, dy: usize, dx: usize, rows: i32, co
     let i = 0;
     for (; i + 8 <= cols; i += 8) {
       const o = <usize>i << 2;
-      const a0 = nmadd(vexp(v128.load(yr + o)), sv, v128.load(gr + o));
-      const a1 = nmadd(vexp(v128.load(yr + o, 16)), sv, v128.load(gr + o, 16));
+      const a0 = nmadd(vexpLow(v128.load(yr + o)), sv, v128.load(gr + o));
+      const a1 = nmadd(vexpLow(v128.load(yr + o, 16)), sv, v128.load(gr + o, 16));
       v128.store(dr + o, a0);
       v128.store(dr + o, a1, 16);
     }
     for (; i + 4 <= cols; i += 4) {
       const o = <usize>i << 2;
-      v128.store(dr + o, nmadd(vexp(v128.load(yr + o)), sv, v128.load(gr + o)));
+      v128.store(dr + o, nmadd(vexpLow(v128.load(yr + o)), sv, v128.load(gr + o)));
     }
     if (i < cols) {
       const o = <usize>i << 2;
       const k = cols - i;
-      storePartial(dr + o, nmadd(vexp(loadPartial(yr + o, k)), sv, loadPartial(gr + o, k)), k);
+      storePartial(dr + o, nmadd(vexpLow(loadPartial(yr + o, k)), sv, loadPartial(gr + o, k)), k);
     }
   }
 }
