@@ -63,21 +63,13 @@
   return f32x4.extract_lane(t, 0);
 }
 
-/** Max of the four lanes ignoring NaN lanes when a non-NaN lane exists (maxps semantics). */
-// @ts-ignore: decorator
-@inline export function hpmax(v: v128): f32 {
-  const s = f32x4.pmax(v, v128.shuffle<f32>(v, v, 2, 3, 0, 1));
-  const t = f32x4.pmax(s, v128.shuffle<f32>(s, s, 1, 0, 3, 2));
-  return f32x4.extract_lane(t, 0);
-}
-
 // ---- exp ---------------------------------------------------------------------------------
 //
 // exp(x) = 2^n * exp(r), n = round(x / ln2), r = x - n*ln2 in [-ln2/2, ln2/2] (ln2 split
 // into a short high part, so n*LN2_HI is exact, and a low part). n comes from the
-// "add 1.5*2^23" trick: the float sum t holds n in its low mantissa bits, so
-// bits(t) << 23 is n already placed in the exponent field. exp(r) = 1 + r + r^2*P(r),
-// P of degree 4 (fit error 3.1e-9).
+// "add 1.5*2^23" trick: the float sum t = x*log2(e) + 1.5*2^23 holds n in its low mantissa
+// bits (bits(t) = 0x4B400000 + n), so no float-to-int conversion is needed.
+// exp(r) = 1 + r + r^2*P(r), P of degree 4 (fit error 3.1e-9).
 
 const LOG2E: f32 = 1.44269502;
 const LN2_HI: f32 = 0.693359375;
