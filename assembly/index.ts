@@ -5,3 +5,4 @@ export { gemm, gemmWorkspaceBytes } from './gemm';
 export * from './elementwise';
 export * from './reduce';
 export * from './softmax';
+export * from './conv';

@@ -140,6 +140,17 @@ export interface Kernels {
     w: Ptr, g: Ptr, m: Ptr, v: Ptr, n: number, lr: number, beta1: number, beta2: number,
     eps: number, weightDecay: number, decoupled: number, bc1: number, bc2: number,
   ): void;
+
+  // ---- conv.ts (NCHW, one image at a time; no dilation) ---------------------------------
+  /**
+   * col[(c*kh + i)*kw + j, oy*OW + ox] = x[c, oy*sh - ph + i, ox*sw - pw + j] (0 outside the
+   * image). x is one image [C, H, W]; col is [C*kh*kw, OH*OW].
+   */
+  im2col(x: Ptr, C: number, H: number, W: number, kh: number, kw: number, sh: number, sw: number,
+    ph: number, pw: number, OH: number, OW: number, col: Ptr): void;
+  /** The adjoint of im2col: x[c, y, x] += every col entry that im2col read from there. Accumulates. */
+  col2im(col: Ptr, C: number, H: number, W: number, kh: number, kw: number, sh: number, sw: number,
+    ph: number, pw: number, OH: number, OW: number, x: Ptr): void;
 }
 
 /** Names the loader verifies; kept in sync with the interface by the type below. */
@@ -152,6 +163,7 @@ export const KERNEL_NAMES = [
   'softmax', 'logSoftmax', 'softmaxBackward', 'logSoftmaxBackward',
   'softmaxCrossEntropy', 'softmaxCrossEntropyBackward',
   'sgdStep', 'adagradStep', 'rmspropStep', 'adamStep',
+  'im2col', 'col2im',
 ] as const satisfies readonly (keyof Kernels)[];
 
 // Compile-time exhaustiveness: fails to type-check if a Kernels member is missing above.

@@ -112,4 +112,35 @@ export const opTable: OpCase[] = [
       return { fn: (x) => m.forward(x), inputs: [uni([3, 4]), ...m.parameters()] };
     },
   },
+  { op: 'conv2d', label: '3x3 padding 1, bias, batch 2', make: () => ({ fn: (x, w, b) => sg.conv2d(x, w, b, { padding: 1 }), inputs: [uni([2, 2, 5, 4]), uni([3, 2, 3, 3]), uni([3])] }) },
+  { op: 'conv2d', label: '3x3 stride 2 padding 1, no bias', make: () => ({ fn: (x, w) => sg.conv2d(x, w, null, { stride: 2, padding: 1 }), inputs: [uni([1, 3, 6, 5]), uni([2, 3, 3, 3])] }) },
+  { op: 'conv2d', label: '5x3 stride [2,1] padding [2,0], bias', make: () => ({ fn: (x, w, b) => sg.conv2d(x, w, b, { stride: [2, 1], padding: [2, 0] }), inputs: [uni([2, 1, 7, 5]), uni([2, 1, 5, 3]), uni([2])] }) },
+  { op: 'conv2d', label: '1x1 pointwise, bias', make: () => ({ fn: (x, w, b) => sg.conv2d(x, w, b), inputs: [uni([2, 3, 3, 2]), uni([2, 3, 1, 1]), uni([2])] }) },
+  { op: 'conv2d', label: "'same' with an even 2x2 kernel", make: () => ({ fn: (x, w) => sg.conv2d(x, w, null, { padding: 'same' }), inputs: [uni([1, 2, 4, 5]), uni([2, 2, 2, 2])] }) },
+  { op: 'convTranspose2d', label: '3x3 stride 2 padding 1 outputPadding 1, bias', make: () => ({ fn: (x, w, b) => sg.convTranspose2d(x, w, b, { stride: 2, padding: 1, outputPadding: 1 }), inputs: [uni([2, 3, 3, 2]), uni([3, 2, 3, 3]), uni([2])] }) },
+  { op: 'convTranspose2d', label: '2x2 stride 1, no bias', make: () => ({ fn: (x, w) => sg.convTranspose2d(x, w), inputs: [uni([1, 2, 4, 3]), uni([2, 3, 2, 2])] }) },
+  { op: 'convTranspose2d', label: '4x4 stride 2 padding 1, bias', make: () => ({ fn: (x, w, b) => sg.convTranspose2d(x, w, b, { stride: 2, padding: 1 }), inputs: [uni([1, 2, 3, 3]), uni([2, 2, 4, 4]), uni([2])] }) },
+  { op: 'convTranspose2d', label: '5x3 stride [2,1] padding [2,1], no bias', make: () => ({ fn: (x, w) => sg.convTranspose2d(x, w, null, { stride: [2, 1], padding: [2, 1], outputPadding: [1, 0] }), inputs: [uni([2, 1, 3, 4]), uni([1, 2, 5, 3])] }) },
+  { op: 'convTranspose2d', label: '1x1 pointwise, bias', make: () => ({ fn: (x, w, b) => sg.convTranspose2d(x, w, b), inputs: [uni([2, 3, 2, 3]), uni([3, 2, 1, 1]), uni([2])] }) },
+  {
+    op: 'nn.Conv2d (layer)', label: '3x3 stride 2 padding 1',
+    make: () => {
+      const layer = new sg.nn.Conv2d(2, 3, 3, { stride: 2, padding: 1 });
+      return { fn: (x) => layer.forward(x), inputs: [uni([2, 2, 5, 4]), ...layer.parameters()] };
+    },
+  },
+  {
+    op: 'nn.ConvTranspose2d (layer)', label: '4x4 stride 2 padding 1',
+    make: () => {
+      const layer = new sg.nn.ConvTranspose2d(3, 2, 4, { stride: 2, padding: 1 });
+      return { fn: (x) => layer.forward(x), inputs: [uni([2, 3, 2, 3]), ...layer.parameters()] };
+    },
+  },
+  {
+    op: 'nn.Sequential (layer)', label: 'Conv2d-Tanh-ConvTranspose2d',
+    make: () => {
+      const m = new sg.nn.Sequential(new sg.nn.Conv2d(1, 3, 3, { stride: 2, padding: 1, init: 'he' }), new sg.nn.Tanh(), new sg.nn.ConvTranspose2d(3, 1, 3, { stride: 2, padding: 1, outputPadding: 1 }));
+      return { fn: (x) => m.forward(x), inputs: [uni([2, 1, 6, 6]), ...m.parameters()] };
+    },
+  },
 ];

@@ -80,3 +80,7 @@ P.softmax = function (axis) { return sm.softmax(this, axis); };
 P.logSoftmax = function (axis) { return sm.logSoftmax(this, axis); };
 P.detach = function () { return shp.detach(this); };
 P.backward = function (opts) { backward(this, opts); };
+export {
+  conv2d, convTranspose2d, conv2dOutputShape, convTranspose2dOutputShape,
+  type Conv2dOptions, type ConvTranspose2dOptions, type Size2,
+} from './conv';

@@ -1,0 +1,186 @@
+// im2col / col2im kernels vs plain-JS references on awkward shapes (strides 1, 2, 3, 5,
+// padding 0..3 and larger than the kernel, H != W, one and many channels, 1x1 and
+// non-square kernels, outputs larger than the symmetric padding implies, pointers that are
+// not 16-byte aligned), plus the adjoint identity <im2col(x), c> = <x, col2im(c)>.
+import { describe, expect, it } from 'vitest';
+import { kernels } from '../../bindings/index';
+import { blankF32, free, getF32, putF32, randomF32 } from '../helpers/wasm';
+
+interface Geo {
+  C: number; H: number; W: number; kh: number; kw: number;
+  sh: number; sw: number; ph: number; pw: number; OH: number; OW: number;
+}
+
+/** Output size for symmetric padding; `extra` rows/cols beyond it (asymmetric 'same'). */
+function geo(C: number, H: number, W: number, kh: number, kw: number, s: [number, number], p: [number, number], extra = 0): Geo {
+  const [sh, sw] = s;
+  const [ph, pw] = p;
+  const OH = Math.floor((H + 2 * ph - kh) / sh) + 1 + extra;
+  const OW = Math.floor((W + 2 * pw - kw) / sw) + 1 + extra;
+  return { C, H, W, kh, kw, sh, sw, ph, pw, OH, OW };
+}
+
+const CASES: [string, Geo][] = [
+  ['1x1 kernel, one channel', geo(1, 5, 7, 1, 1, [1, 1], [0, 0])],
+  ['3x3 same, stride 1', geo(3, 7, 9, 3, 3, [1, 1], [1, 1])],
+  ['3x3 same, 28x28 (long rows)', geo(2, 28, 28, 3, 3, [1, 1], [1, 1])],
+  ['3x3, stride 2, padding 1', geo(4, 9, 11, 3, 3, [2, 2], [1, 1])],
+  ['3x3, stride 2, no padding, wide rows', geo(2, 5, 37, 3, 3, [2, 2], [0, 0])],
+  ['5x3 kernel, padding 2x1', geo(3, 8, 6, 5, 3, [1, 1], [2, 1])],
+  ['5x3 kernel, stride 2x1, padding 2x0', geo(2, 10, 13, 5, 3, [2, 1], [2, 0])],
+  ['stride 3, padding 2', geo(3, 11, 10, 3, 3, [3, 3], [2, 2])],
+  ['stride 1x3, padding 0x1', geo(2, 6, 17, 2, 4, [1, 3], [0, 1])],
+  ['stride 5 larger than the kernel', geo(2, 13, 12, 3, 2, [5, 5], [1, 1])],
+  ['padding larger than the kernel', geo(2, 4, 5, 2, 3, [1, 2], [3, 3])],
+  ['kernel covers the whole padded input', geo(3, 3, 4, 5, 6, [1, 1], [1, 1])],
+  ['even kernel, asymmetric same (one extra row/col)', geo(3, 7, 6, 4, 2, [1, 1], [1, 0], 1)],
+  ['stride 2 with an extra output column past the image', geo(2, 6, 9, 3, 3, [2, 2], [1, 1], 1)],
+  ['many channels, 14x14', geo(17, 14, 14, 3, 3, [1, 1], [1, 1])],
+];
+
+function refIm2col(x: Float32Array, g: Geo): Float64Array {
+  const P = g.OH * g.OW;
+  const col = new Float64Array(g.C * g.kh * g.kw * P);
+  for (let c = 0; c < g.C; c++) {
+    for (let i = 0; i < g.kh; i++) {
+      for (let j = 0; j < g.kw; j++) {
+        const r = (c * g.kh + i) * g.kw + j;
+        for (let oy = 0; oy < g.OH; oy++) {
+          for (let ox = 0; ox < g.OW; ox++) {
+            const iy = oy * g.sh - g.ph + i;
+            const ix = ox * g.sw - g.pw + j;
+            const inside = iy >= 0 && iy < g.H && ix >= 0 && ix < g.W;
+            col[r * P + oy * g.OW + ox] = inside ? x[(c * g.H + iy) * g.W + ix] : 0;
+          }
+        }
+      }
+    }
+  }
+  return col;
+}
+
+function refCol2im(col: Float32Array, x0: Float32Array, g: Geo): Float64Array {
+  const P = g.OH * g.OW;
+  const x = Float64Array.from(x0);
+  for (let c = 0; c < g.C; c++) {
+    for (let i = 0; i < g.kh; i++) {
+      for (let j = 0; j < g.kw; j++) {
+        const r = (c * g.kh + i) * g.kw + j;
+        for (let oy = 0; oy < g.OH; oy++) {
+          for (let ox = 0; ox < g.OW; ox++) {
+            const iy = oy * g.sh - g.ph + i;
+            const ix = ox * g.sw - g.pw + j;
+            if (iy >= 0 && iy < g.H && ix >= 0 && ix < g.W) x[(c * g.H + iy) * g.W + ix] += col[r * P + oy * g.OW + ox];
+          }
+        }
+      }
+    }
+  }
+  return x;
+}
+
+const SENTINEL = 4321.25;
+const GUARD = 5; // sentinel floats before and after each array
+
+/** Puts `data` at an element offset `off` inside a block guarded by sentinels; returns [block, ptr]. */
+function guarded(data: Float32Array, off: number): [number, number] {
+  const buf = new Float32Array(GUARD + off + data.length + GUARD).fill(SENTINEL);
+  buf.set(data, GUARD + off);
+  const block = putF32(buf);
+  return [block, block + (GUARD + off) * 4];
+}
+function guardsIntact(block: number, off: number, n: number): boolean {
+  const all = getF32(block, GUARD + off + n + GUARD);
+  for (let i = 0; i < GUARD + off; i++) if (all[i] !== SENTINEL) return false;
+  for (let i = GUARD + off + n; i < all.length; i++) if (all[i] !== SENTINEL) return false;
+  return true;
+}
+
+function run(g: Geo, k: ReturnType<typeof kernels>, fn: 'im2col' | 'col2im', src: number, dst: number): void {
+  k[fn](src, g.C, g.H, g.W, g.kh, g.kw, g.sh, g.sw, g.ph, g.pw, g.OH, g.OW, dst);
+}
+
+describe('im2col kernel', () => {
+  for (const [name, g] of CASES) {
+    for (const off of [0, 1]) {
+      it(`${name} [C=${g.C} ${g.H}x${g.W} k=${g.kh}x${g.kw} s=${g.sh},${g.sw} p=${g.ph},${g.pw} -> ${g.OH}x${g.OW}]${off ? ', unaligned' : ''}`, () => {
+        const nx = g.C * g.H * g.W;
+        const ncol = g.C * g.kh * g.kw * g.OH * g.OW;
+        const x = randomF32(nx, 11 + g.H * 7 + g.C);
+        const [xb, xp] = guarded(x, off);
+        const [cb, cp] = guarded(new Float32Array(ncol).fill(Number.NaN), off);
+        run(g, kernels(), 'im2col', xp, cp);
+        const got = getF32(cp, ncol);
+        const ref = refIm2col(x, g);
+        let bad = -1;
+        for (let i = 0; i < ncol; i++) if (got[i] !== ref[i]) { bad = i; break; }
+        expect(bad).toBe(-1); // exact: im2col only copies
+        expect(guardsIntact(cb, off, ncol)).toBe(true);
+        expect(guardsIntact(xb, off, nx)).toBe(true);
+        expect(Array.from(getF32(xp, nx))).toEqual(Array.from(x));
+        free(xb, cb);
+      });
+    }
+  }
+});
+
+describe('col2im kernel', () => {
+  for (const [name, g] of CASES) {
+    for (const off of [0, 1]) {
+      it(`${name}${off ? ', unaligned' : ''}: accumulates onto x`, () => {
+        const nx = g.C * g.H * g.W;
+        const ncol = g.C * g.kh * g.kw * g.OH * g.OW;
+        const col = randomF32(ncol, 5 + g.W * 3 + g.kh);
+        const x0 = randomF32(nx, 99 + g.C);
+        const [cb, cp] = guarded(col, off);
+        const [xb, xp] = guarded(x0, off);
+        run(g, kernels(), 'col2im', cp, xp);
+        const got = getF32(xp, nx);
+        const ref = refCol2im(col, x0, g);
+        let err = 0;
+        for (let i = 0; i < nx; i++) err = Math.max(err, Math.abs(got[i] - ref[i]) / Math.max(1, Math.abs(ref[i])));
+        expect(err).toBeLessThan(1e-5);
+        expect(guardsIntact(xb, off, nx)).toBe(true);
+        expect(guardsIntact(cb, off, ncol)).toBe(true);
+        free(xb, cb);
+      });
+    }
+  }
+});
+
+describe('col2im is the adjoint of im2col', () => {
+  for (const [name, g] of CASES) {
+    it(`<im2col(x), c> == <x, col2im(c)>: ${name}`, () => {
+      const k = kernels();
+      const nx = g.C * g.H * g.W;
+      const ncol = g.C * g.kh * g.kw * g.OH * g.OW;
+      const x = randomF32(nx, 3 + nx);
+      const c = randomF32(ncol, 7 + ncol);
+      const xp = putF32(x);
+      const cp = putF32(c);
+      const colOut = blankF32(ncol);
+      const xOut = blankF32(nx, 0);
+      run(g, k, 'im2col', xp, colOut);
+      run(g, k, 'col2im', cp, xOut);
+      const ax = getF32(colOut, ncol);
+      const bx = getF32(xOut, nx);
+      let lhs = 0, rhs = 0, scale = 0;
+      for (let i = 0; i < ncol; i++) { lhs += ax[i] * c[i]; scale += Math.abs(ax[i] * c[i]); }
+      for (let i = 0; i < nx; i++) rhs += x[i] * bx[i];
+      expect(Math.abs(lhs - rhs)).toBeLessThanOrEqual(1e-5 * Math.max(1, scale));
+      free(xp, cp, colOut, xOut);
+    });
+  }
+
+  it('handles empty outputs and zero channels without touching memory', () => {
+    const k = kernels();
+    const [xb, xp] = guarded(randomF32(12, 1), 0);
+    const [cb, cp] = guarded(new Float32Array(0), 0);
+    k.im2col(xp, 0, 3, 4, 3, 3, 1, 1, 1, 1, 3, 4, cp);
+    k.im2col(xp, 1, 3, 4, 3, 3, 1, 1, 1, 1, 0, 0, cp);
+    k.col2im(cp, 1, 3, 4, 3, 3, 1, 1, 1, 1, 0, 0, xp);
+    expect(guardsIntact(cb, 0, 0)).toBe(true);
+    expect(guardsIntact(xb, 0, 12)).toBe(true);
+    free(xb, cb);
+  });
+});
