@@ -6,3 +6,6 @@ export * from './elementwise';
 export * from './reduce';
 export * from './softmax';
 export * from './conv';
+export * from './pool';
+export * from './norm';
+export * from './dropout';

@@ -151,6 +151,48 @@ export interface Kernels {
   /** The adjoint of im2col: x[c, y, x] += every col entry that im2col read from there. Accumulates. */
   col2im(col: Ptr, C: number, H: number, W: number, kh: number, kw: number, sh: number, sw: number,
     ph: number, pw: number, OH: number, OW: number, x: Ptr): void;
+
+  // ---- pool.ts (NCHW; planes = N*C) -----------------------------------------------------
+  /** Max over each window (padding never wins); argmax[plane, o] = y*W + x index inside the plane. */
+  maxPool2d(x: Ptr, planes: number, H: number, W: number, kh: number, kw: number, sh: number, sw: number,
+    ph: number, pw: number, OH: number, OW: number, y: Ptr, argmax: Ptr): void;
+  /** dx (zeroed by the kernel, [planes, H, W]) += dy at the remembered argmax positions. */
+  maxPool2dBackward(dy: Ptr, argmax: Ptr, planes: number, HW: number, OHW: number, dx: Ptr): void;
+  /** Mean over each window; countIncludePad != 0 divides by kh*kw, else by the in-image count. */
+  avgPool2d(x: Ptr, planes: number, H: number, W: number, kh: number, kw: number, sh: number, sw: number,
+    ph: number, pw: number, OH: number, OW: number, y: Ptr, countIncludePad: number): void;
+  /** The adjoint of avgPool2d; dx ([planes, H, W]) is zeroed by the kernel. */
+  avgPool2dBackward(dy: Ptr, planes: number, H: number, W: number, kh: number, kw: number, sh: number, sw: number,
+    ph: number, pw: number, OH: number, OW: number, dx: Ptr, countIncludePad: number): void;
+
+  // ---- norm.ts ------------------------------------------------------------------------------
+  /**
+   * Batch norm, training (notes §1.3.5.4): x is [N, C, S] (S = H*W, 1 for BatchNorm1d);
+   * per channel c: mean, biased variance over N*S values; y = gamma*(x-mean)*invstd + beta with
+   * invstd = 1/sqrt(var + eps). Writes mean[C] and invstd[C] for backward and the statistics.
+   */
+  batchNormTrain(x: Ptr, N: number, C: number, S: number, gamma: Ptr, beta: Ptr, eps: number,
+    y: Ptr, mean: Ptr, invstd: Ptr): void;
+  /** Batch norm, evaluation: y = gamma*(x - mean[c]) * invstd[c] + beta, with given per-channel mean/invstd. */
+  batchNormApply(x: Ptr, N: number, C: number, S: number, gamma: Ptr, beta: Ptr, mean: Ptr, invstd: Ptr, y: Ptr): void;
+  /**
+   * Batch-norm backward (training statistics): writes dx, and dgamma[C], dbeta[C] (overwritten).
+   * dx = gamma*invstd/M * (M*dy - sum(dy) - xhat*sum(dy*xhat)), M = N*S.
+   */
+  batchNormBackward(x: Ptr, dy: Ptr, N: number, C: number, S: number, gamma: Ptr, mean: Ptr, invstd: Ptr,
+    dx: Ptr, dgamma: Ptr, dbeta: Ptr): void;
+  /** Layer norm over the last dim: x [rows, cols]; y = gamma[col]*(x-mean_r)*invstd_r + beta[col]. */
+  layerNorm(x: Ptr, rows: number, cols: number, gamma: Ptr, beta: Ptr, eps: number, y: Ptr, mean: Ptr, invstd: Ptr): void;
+  /** Layer-norm backward: writes dx, and dgamma[cols], dbeta[cols] (overwritten). */
+  layerNormBackward(x: Ptr, dy: Ptr, rows: number, cols: number, gamma: Ptr, mean: Ptr, invstd: Ptr,
+    dx: Ptr, dgamma: Ptr, dbeta: Ptr): void;
+
+  // ---- dropout.ts ---------------------------------------------------------------------------
+  /**
+   * Inverted dropout: mask[i] = (hash(seed, i) uniform in [0,1)) < p ? 0 : 1/(1-p); y = x*mask.
+   * The hash is counter-based, so the mask depends only on (seed, i): reproducible and SIMD-able.
+   */
+  dropout(x: Ptr, y: Ptr, mask: Ptr, n: number, p: number, seed: number): void;
 }
 
 /** Names the loader verifies; kept in sync with the interface by the type below. */
@@ -164,6 +206,10 @@ export const KERNEL_NAMES = [
   'softmaxCrossEntropy', 'softmaxCrossEntropyBackward',
   'sgdStep', 'adagradStep', 'rmspropStep', 'adamStep',
   'im2col', 'col2im',
+  'maxPool2d', 'maxPool2dBackward', 'avgPool2d', 'avgPool2dBackward',
+  'batchNormTrain', 'batchNormApply', 'batchNormBackward', 'layerNorm', 'layerNormBackward',
+  'dropout',
+  // Each family's names are added here once its kernels exist (the loader checks them).
 ] as const satisfies readonly (keyof Kernels)[];
 
 // Compile-time exhaustiveness: fails to type-check if a Kernels member is missing above.
