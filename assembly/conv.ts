@@ -120,6 +120,10 @@ export function im2col(
   const P = <usize>OH * <usize>OW;
   const rowBytes = <usize>W << 2;
   const planeBytes = <usize>H * rowBytes;
+  // Stride 1 with OW == W ('same' padding and the like): the source of col row (c, i, j) is
+  // the plane shifted by a constant offset, so the valid rows are one contiguous copy; the
+  // few entries that wrapped around a row edge are then overwritten with zeros.
+  const shifted = sh == 1 && sw == 1 && OW == W;
   let dst = col;
   for (let c = 0; c < C; c++) {
     const plane = x + <usize>c * planeBytes;
@@ -131,6 +135,27 @@ export function im2col(
         const n = ox1 - ox0;
         // Column of the first inside output in its input row (>= 0 by construction).
         const ix0 = ox0 * sw - pw + j;
+        if (shifted) {
+          const oyLo = min(max(ph - i, 0), OH);
+          const oyHi = max(min(H + ph - i, OH), oyLo);
+          if (n <= 0 || oyHi == oyLo) {
+            zeroRun(dst, <i32>P);
+          } else {
+            zeroRun(dst, oyLo * OW);
+            const first = oyLo * OW + ox0;
+            const last = (oyHi - 1) * OW + ox1;
+            const src = plane + <usize>(oyLo - ph + i) * rowBytes + (<usize>ix0 << 2);
+            gatherRun(dst + (<usize>first << 2), src, last - first, 1, planeEnd);
+            for (let oy = oyLo; oy < oyHi; oy++) {
+              const row = dst + (<usize>(oy * OW) << 2);
+              for (let t = 0; t < ox0; t++) store<f32>(row + (<usize>t << 2), 0);
+              for (let t = ox1; t < OW; t++) store<f32>(row + (<usize>t << 2), 0);
+            }
+            zeroRun(dst + (<usize>(oyHi * OW) << 2), (OH - oyHi) * OW);
+          }
+          dst += P << 2;
+          continue;
+        }
         let d = dst;
         for (let oy = 0; oy < OH; oy++) {
           const iy = oy * sh - ph + i;

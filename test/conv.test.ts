@@ -128,6 +128,7 @@ const CONV_CASES: [string, Cfg][] = [
   ["'same' with an even 4x2 kernel (asymmetric)", { N: 2, C: 2, H: 6, W: 7, F: 3, kh: 4, kw: 2, stride: [1, 1], padding: 'same' }],
   ['stride 3, kernel covering the padded input', { N: 2, C: 2, H: 3, W: 4, F: 2, kh: 5, kw: 6, stride: [3, 3], padding: [1, 1] }],
   ['LeNet-like 28x28 first layer', { N: 2, C: 1, H: 28, W: 28, F: 6, kh: 5, kw: 5, stride: [1, 1], padding: [2, 2] }],
+  ['one channel in, 32 filters (dW accumulated transposed)', { N: 3, C: 1, H: 6, W: 7, F: 32, kh: 3, kw: 3, stride: [1, 1], padding: [1, 1] }],
 ];
 
 describe('conv2d vs a direct nested-loop reference', () => {
@@ -196,6 +197,7 @@ const T_CASES: [string, TCfg][] = [
   ['5x3, stride [2,1], padding [2,0], outputPadding [1,0]', { N: 2, Cin: 2, H: 5, W: 7, Cout: 3, kh: 5, kw: 3, stride: [2, 1], padding: [2, 0], outputPadding: [1, 0] }],
   ['2x2, stride 3 (gaps in the output), padding 2', { N: 1, Cin: 2, H: 4, W: 3, Cout: 2, kh: 2, kw: 2, stride: [3, 3], padding: [2, 2], outputPadding: [2, 1] }],
   ['1x1, stride 2', { N: 2, Cin: 3, H: 3, W: 4, Cout: 2, kh: 1, kw: 1, stride: [2, 2], padding: [0, 0], outputPadding: [1, 0] }],
+  ['16 channels to 1 (dW accumulated transposed)', { N: 2, Cin: 16, H: 3, W: 4, Cout: 1, kh: 3, kw: 3, stride: [2, 2], padding: [1, 1], outputPadding: [1, 1] }],
 ];
 
 describe('convTranspose2d vs a direct nested-loop reference', () => {

@@ -10,7 +10,7 @@
 // One scratch column buffer (C·kh·kw × OH·OW floats) is allocated per call and reused for
 // every image. A 1×1 kernel with stride 1 and no padding skips im2col/col2im entirely (the
 // image is its own column matrix). Bias gradients are row sums of dY, then a sum over images.
-import { BinOp, kernels, runtime } from '../../bindings/index';
+import { BinOp, f32, kernels, runtime } from '../../bindings/index';
 import { record } from '../autograd';
 import { Tensor, empty, fmt, type Shape } from '../tensor';
 import { assertFloat, assertTensor } from './util';
@@ -167,6 +167,33 @@ function gemm(transA: boolean, transB: boolean, M: number, N: number, K: number,
   rt.kernels.gemm(transA ? 1 : 0, transB ? 1 : 0, M, N, K, 1, a, transA ? M : K, b, transB ? K : N, beta, c, N, 0, 0, rt.gemmWork);
 }
 
+// Weight gradients dW[M, Nc] = Σ_n A_n[M, K] · B_n[Nc, K]ᵀ accumulate over images (beta = 1
+// after the first). The GEMM computes whole 4x8 tiles, so when the transposed product
+// dWᵀ = Σ B_n · A_nᵀ pads less (a one-channel 3x3 layer: dW [32, 9] is 512 tile entries,
+// dWᵀ [9, 32] 384; measured 0.86 -> 0.66 ms for 32 images of 28x28), that is accumulated in
+// scratch and transposed once at the end.
+function tileArea(m: number, n: number): number {
+  return Math.ceil(m / 4) * 4 * Math.ceil(n / 8) * 8;
+}
+function dwTransposed(M: number, Nc: number): boolean {
+  return tileArea(Nc, M) < tileArea(M, Nc);
+}
+function dwGemm(transposed: boolean, M: number, Nc: number, K: number, a: number, b: number, first: boolean, dw: number, tmp: number): void {
+  if (transposed) gemm(false, true, Nc, M, K, b, a, first ? 0 : 1, tmp);
+  else gemm(false, true, M, Nc, K, a, b, first ? 0 : 1, dw);
+}
+function dwFinish(transposed: boolean, M: number, Nc: number, dw: Tensor, tmp: number, count: number): void {
+  if (count === 0) {
+    kernels().fill(dw.ptr, 0, dw.size);
+  } else if (transposed) {
+    // One pass over the M·Nc weights (not per pixel).
+    const m = f32();
+    const d = dw.ptr >> 2;
+    const t = tmp >> 2;
+    for (let r = 0; r < M; r++) for (let c = 0; c < Nc; c++) m[d + r * Nc + c] = m[t + c * M + r];
+  }
+}
+
 /** Runs fn with a scratch block of `floats` f32s (none when floats is 0), freed afterwards. */
 function withScratch<T>(floats: number, fn: (ptr: number) => T): T {
   if (floats === 0) return fn(0);
@@ -237,16 +264,18 @@ export function conv2d(x: Tensor, weight: Tensor, bias: Tensor | null = null, op
     const dx = needX ? empty(x.shape) : null;
     const dw = needW ? empty(weight.shape) : null;
     if (dx !== null && !direct) kernels().fill(dx.ptr, 0, dx.size);
-    if (dw !== null && N === 0) kernels().fill(dw.ptr, 0, dw.size);
     if (needX || needW) {
-      withScratch(direct ? 0 : K * P, (col) => {
+      const colFloats = direct ? 0 : K * P;
+      const wt = dw !== null && dwTransposed(F, K);
+      withScratch(colFloats + (wt ? F * K : 0), (col) => {
+        const tmp = col + colFloats * 4;
         for (let n = 0; n < N; n++) {
           const xn = x.ptr + n * xBlock;
           const gn = gy.ptr + n * yBlock;
           if (dw !== null) {
             // dW[F, K] (+)= dY[n][F, P] · col[K, P]ᵀ
             if (!direct) im2colCall(g, xn, col);
-            gemm(false, true, F, K, P, gn, direct ? xn : col, n === 0 ? 0 : 1, dw.ptr);
+            dwGemm(wt, F, K, P, gn, direct ? xn : col, n === 0, dw.ptr, tmp);
           }
           if (dx !== null) {
             // dcol[K, P] = Wᵀ · dY[n], folded back onto the image by col2im.
@@ -259,6 +288,7 @@ export function conv2d(x: Tensor, weight: Tensor, bias: Tensor | null = null, op
             }
           }
         }
+        if (dw !== null) dwFinish(wt, F, K, dw, tmp, N);
       });
     }
     const db = bias !== null && bias.requiresGrad ? biasGrad(gy, N, F, P) : null;
@@ -308,9 +338,11 @@ export function convTranspose2d(x: Tensor, weight: Tensor, bias: Tensor | null =
   return record('convTranspose2d', y, inputs, (gy) => {
     const dx = x.requiresGrad ? empty(x.shape) : null;
     const dw = weight.requiresGrad ? empty(weight.shape) : null;
-    if (dw !== null && N === 0) kernels().fill(dw.ptr, 0, dw.size);
     if (dx !== null || dw !== null) {
-      withScratch(direct ? 0 : Ko * Pin, (col) => {
+      const colFloats = direct ? 0 : Ko * Pin;
+      const wt = dw !== null && dwTransposed(Cin, Ko);
+      withScratch(colFloats + (wt ? Cin * Ko : 0), (col) => {
+        const tmp = col + colFloats * 4;
         for (let n = 0; n < N; n++) {
           const gn = gy.ptr + n * yBlock;
           const xn = x.ptr + n * xBlock;
@@ -318,8 +350,10 @@ export function convTranspose2d(x: Tensor, weight: Tensor, bias: Tensor | null =
           if (!direct) im2colCall(g, gn, col);
           const c = direct ? gn : col;
           if (dx !== null) gemm(false, false, Cin, Pin, Ko, weight.ptr, c, 0, dx.ptr + n * xBlock);
-          if (dw !== null) gemm(false, true, Cin, Ko, Pin, xn, c, n === 0 ? 0 : 1, dw.ptr);
+          // dW[Cin, Ko] (+)= x[n][Cin, Pin] · col[Ko, Pin]ᵀ
+          if (dw !== null) dwGemm(wt, Cin, Ko, Pin, xn, c, n === 0, dw.ptr, tmp);
         }
+        if (dw !== null) dwFinish(wt, Cin, Ko, dw, tmp, N);
       });
     }
     const db = bias !== null && bias.requiresGrad ? biasGrad(gy, N, Cout, Pout) : null;

@@ -36,6 +36,9 @@ const CASES: [string, Geo][] = [
   ['even kernel, asymmetric same (one extra row/col)', geo(3, 7, 6, 4, 2, [1, 1], [1, 0], 1)],
   ['stride 2 with an extra output column past the image', geo(2, 6, 9, 3, 3, [2, 2], [1, 1], 1)],
   ['many channels, 14x14', geo(17, 14, 14, 3, 3, [1, 1], [1, 1])],
+  ['5x3 same on a 2-row image (kernel rows entirely outside)', geo(2, 2, 9, 5, 3, [1, 1], [2, 1])],
+  ['7x7 same on a 1-row image', geo(1, 1, 6, 7, 7, [1, 1], [3, 3])],
+  ['stride 1, padding wider than the kernel', geo(2, 5, 6, 3, 3, [1, 1], [3, 2])],
 ];
 
 function refIm2col(x: Float32Array, g: Geo): Float64Array {
