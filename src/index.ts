@@ -16,3 +16,12 @@ export { gradcheck, type GradcheckOptions, type GradcheckResult } from './gradch
 export { batches, type Batch, type BatchOptions } from './data/batches';
 export { saveSafetensors, parseSafetensors, loadSafetensors, type LoadedTensor } from './io/safetensors';
 export * as optim from './optim/index';
+export {
+  Dataset, DataLoader, splitTrainValTest, Standardizer,
+  type DatasetOptions, type DataLoaderOptions, type LoaderBatch, type Example, type Targets, type SplitSizes, type Split, type StandardizerOptions,
+} from './data/dataset';
+export {
+  compose, randomCrop, randomShift, gaussianNoise, randomHorizontalFlip,
+  type Transform, type TransformLike, type RandomCropOptions, type GaussianNoiseOptions,
+} from './data/transforms';
+export * from './train/index';
