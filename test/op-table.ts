@@ -143,4 +143,58 @@ export const opTable: OpCase[] = [
       return { fn: (x) => m.forward(x), inputs: [uni([2, 1, 6, 6]), ...m.parameters()] };
     },
   },
+  // ---- pooling, normalisation, dropout ----
+  { op: 'maxPool2d', label: '2x2 stride 2', make: () => ({ fn: (x) => sg.maxPool2d(x, 2), inputs: [distinct([2, 2, 4, 6])] }) },
+  { op: 'maxPool2d', label: '3x3 stride 1 padding 1 (overlapping windows)', make: () => ({ fn: (x) => sg.maxPool2d(x, 3, { stride: 1, padding: 1 }), inputs: [distinct([1, 2, 5, 4])] }) },
+  { op: 'maxPool2d', label: '3x2 stride [2,1] padding [1,0], 3-D input', make: () => ({ fn: (x) => sg.maxPool2d(x, [3, 2], { stride: [2, 1], padding: [1, 0] }), inputs: [distinct([3, 5, 7])] }) },
+  { op: 'avgPool2d', label: '2x2 stride 2', make: () => ({ fn: (x) => sg.avgPool2d(x, 2), inputs: [uni([2, 2, 4, 5])] }) },
+  { op: 'avgPool2d', label: '3x3 stride 2 padding 1, countIncludePad', make: () => ({ fn: (x) => sg.avgPool2d(x, 3, { stride: 2, padding: 1 }), inputs: [uni([1, 2, 5, 6])] }) },
+  { op: 'avgPool2d', label: '3x3 stride 1 padding 1, !countIncludePad', make: () => ({ fn: (x) => sg.avgPool2d(x, 3, { stride: 1, padding: 1, countIncludePad: false }), inputs: [uni([2, 1, 4, 5])] }) },
+  { op: 'globalAvgPool2d', label: '', make: () => ({ fn: sg.globalAvgPool2d, inputs: [uni([2, 3, 3, 2])] }) },
+  { op: 'batchNorm', label: 'training [N,C,H,W], x gamma beta', make: () => ({ fn: (x, g, b) => sg.batchNorm(x, g, b, null, null, { training: true }), inputs: [uni([3, 2, 2, 3]), uni([2], 0.5, 1.5), uni([2])] }) },
+  { op: 'batchNorm', label: 'training [N,C], x gamma beta', make: () => ({ fn: (x, g, b) => sg.batchNorm(x, g, b, null, null, { training: true }), inputs: [uni([5, 6]), uni([6], 0.5, 1.5), uni([6])] }) },
+  {
+    op: 'batchNorm', label: 'training [N,C,L], no affine, running stats updated',
+    make: () => {
+      const rm = sg.zeros([3]), rs = sg.ones([3]);
+      return { fn: (x) => sg.batchNorm(x, null, null, rm, rs, { training: true }), inputs: [uni([4, 3, 5])] };
+    },
+  },
+  {
+    op: 'batchNorm', label: 'eval [N,C,H,W] with running stats',
+    make: () => {
+      const rm = constant(uni([2], -0.5, 0.5)), rs = constant(uni([2], 0.5, 1.5));
+      return { fn: (x, g, b) => sg.batchNorm(x, g, b, rm, rs, { training: false }), inputs: [uni([2, 2, 3, 2]), uni([2], 0.5, 1.5), uni([2])] };
+    },
+  },
+  {
+    op: 'batchNorm', label: 'eval [N,C], no affine',
+    make: () => {
+      const rm = constant(uni([5], -0.5, 0.5)), rs = constant(uni([5], 0.5, 1.5));
+      return { fn: (x) => sg.batchNorm(x, null, null, rm, rs), inputs: [uni([3, 5])] };
+    },
+  },
+  { op: 'layerNorm', label: 'last dim, gamma beta', make: () => ({ fn: (x, g, b) => sg.layerNorm(x, g, b), inputs: [uni([3, 5]), uni([5], 0.5, 1.5), uni([5])] }) },
+  { op: 'layerNorm', label: 'two trailing dims', make: () => ({ fn: (x, g, b) => sg.layerNorm(x, g, b), inputs: [uni([2, 2, 3]), uni([2, 3], 0.5, 1.5), uni([2, 3])] }) },
+  { op: 'layerNorm', label: 'no affine', make: () => ({ fn: (x) => sg.layerNorm(x), inputs: [uni([4, 7])] }) },
+  { op: 'dropout', label: 'p 0.4, fixed mask (reseeded each call)', make: () => ({ fn: (x) => { sg.manualSeed(2024); return sg.dropout(x, 0.4, true); }, inputs: [uni([3, 7])] }) },
+  { op: 'nn.MaxPool2d (layer)', label: '2x2', make: () => { const l = new sg.nn.MaxPool2d(2); return { fn: (x) => l.forward(x), inputs: [distinct([2, 3, 4, 4])] }; } },
+  { op: 'nn.AvgPool2d (layer)', label: '3x3 stride 2 padding 1', make: () => { const l = new sg.nn.AvgPool2d(3, { stride: 2, padding: 1 }); return { fn: (x) => l.forward(x), inputs: [uni([2, 2, 5, 5])] }; } },
+  { op: 'nn.GlobalAvgPool2d (layer)', label: '', make: () => { const l = new sg.nn.GlobalAvgPool2d(); return { fn: (x) => l.forward(x), inputs: [uni([2, 3, 2, 3])] }; } },
+  { op: 'nn.Flatten (layer)', label: '', make: () => { const l = new sg.nn.Flatten(); return { fn: (x) => l.forward(x), inputs: [uni([2, 3, 2, 2])] }; } },
+  { op: 'nn.Dropout (layer)', label: 'p 0.3, reseeded each call', make: () => { const l = new sg.nn.Dropout(0.3); return { fn: (x) => { sg.manualSeed(7); return l.forward(x); }, inputs: [uni([4, 6])] }; } },
+  { op: 'nn.BatchNorm1d (layer)', label: 'training', make: () => { const l = new sg.nn.BatchNorm1d(4); return { fn: (x) => l.forward(x), inputs: [uni([5, 4]), ...l.parameters()] }; } },
+  { op: 'nn.BatchNorm2d (layer)', label: 'training', make: () => { const l = new sg.nn.BatchNorm2d(3); return { fn: (x) => l.forward(x), inputs: [uni([2, 3, 3, 2]), ...l.parameters()] }; } },
+  { op: 'nn.BatchNorm2d (layer)', label: 'eval', make: () => { const l = new sg.nn.BatchNorm2d(3).eval(); return { fn: (x) => l.forward(x), inputs: [uni([2, 3, 2, 2]), ...l.parameters()] }; } },
+  { op: 'nn.LayerNorm (layer)', label: '[2,3]', make: () => { const l = new sg.nn.LayerNorm([2, 3]); return { fn: (x) => l.forward(x), inputs: [uni([4, 2, 3]), ...l.parameters()] }; } },
+  {
+    op: 'nn.Sequential (layer)', label: 'Conv2d-BatchNorm2d-Tanh-AvgPool2d-Flatten-Dropout-Linear',
+    make: () => {
+      const m = new sg.nn.Sequential(
+        new sg.nn.Conv2d(1, 2, 3, { padding: 1 }), new sg.nn.BatchNorm2d(2), new sg.nn.Tanh(), new sg.nn.AvgPool2d(2),
+        new sg.nn.Flatten(), new sg.nn.Dropout(0.25), new sg.nn.Linear(8, 3),
+      );
+      return { fn: (x) => { sg.manualSeed(11); return m.forward(x); }, inputs: [uni([3, 1, 4, 4]), ...m.parameters()] };
+    },
+  },
 ];

@@ -84,3 +84,8 @@ export {
   conv2d, convTranspose2d, conv2dOutputShape, convTranspose2dOutputShape,
   type Conv2dOptions, type ConvTranspose2dOptions, type Size2,
 } from './conv';
+export {
+  maxPool2d, avgPool2d, globalAvgPool2d, pool2dOutputShape, type Pool2dOptions, type AvgPool2dOptions,
+} from './pool';
+export { batchNorm, layerNorm, type BatchNormOptions } from './norm';
+export { dropout } from './dropout';
