@@ -90,6 +90,13 @@ export function record(op: string, out: Tensor, inputs: Tensor[], backward: Back
     out.requiresGrad = true;
   } else {
     for (const s of saved) s.dispose();
+    // Computed with grad mode on but from inputs that need no gradient (a frozen layer, a
+    // preprocessing step): freed with the first graph that uses it, unless a second graph
+    // uses it too (then it is kept, e.g. features computed once and reused every step).
+    if (gradEnabled) {
+      autoTransient.add(out);
+      autoInputs.set(out, inputs);
+    }
   }
   return out;
 }
@@ -99,6 +106,8 @@ let pending: Tensor[] = [];
 
 /** Marks a leaf tensor (e.g. a data batch) as owned by the graph that consumes it. */
 const transient = new WeakSet<Tensor>();
+const autoTransient = new WeakSet<Tensor>();
+const autoInputs = new WeakMap<Tensor, readonly Tensor[]>();
 export function markTransient(t: Tensor): Tensor {
   transient.add(t);
   return t;
@@ -150,7 +159,14 @@ export function backward(root: Tensor, opts: BackwardOptions = {}): void {
   const order = topoSort(root);
   const inGraph = new Set(order);
   for (const t of order) for (const sv of t.node?.saved ?? []) inGraph.add(sv);
-  const stillPending = pending.filter((t) => inGraph.has(t));
+  const stillPending = pending.filter((t) => {
+    if (!inGraph.has(t)) return false;
+    if (autoTransient.has(t) && t.node === null) {
+      autoTransient.delete(t); // reused by a second graph: the user keeps it
+      return false;
+    }
+    return true;
+  });
   for (const t of pending) if (!inGraph.has(t)) t.release('was released by a later backward() (intermediate of an earlier graph)');
   pending = stillPending;
 
@@ -176,8 +192,21 @@ export function backward(root: Tensor, opts: BackwardOptions = {}): void {
     if (node !== null) {
       queue(t);
       for (const sv of node.saved) queue(sv);
-    } else if (transient.has(t)) {
-      queue(t);
+    } else if (transient.has(t) || autoTransient.has(t)) {
+      queueWithSources(t, queue);
+    }
+  }
+}
+
+// A leaf computed without gradient is released with its own transient sources (the batch
+// that went through a frozen layer), which the graph cannot reach through it.
+function queueWithSources(t: Tensor, queue: (t: Tensor) => void): void {
+  const stack = [t];
+  while (stack.length > 0) {
+    const x = stack.pop()!;
+    queue(x);
+    for (const src of autoInputs.get(x) ?? []) {
+      if (transient.has(src) || autoTransient.has(src)) stack.push(src);
     }
   }
 }

@@ -111,6 +111,31 @@ describe('tensors', () => {
     expect(loss.item()).toBe(6); // the loss value stays readable
   });
 
+  it('outputs of a frozen prefix are freed with the graph that used them; reused ones are kept', () => {
+    const frozen = sg.tensor([[1, 0], [0, 1]]); // no requiresGrad: a frozen layer
+    const w = sg.tensor([[0.5], [0.25]], { requiresGrad: true });
+    const stepOnce = (x: sg.Tensor): void => {
+      const h = sg.relu(sg.matmul(x, frozen)); // computed without gradient
+      sg.sum(sg.matmul(h, w)).backward();
+      w.grad!.dispose();
+      w.grad = null;
+    };
+    const batch = (): sg.Tensor => sg.markTransient(sg.tensor([[1, 2], [3, 4]]));
+    stepOnce(batch());
+    stepOnce(batch());
+    const before = sg.memory();
+    for (let i = 0; i < 20; i++) stepOnce(batch());
+    expect(sg.memory().tensors).toBe(before.tensors);
+    expect(sg.memory().bytes).toBe(before.bytes);
+
+    // Features computed once (grad mode on, no gradient needed) and reused by every step stay alive.
+    const features = sg.relu(sg.matmul(sg.tensor([[1, -2], [3, 4]]), frozen));
+    for (let i = 0; i < 3; i++) {
+      sg.sum(sg.matmul(features, w)).backward();
+    }
+    expect(Array.from(features.data())).toEqual([1, 0, 3, 4]);
+  });
+
   it('scope disposes what it does not return; dispose frees memory', () => {
     const before = sg.memory();
     const kept = sg.scope(() => {
