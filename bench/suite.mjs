@@ -1,0 +1,123 @@
+// Everything one worker process measures: one library (simdgrad with whichever build the
+// process loaded, or one TF.js backend) on every case, plus, for simdgrad, the machine's SIMD
+// peak for the instruction its build uses. run.mjs drives the workers case by case and round
+// by round, so every library collects samples spread over the whole bench run.
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
+import { Measurement } from './measure.mjs';
+import { peakKernel, PEAK_ITERS, PEAK_FLOPS_PER_CALL } from './peak.mjs';
+import { gemmCases } from './gemm.mjs';
+import { softmaxCases } from './softmax.mjs';
+import { trainCases } from './train.mjs';
+
+export const CASES = [...gemmCases, ...softmaxCases, ...trainCases];
+export const PEERS = ['tfjs-wasm', 'tfjs-cpu'];
+export const PEAK_CASE = {
+  simd: 'SIMD peak f32x4 mul+add (1 thread)',
+  relaxed: 'SIMD peak f32x4 relaxed_madd (1 thread)',
+};
+/** Time per case and round, in ms (slow calls get one sample per round instead). */
+export const ROUND_BUDGET_MS = 200;
+
+const log = (s) => process.stderr.write(`${s}\n`);
+
+/** TF.js with one backend ('wasm' or 'cpu') registered and selected. */
+async function loadTfjs(backend) {
+  const tf = await import('@tensorflow/tfjs-core');
+  // tfjs-core registers no gradients by itself (the @tensorflow/tfjs union package does);
+  // the Node bundle of tfjs-layers registers all of them, which optimizer.minimize needs.
+  await import('@tensorflow/tfjs-layers');
+  const info = { version: tf.version_core, backend };
+  if (backend === 'wasm') {
+    const wasm = await import('@tensorflow/tfjs-backend-wasm');
+    // In Node the wasm backend finds its .wasm files only through setWasmPaths, given as a
+    // directory path with a trailing slash.
+    const require = createRequire(import.meta.url);
+    wasm.setWasmPaths(join(require.resolve('@tensorflow/tfjs-backend-wasm/package.json'), '..', 'dist') + '/');
+    if (!(await tf.setBackend('wasm'))) throw new Error('the TF.js wasm backend did not initialise');
+    info.threads = wasm.getThreadsCount();
+    info.simd = tf.env().getBool('WASM_HAS_SIMD_SUPPORT');
+    info.multithread = tf.env().getBool('WASM_HAS_MULTITHREAD_SUPPORT');
+  } else {
+    await import('@tensorflow/tfjs-backend-cpu');
+    if (!(await tf.setBackend('cpu'))) throw new Error('the TF.js cpu backend did not initialise');
+    info.threads = 1;
+  }
+  tf.enableProdMode(); // TF.js' fastest setting; also silences its "install tfjs-node" banner
+  return { tf, info };
+}
+
+export class Suite {
+  /** lib: 'simdgrad' (build chosen by the loader / SIMDGRAD_BUILD), 'tfjs-wasm' or 'tfjs-cpu'. */
+  static async create(lib) {
+    const s = new Suite();
+    s.lib = lib;
+    s.entries = []; // per case, in CASES order: { case, m: Measurement | null, dispose, error }
+    s.peak = null;
+    if (lib === 'simdgrad') {
+      const sg = await import('../dist/index.js');
+      s.build = sg.build();
+      s.info = { build: s.build };
+      const peak = peakKernel(s.build === 'relaxed');
+      if (peak !== null) {
+        let sink = 0;
+        s.peak = {
+          case: PEAK_CASE[s.build], error: null, dispose: () => sink,
+          m: new Measurement(PEAK_CASE[s.build], () => { sink += peak(PEAK_ITERS, 0.999, 0.001); },
+            { work: PEAK_FLOPS_PER_CALL, scale: 1e9 }),
+        };
+      }
+      for (const c of CASES) s.add(c, () => c.simdgrad(sg));
+    } else {
+      const { tf, info } = await loadTfjs(lib === 'tfjs-wasm' ? 'wasm' : 'cpu');
+      s.info = info;
+      for (const c of CASES) s.add(c, () => c.tfjs(tf));
+    }
+    return s;
+  }
+
+  add(c, setup) {
+    const e = { case: c.case, m: null, dispose: () => {}, error: null };
+    this.entries.push(e);
+    try {
+      const { fn, dispose } = setup();
+      e.dispose = dispose;
+      e.m = new Measurement(`${c.case} [${this.lib}]`, fn, { work: c.work, scale: c.scale });
+    } catch (err) {
+      this.fail(e, err);
+    }
+  }
+
+  fail(e, err) {
+    log(`  ${e.case} [${this.lib}] failed: ${err.message}`);
+    e.error = err.message;
+    e.m = null;
+  }
+
+  /** One round of case i (index into CASES; -1 = the SIMD peak). */
+  async round(i) {
+    const e = i < 0 ? this.peak : this.entries[i];
+    if (!e || e.m === null) return;
+    try {
+      await e.m.round(ROUND_BUDGET_MS);
+    } catch (err) {
+      this.fail(e, err);
+    }
+  }
+
+  /** Results as plain data (sent to the main process), then teardown. */
+  finish() {
+    const done = (e) => {
+      if (!e || e.m === null) return { result: null, extra: null, error: e?.error ?? null };
+      const result = e.m.result();
+      const extra = e.dispose();
+      return { result, extra: typeof extra === 'string' ? extra : null, error: null };
+    };
+    return {
+      lib: this.lib,
+      info: this.info,
+      peak: this.peak ? done(this.peak).result : null,
+      cases: Object.fromEntries(this.entries.map((e) => [e.case, done(e)])),
+    };
+  }
+}
