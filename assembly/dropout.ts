@@ -41,21 +41,23 @@ export function dropout(x: usize, y: usize, mask: usize, n: i32, p: f32, seed: i
   const vp = f32x4.splat(p);
   const vscale = f32x4.splat(scale);
   const unit = f32x4.splat(<f32>5.9604644775390625e-8); // 2^-24
-  let idx = i32x4.splat(0);
-  idx = i32x4.replace_lane(idx, 1, 1);
-  idx = i32x4.replace_lane(idx, 2, 2);
-  idx = i32x4.replace_lane(idx, 3, 3);
-  const four = i32x4.splat(4);
+  // ctr = i * 0x9E3779B9 + seed for the four lanes, advanced by 4 steps per iteration.
+  let ctr = i32x4.splat(0);
+  ctr = i32x4.replace_lane(ctr, 1, 1);
+  ctr = i32x4.replace_lane(ctr, 2, 2);
+  ctr = i32x4.replace_lane(ctr, 3, 3);
+  ctr = i32x4.add(i32x4.mul(ctr, vstep), vseed);
+  const advance = i32x4.mul(i32x4.splat(4), vstep);
   let i = 0;
   for (; i + 4 <= n; i += 4) {
-    const h = vfmix32(v128.xor(vfmix32(i32x4.add(i32x4.mul(idx, vstep), vseed)), vkey));
+    const h = vfmix32(v128.xor(vfmix32(ctr), vkey));
     const u = f32x4.mul(f32x4.convert_i32x4_s(i32x4.shr_u(h, 8)), unit);
     // keep lanes: u >= p -> scale; dropped lanes: 0
     const m = v128.and(f32x4.ge(u, vp), vscale);
     const o = <usize>i << 2;
     v128.store(mask + o, m);
     v128.store(y + o, f32x4.mul(v128.load(x + o), m));
-    idx = i32x4.add(idx, four);
+    ctr = i32x4.add(ctr, advance);
   }
   for (; i < n; i++) {
     const h = fmix32(fmix32(<u32>i * 0x9E3779B9 + s) ^ key);

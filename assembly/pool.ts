@@ -9,7 +9,11 @@
 // (padding never wins a max and adds nothing to a sum). When the interior is not a
 // multiple of 4 wide, the last vector is placed to end at the interior's last column and
 // overlaps the previous one: outputs are pure functions of the input, so writing some of
-// them twice is harmless, and small planes (7x7 outputs) need no scalar tail.
+// them twice is harmless, and small planes (7x7 outputs) need no scalar tail. The common
+// 2x2 stride-2 max pool has its own interior path (whole-row loads and even/odd shuffles).
+//
+// Max pooling: the first maximum in row-major window order wins ties; a NaN in a window
+// makes the output NaN (as PyTorch), its argmax then points at a NaN of the window.
 //
 // Contract: bindings/kernels.ts (pool.ts section). Shapes are validated by src/ops/pool.ts
 // (padding <= kernel/2, so every window holds at least one image element).
@@ -25,6 +29,13 @@
   v = v128.load32_lane(p + 2 * sb, v, 2);
   v = v128.load32_lane(p + 3 * sb, v, 3);
   return v;
+}
+
+/** Lanes of a where the lane mask is all ones, of b where it is zero (one blendvps when relaxed). */
+// @ts-ignore: decorator
+@inline function blend(a: v128, b: v128, mask: v128): v128 {
+  if (ASC_FEATURE_RELAXED_SIMD) return i32x4.relaxed_laneselect(a, b, mask);
+  return v128.bitselect(a, b, mask);
 }
 
 /** First and one-past-last output column whose window lies fully inside the image columns. */
@@ -49,36 +60,101 @@
   for (let i = i0; i < i1; i++) {
     const rowIdx = (r0 + i) * W + c0;
     for (let j = j0; j < j1; j++) {
+      // Branch-free: with random data the comparison is unpredictable.
       const v = load<f32>(xp + (<usize>(rowIdx + j) << 2));
-      if (v > m || v != v) {
-        m = v;
-        a = rowIdx + j;
-      }
+      const win = (v > m) | (v != v);
+      m = select<f32>(v, m, win);
+      a = select<i32>(rowIdx + j, a, win);
     }
   }
   store<f32>(out, m);
   store<i32>(arg, a);
 }
 
-/** Four interior outputs starting at column c0 (window left edge of the first one). */
+/**
+ * Four interior outputs starting at column c0 (window left edge of the first one).
+ * The window rows are split between two independent chains (even and odd rows), so the
+ * compare-and-blend dependency of one chain overlaps with the other's; the chains are then
+ * merged keeping the row-major first maximum (smaller index on equal values).
+ */
 // @ts-ignore: decorator
 @inline function maxWindow4(xp: usize, W: i32, r0: i32, i0: i32, i1: i32, c0: i32, kw: i32, sw: i32, laneOff: v128, out: usize, arg: usize): void {
-  let m = f32x4.splat(<f32>-Infinity);
-  let a = i32x4.add(i32x4.splat((r0 + i0) * W + c0), laneOff);
-  for (let i = i0; i < i1; i++) {
-    const rowIdx = (r0 + i) * W + c0;
-    const rp = xp + (<usize>rowIdx << 2);
-    let idx = i32x4.add(i32x4.splat(rowIdx), laneOff);
+  const one = i32x4.splat(1);
+  let mA = f32x4.splat(<f32>-Infinity);
+  let mB = mA;
+  let aA = i32x4.add(i32x4.splat((r0 + i0) * W + c0), laneOff);
+  let aB = i32x4.splat(i32.MAX_VALUE);
+  let i = i0;
+  for (; i + 1 < i1; i += 2) {
+    const rowA = (r0 + i) * W + c0;
+    const rpA = xp + (<usize>rowA << 2);
+    const rpB = rpA + (<usize>W << 2);
+    let idxA = i32x4.add(i32x4.splat(rowA), laneOff);
+    let idxB = i32x4.add(idxA, i32x4.splat(W));
     for (let j = 0; j < kw; j++) {
-      const v = loadStrided(rp + (<usize>j << 2), sw);
-      const win = v128.or(f32x4.gt(v, m), f32x4.ne(v, v));
-      m = v128.bitselect(v, m, win);
-      a = v128.bitselect(idx, a, win);
-      idx = i32x4.add(idx, i32x4.splat(1));
+      const vA = loadStrided(rpA + (<usize>j << 2), sw);
+      const vB = loadStrided(rpB + (<usize>j << 2), sw);
+      const winA = v128.or(f32x4.gt(vA, mA), f32x4.ne(vA, vA));
+      const winB = v128.or(f32x4.gt(vB, mB), f32x4.ne(vB, vB));
+      mA = blend(vA, mA, winA);
+      aA = blend(idxA, aA, winA);
+      mB = blend(vB, mB, winB);
+      aB = blend(idxB, aB, winB);
+      idxA = i32x4.add(idxA, one);
+      idxB = i32x4.add(idxB, one);
     }
   }
-  v128.store(out, m);
-  v128.store(arg, a);
+  if (i < i1) {
+    const rowA = (r0 + i) * W + c0;
+    const rpA = xp + (<usize>rowA << 2);
+    let idxA = i32x4.add(i32x4.splat(rowA), laneOff);
+    for (let j = 0; j < kw; j++) {
+      const vA = loadStrided(rpA + (<usize>j << 2), sw);
+      const winA = v128.or(f32x4.gt(vA, mA), f32x4.ne(vA, vA));
+      mA = blend(vA, mA, winA);
+      aA = blend(idxA, aA, winA);
+      idxA = i32x4.add(idxA, one);
+    }
+  }
+  // B wins if larger, equal with a smaller index, or NaN.
+  const pickB = v128.or(
+    v128.or(f32x4.gt(mB, mA), v128.and(f32x4.eq(mB, mA), i32x4.lt_s(aB, aA))),
+    f32x4.ne(mB, mB),
+  );
+  v128.store(out, blend(mB, mA, pickB));
+  v128.store(arg, blend(aB, aA, pickB));
+}
+
+/**
+ * The common 2x2 stride-2 case, both window rows in the image: two 8-float loads per row
+ * cover four windows exactly; even/odd shuffles give the left and right column of each.
+ * Row 0 and row 1 are reduced independently, then merged (row 0 wins ties: its indices
+ * are smaller).
+ */
+// @ts-ignore: decorator
+@inline function maxWindow22(xp: usize, W: i32, row: i32, laneOff: v128, out: usize, arg: usize): void {
+  const pa = xp + (<usize>row << 2);
+  const pb = pa + (<usize>W << 2);
+  const a0 = v128.load(pa);
+  const a1 = v128.load(pa, 16);
+  const b0 = v128.load(pb);
+  const b1 = v128.load(pb, 16);
+  const ae = v128.shuffle<f32>(a0, a1, 0, 2, 4, 6);
+  const ao = v128.shuffle<f32>(a0, a1, 1, 3, 5, 7);
+  const be = v128.shuffle<f32>(b0, b1, 0, 2, 4, 6);
+  const bo = v128.shuffle<f32>(b0, b1, 1, 3, 5, 7);
+  const one = i32x4.splat(1);
+  const ia = i32x4.add(i32x4.splat(row), laneOff);
+  const ib = i32x4.add(ia, i32x4.splat(W));
+  const wa = v128.or(f32x4.gt(ao, ae), f32x4.ne(ao, ao));
+  const wb = v128.or(f32x4.gt(bo, be), f32x4.ne(bo, bo));
+  const ma = blend(ao, ae, wa);
+  const mb = blend(bo, be, wb);
+  const xa = blend(i32x4.add(ia, one), ia, wa);
+  const xb = blend(i32x4.add(ib, one), ib, wb);
+  const pickB = v128.or(f32x4.gt(mb, ma), f32x4.ne(mb, mb));
+  v128.store(out, blend(mb, ma, pickB));
+  v128.store(arg, blend(xb, xa, pickB));
 }
 
 export function maxPool2d(
@@ -88,6 +164,7 @@ export function maxPool2d(
   const lo = interiorLo(pw, sw, OW);
   const hi = interiorHi(W, kw, pw, sw, OW, lo);
   const vec = hi - lo >= 4;
+  const k22 = kh == 2 && kw == 2 && sh == 2 && sw == 2;
   let laneOff = i32x4.splat(0);
   laneOff = i32x4.replace_lane(laneOff, 1, sw);
   laneOff = i32x4.replace_lane(laneOff, 2, 2 * sw);
@@ -110,10 +187,12 @@ export function maxPool2d(
           const o = rowOut + (<usize>ox << 2);
           maxWindow(xp, W, r0, i0, i1, c0, max(0, -c0), min(kw, W - c0), yp + o, ap + o);
         }
+        const both22 = k22 && i1 - i0 == 2;
         for (; ox < hi; ox += 4) {
           const oxv = min(ox, hi - 4);
           const o = rowOut + (<usize>oxv << 2);
-          maxWindow4(xp, W, r0, i0, i1, oxv * sw - pw, kw, sw, laneOff, yp + o, ap + o);
+          if (both22) maxWindow22(xp, W, r0 * W + oxv * 2 - pw, laneOff, yp + o, ap + o);
+          else maxWindow4(xp, W, r0, i0, i1, oxv * sw - pw, kw, sw, laneOff, yp + o, ap + o);
         }
         ox = hi;
       }

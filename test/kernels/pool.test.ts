@@ -23,6 +23,10 @@ const CFGS: Cfg[] = [
   { planes: 2, H: 6, W: 40, kh: 1, kw: 1, sh: 1, sw: 2, ph: 0, pw: 0 },
   { planes: 1, H: 2, W: 2, kh: 2, kw: 2, sh: 1, sw: 1, ph: 1, pw: 1 },
   { planes: 2, H: 9, W: 20, kh: 3, kw: 3, sh: 2, sw: 2, ph: 0, pw: 0 },
+  // 2x2 stride 2 (its own SIMD path): odd sizes, padding 1 (clipped top/bottom rows), wide rows
+  { planes: 3, H: 7, W: 15, kh: 2, kw: 2, sh: 2, sw: 2, ph: 0, pw: 0 },
+  { planes: 2, H: 9, W: 19, kh: 2, kw: 2, sh: 2, sw: 2, ph: 1, pw: 1 },
+  { planes: 1, H: 6, W: 37, kh: 2, kw: 2, sh: 2, sw: 2, ph: 1, pw: 0 },
 ];
 
 const GUARD = 6;
@@ -134,12 +138,15 @@ describe('maxPool2d kernel', () => {
   }
 
   it('ties go to the first in-image element of the window (row-major), padding never wins', () => {
-    const c = CFGS[3];
-    const x = new Float32Array(c.planes * c.H * c.W).fill(-3); // all equal and negative
-    const got = runMax(c, x);
-    const ref = refMax(c, x);
-    expect(Array.from(got.arg)).toEqual(Array.from(ref.arg));
-    expect(got.y.every((v) => v === -3)).toBe(true);
+    for (const c of CFGS) {
+      const x = new Float32Array(c.planes * c.H * c.W).fill(-3); // all equal and negative
+      // plus some repeated maxima inside windows
+      for (let i = 0; i < x.length; i += 5) x[i] = 2;
+      const got = runMax(c, x);
+      const ref = refMax(c, x);
+      expect(Array.from(got.arg), label(c)).toEqual(Array.from(ref.arg));
+      expect(Array.from(got.y), label(c)).toEqual(Array.from(ref.y));
+    }
   });
 
   it('a plane of -Infinity still yields in-image argmax positions', () => {
