@@ -20,8 +20,8 @@ describe('MNIST', () => {
     for (const c of counts) expect(c).toBeGreaterThan(150);
   });
 
-  it('MLP 784-128-10 reaches >= 92% held-out accuracy in 4 epochs', () => {
-    const { testAccuracy, history } = trainMlp(data, { epochs: 4, seed: 1 });
+  it('MLP 784-128-10 reaches >= 92% held-out accuracy in 6 epochs', () => {
+    const { testAccuracy, history } = trainMlp(data, { epochs: 6, seed: 1 });
     console.log(history.map((h) => `epoch ${h.epoch}: loss ${h.loss.toFixed(4)} acc ${(100 * h.testAccuracy).toFixed(2)}% ${Math.round(h.samplesPerSecond)} samples/s`).join('\n'));
     expect(history[history.length - 1].loss).toBeLessThan(history[0].loss);
     expect(testAccuracy).toBeGreaterThanOrEqual(0.92);
