@@ -14,6 +14,13 @@ await build({
   define: { 'import.meta.url': '__simdgrad_url' },
   banner: { js: 'const __simdgrad_url = require("url").pathToFileURL(__filename).href;' },
 });
+// Browsers (the `browser` condition of package.json): ESM, minified. The wasm files are found
+// next to it with new URL('../dist/wasm/…', import.meta.url), which webpack and Vite rewrite
+// into emitted assets and a plain <script type="module"> resolves against this file's URL.
+await build({
+  ...common, entryPoints: ['src/index.ts'], outfile: 'dist/index.browser.js', format: 'esm', platform: 'browser',
+  minify: true, legalComments: 'none',
+});
 await build({
   ...common, entryPoints: ['examples/train-mnist.ts'], outfile: 'dist/train-mnist.js',
   format: 'esm', platform: 'node', external: ['mnist'],
