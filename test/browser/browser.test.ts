@@ -1,6 +1,7 @@
 // simdgrad in a real browser: headless Chromium (Debian's, driven by playwright-core) loads the
 // library from bundles served on localhost, compares kernels with plain-JS references computed
 // in the page, trains a small MLP and checks which wasm build it picked.
+import { rmSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
 import { startServer, type StartedServer } from '../../demo/server.mjs';
@@ -16,9 +17,11 @@ describe.skipIf(!runBrowserTests)(`simdgrad in headless Chromium${skipNote}`, ()
   let browser: Browser;
   let plain: StartedServer; // no COOP/COEP: not cross-origin isolated
   let isolated: StartedServer;
+  let exampleDir = '';
 
   beforeAll(async () => {
     const mounts = await testPageMounts();
+    exampleDir = mounts['/ex/'] as string;
     [plain, isolated, browser] = await Promise.all([
       startServer({ mounts }),
       startServer({ mounts, isolated: true }),
@@ -30,6 +33,7 @@ describe.skipIf(!runBrowserTests)(`simdgrad in headless Chromium${skipNote}`, ()
     await browser?.close();
     await plain?.close();
     await isolated?.close();
+    if (exampleDir !== '') rmSync(exampleDir, { recursive: true, force: true });
   });
 
   /** Opens the checks page with a query and runs setup() (init with those options). */
@@ -107,6 +111,19 @@ describe.skipIf(!runBrowserTests)(`simdgrad in headless Chromium${skipNote}`, ()
     const { page, setup, errors } = await open('wasm=default&build=simd');
     expect(setup.build).toBe('simd');
     expectAllClose(await page.evaluate(() => (window as unknown as Win).checks.kernels()));
+    expect(errors).toEqual([]);
+    await page.close();
+  }, 60_000);
+
+  it('examples/browser (esbuild file loader for simdgrad/wasm/*) loads and learns XOR', async () => {
+    const { page, errors } = await browser.page();
+    await page.goto(`${plain.url}/ex/index.html`);
+    await page.waitForFunction(() => (window as unknown as Win).result !== undefined);
+    const r = await page.evaluate(() => (window as unknown as Win).result) as { build: string; first: number; last: number; p: number[] };
+    expect(r.build).toBe('relaxed');
+    expect(r.last).toBeLessThan(0.1 * r.first);
+    expect(r.p.map((v) => Math.round(v))).toEqual([0, 1, 1, 0]);
+    expect(await page.textContent('#out')).toMatch(/wasm build: relaxed/);
     expect(errors).toEqual([]);
     await page.close();
   }, 60_000);

@@ -2,9 +2,11 @@
 // app would bundle simdgrad (`import 'simdgrad'` through the package's exports map), with the
 // wasm files copied next to the bundle (what an esbuild user does for the explicit-URL init).
 import { build } from 'esbuild';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { buildExample } from '../../examples/browser/build.mjs';
 
 export const root = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -21,5 +23,7 @@ export async function testPageMounts(): Promise<Record<string, string | Map<stri
   for (const page of ['index.html', 'plain.html']) t.set(page, readFileSync(join(here, page)));
   // /dist/ is the package's own dist folder: the plain page imports dist/index.browser.js from
   // there, and a bundle that does not pass URLs finds /dist/wasm/ through '../dist/wasm/'.
-  return { '/t/': t, '/dist/': join(root, 'dist') };
+  // examples/browser, built by its own script into a scratch folder, under /ex/.
+  const ex = await buildExample(mkdtempSync(join(tmpdir(), 'simdgrad-example-')));
+  return { '/t/': t, '/dist/': join(root, 'dist'), '/ex/': ex };
 }

@@ -1,0 +1,1 @@
+export function buildExample(outdir?: string): Promise<string>;
