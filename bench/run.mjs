@@ -9,7 +9,9 @@
 //   TF.js with the wasm backend;  TF.js with the cpu backend.
 // This process only drives them, one at a time: for each round, for each case, every worker
 // runs that case once (~0.2 s). Samples of all rounds are pooled, so every library sees the
-// same phases of a noisy machine.
+// same phases of a noisy machine. A call slower than 250 ms is one sample per round; the conv
+// backward and CNN training cases take those in their first rounds only (tfjs-cpu needs
+// seconds per call there; see slowRounds in conv.mjs and cnn-train.mjs).
 import { fork } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';

@@ -9,8 +9,10 @@ import { peakKernel, PEAK_ITERS, PEAK_FLOPS_PER_CALL } from './peak.mjs';
 import { gemmCases } from './gemm.mjs';
 import { softmaxCases } from './softmax.mjs';
 import { trainCases } from './train.mjs';
+import { convCases } from './conv.mjs';
+import { cnnTrainCases } from './cnn-train.mjs';
 
-export const CASES = [...gemmCases, ...softmaxCases, ...trainCases];
+export const CASES = [...gemmCases, ...softmaxCases, ...trainCases, ...convCases, ...cnnTrainCases];
 export const PEERS = ['tfjs-wasm', 'tfjs-cpu'];
 export const PEAK_CASE = {
   simd: 'SIMD peak f32x4 mul+add (1 thread)',
@@ -52,7 +54,7 @@ export class Suite {
   static async create(lib) {
     const s = new Suite();
     s.lib = lib;
-    s.entries = []; // per case, in CASES order: { case, m: Measurement | null, dispose, error }
+    s.entries = []; // per case, in CASES order: { case, c, fn, m: Measurement | null, dispose, error }
     s.peak = null;
     if (lib === 'simdgrad') {
       const sg = await import('../dist/index.js');
@@ -73,16 +75,29 @@ export class Suite {
       s.info = info;
       for (const c of CASES) s.add(c, () => c.tfjs(tf));
     }
+    // Every case is set up before any is probed: the tensors cases keep (inputs, models,
+    // optimizer state) then all exist before a training case first counts live tensors, so
+    // its "live tensors after step k / after the last" compare like with like.
+    for (const e of s.entries) s.probe(e);
     return s;
   }
 
   add(c, setup) {
-    const e = { case: c.case, m: null, dispose: () => {}, error: null };
+    const e = { case: c.case, c, fn: null, m: null, dispose: () => {}, error: null };
     this.entries.push(e);
     try {
       const { fn, dispose } = setup();
+      e.fn = fn;
       e.dispose = dispose;
-      e.m = new Measurement(`${c.case} [${this.lib}]`, fn, { work: c.work, scale: c.scale });
+    } catch (err) {
+      this.fail(e, err);
+    }
+  }
+
+  probe(e) {
+    if (e.fn === null) return;
+    try {
+      e.m = new Measurement(`${e.case} [${this.lib}]`, e.fn, { work: e.c.work, scale: e.c.scale });
     } catch (err) {
       this.fail(e, err);
     }
@@ -91,6 +106,7 @@ export class Suite {
   fail(e, err) {
     log(`  ${e.case} [${this.lib}] failed: ${err.message}`);
     e.error = err.message;
+    e.fn = null;
     e.m = null;
   }
 
@@ -98,6 +114,8 @@ export class Suite {
   async round(i) {
     const e = i < 0 ? this.peak : this.entries[i];
     if (!e || e.m === null) return;
+    // A case may sample a slow library (one call per round) in its first rounds only.
+    if (e.m.slow && e.c?.slowRounds !== undefined && e.m.rounds >= e.c.slowRounds) return;
     try {
       await e.m.round(ROUND_BUDGET_MS);
     } catch (err) {
@@ -109,7 +127,9 @@ export class Suite {
   finish() {
     const done = (e) => {
       if (!e || e.m === null) return { result: null, extra: null, error: e?.error ?? null };
-      const result = e.m.result();
+      // A case may derive its figure from its own and other cases' samples (conv backward:
+      // forward+backward time minus the forward's median).
+      const result = e.c?.result ? e.c.result(e.m, (name) => this.entries.find((x) => x.case === name)?.m ?? null) : e.m.result();
       const extra = e.dispose();
       return { result, extra: typeof extra === 'string' ? extra : null, error: null };
     };
