@@ -128,7 +128,8 @@ worker.onmessage = (e: MessageEvent<FromWorker>) => {
       $('stats').textContent = m.text;
       break;
     case 'runtime':
-      $('runtime').textContent = `wasm build: ${m.build} · threads: ${m.threads}${m.isolated ? ' (cross-origin isolated)' : ' (page not cross-origin isolated: one thread)'} · training in a Web Worker`;
+      $('runtime').textContent = `wasm build: ${m.build} · threads: ${m.threads}${m.isolated ? ' (cross-origin isolated)' : ' (page not cross-origin isolated)'} · training in a Web Worker`;
+      $('runtime').title = m.note ?? '';
       document.body.dataset.build = m.build;
       document.body.dataset.threads = String(m.threads);
       break;

@@ -25,7 +25,7 @@ export type ToWorker =
 
 export type FromWorker =
   | { type: 'status'; text: string }
-  | { type: 'runtime'; build: string; threads: number; isolated: boolean }
+  | { type: 'runtime'; build: string; threads: number; isolated: boolean; note: string | null }
   | { type: 'data'; train: number; val: number; test: number; stepsPerEpoch: number; totalSteps: number }
   | {
     type: 'step'; epoch: number; step: number; totalSteps: number;

@@ -6,6 +6,14 @@ import type { FromWorker, ToWorker, TrainConfig } from './protocol';
 
 const PIXELS = 784;
 
+/** The thread-pool API (reached through a cast so that the demo builds without it too). */
+interface ThreadsInfo { threads: number; workers: number; reason: string | null }
+interface ThreadsApi {
+  setThreads(n: number): void;
+  threadsInfo(): ThreadsInfo;
+  startThreads(): Promise<ThreadsInfo>;
+}
+
 function post(msg: FromWorker): void {
   self.postMessage(msg);
 }
@@ -32,14 +40,18 @@ async function loadRuntime(threads: number): Promise<void> {
     },
   });
   const isolated = (self as unknown as { crossOriginIsolated?: boolean }).crossOriginIsolated === true;
-  const api = sg as unknown as { setThreads?: (n: number) => unknown; getThreads?: () => number };
+  // Threads need a shared memory, so a cross-origin isolated page (COOP/COEP headers);
+  // elsewhere the library runs on this one thread and threadsInfo().reason says why.
+  const api = sg as unknown as Partial<ThreadsApi>;
   let n = 1;
-  if (typeof api.setThreads === 'function' && typeof api.getThreads === 'function') {
-    const want = threads > 0 ? threads : Math.max(1, navigator.hardwareConcurrency || 1);
-    await api.setThreads(want);
-    n = api.getThreads();
+  let note: string | null = 'this build of simdgrad has no threads';
+  if (typeof api.setThreads === 'function' && typeof api.threadsInfo === 'function') {
+    api.setThreads(threads > 0 ? threads : Math.max(1, navigator.hardwareConcurrency || 1));
+    const info = typeof api.startThreads === 'function' ? await api.startThreads() : api.threadsInfo();
+    n = info.reason === null ? Math.min(info.threads, info.workers + 1) : 1;
+    note = info.reason;
   }
-  post({ type: 'runtime', build: sg.build(), threads: n, isolated });
+  post({ type: 'runtime', build: sg.build(), threads: n, isolated, note });
 }
 
 async function loadDigits(): Promise<{ x: Float32Array; y: Int32Array }> {

@@ -215,6 +215,66 @@ function gemmSpeed(n = 256, reps = 8): { n: number; gflops: number } {
   });
 }
 
-const checks = { setup, kernels, trainMlp, gemmSpeed, sg };
+// ---- threads (test/browser/threads.test.ts) -------------------------------------------------
+
+/** The thread-pool API, reached through a cast so this page also builds before it exists. */
+interface ThreadsInfoLike { threads: number; cores: number; sharedMemory: boolean; workers: number; reason: string | null }
+interface ThreadsApi {
+  setThreads(n: number): void;
+  getThreads(): number;
+  threadsInfo(): ThreadsInfoLike;
+  startThreads?(): Promise<ThreadsInfoLike>;
+}
+
+export interface ThreadsResult {
+  hasApi: boolean;
+  crossOriginIsolated: boolean;
+  started: ThreadsInfoLike | null;
+  after: ThreadsInfoLike | null;
+  getThreads: number;
+  /** Largest |threaded - one thread| over a big matmul and a big conv2d, relative to the values' scale. */
+  maxRelDiff: number;
+  ms: { threaded: number; single: number };
+}
+
+/** Asks for `n` threads, runs a large matmul and conv2d, and compares with one thread. */
+async function threads(n: number): Promise<ThreadsResult> {
+  const api = sg as unknown as Partial<ThreadsApi>;
+  const crossOriginIsolated = self.crossOriginIsolated === true;
+  if (typeof api.setThreads !== 'function' || typeof api.threadsInfo !== 'function' || typeof api.getThreads !== 'function') {
+    return { hasApi: false, crossOriginIsolated, started: null, after: null, getThreads: 1, maxRelDiff: NaN, ms: { threaded: NaN, single: NaN } };
+  }
+  api.setThreads(n);
+  const started = api.startThreads ? await api.startThreads() : api.threadsInfo();
+  const a = randomArray(384 * 512, 21);
+  const b = randomArray(512 * 256, 22);
+  const x = randomArray(8 * 16 * 28 * 28, 23);
+  const w = randomArray(32 * 16 * 3 * 3, 24, 0.3);
+  const run = (): { values: Float32Array; ms: number } => sg.scope(() => {
+    const t0 = performance.now();
+    const m = sg.matmul(sg.tensor(a, [384, 512]), sg.tensor(b, [512, 256])).data() as Float32Array;
+    const c = sg.conv2d(sg.tensor(x, [8, 16, 28, 28]), sg.tensor(w, [32, 16, 3, 3]), null, { padding: 1 }).data() as Float32Array;
+    const values = new Float32Array(m.length + c.length);
+    values.set(m);
+    values.set(c, m.length);
+    return { values, ms: performance.now() - t0 };
+  });
+  run(); // warm-up (and the first large call starts any worker not yet up)
+  const threaded = run();
+  const after = api.threadsInfo();
+  const getThreads = api.getThreads();
+  api.setThreads(1);
+  const single = run();
+  api.setThreads(n);
+  let scale = 0;
+  let diff = 0;
+  for (let i = 0; i < single.values.length; i++) {
+    scale = Math.max(scale, Math.abs(single.values[i]));
+    diff = Math.max(diff, Math.abs(threaded.values[i] - single.values[i]));
+  }
+  return { hasApi: true, crossOriginIsolated, started, after, getThreads, maxRelDiff: diff / scale, ms: { threaded: threaded.ms, single: single.ms } };
+}
+
+const checks = { setup, kernels, trainMlp, gemmSpeed, threads, sg };
 export type Checks = typeof checks;
 (globalThis as unknown as { checks: Checks }).checks = checks;
