@@ -49,7 +49,7 @@ describe('npm pack', () => {
       expect(files).toContain(need);
     }
     const js = info.files.filter((f) => /^dist\/index\.(js|cjs|browser\.js)$/.test(f.path)).reduce((s, f) => s + f.size, 0);
-    console.log(`npm pack: ${info.files.length} files, ${(info.size / 1024).toFixed(1)} kB packed, ${(info.unpackedSize / 1024).toFixed(1)} kB unpacked (bundles ${(js / 1024).toFixed(1)} kB)`);
+    console.log(`npm pack: ${info.files.length} files, ${(info.size / 1000).toFixed(1)} kB packed, ${(info.unpackedSize / 1000).toFixed(1)} kB unpacked (bundles ${(js / 1000).toFixed(1)} kB)`);
     expect(info.size).toBeLessThan(1024 * 1024);
   });
 
