@@ -25,3 +25,4 @@ export {
   type Transform, type TransformLike, type RandomCropOptions, type GaussianNoiseOptions,
 } from './data/transforms';
 export * from './train/index';
+export { setThreads, getThreads, threadsInfo, startThreads, type ThreadsInfo } from '../bindings/threads';

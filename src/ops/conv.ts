@@ -10,7 +10,16 @@
 // One scratch column buffer (C·kh·kw × OH·OW floats) is allocated per call and reused for
 // every image. A 1×1 kernel with stride 1 and no padding skips im2col/col2im entirely (the
 // image is its own column matrix). Bias gradients are row sums of dY, then a sum over images.
+//
+// Threads (bindings/threads.ts) split large calls by images, each thread with its own column
+// buffer: forward passes and input gradients are then bitwise identical to one thread. Weight
+// gradients are summed over images, so each thread accumulates its images into its own
+// partial sum and the partials are added in thread order: the result depends on the thread
+// count (not on timing), within float rounding of the one-thread sum. With fewer images than
+// threads, the per-image GEMMs are split instead (by rows, bitwise identical).
 import { BinOp, f32, kernels, runtime } from '../../bindings/index';
+import { Job, threadsFor } from '../../bindings/threads';
+import { gemmCall } from './matmul';
 import { record } from '../autograd';
 import { Tensor, empty, fmt, type Shape } from '../tensor';
 import { assertFloat, assertTensor } from './util';
@@ -161,11 +170,37 @@ function col2imCall(g: Geometry, col: number, img: number): void {
   kernels().col2im(col, g.C, g.H, g.W, g.kh, g.kw, g.sh, g.sw, g.ph, g.pw, g.OH, g.OW, img);
 }
 
-/** C = op(A)·op(B) (+ beta·C) with dense operands; pointers, not tensors. */
+/** C = op(A)·op(B) (+ beta·C) with dense operands; pointers, not tensors. Threaded when large. */
 function gemm(transA: boolean, transB: boolean, M: number, N: number, K: number, a: number, b: number, beta: number, c: number): void {
-  const rt = runtime();
-  rt.kernels.gemm(transA ? 1 : 0, transB ? 1 : 0, M, N, K, 1, a, transA ? M : K, b, transB ? K : N, beta, c, N, 0, 0, rt.gemmWork);
+  gemmCall(transA, transB, M, N, K, a, transA ? M : K, b, transB ? K : N, beta, c, N);
 }
+
+// ---- the same steps as parallel job calls (the column buffer `col` is an offset into the
+// running thread's local scratch when `local` is set) ----
+const COL_ARG = 1 << 12; // im2col's col argument
+const COL_IN = 1; // col2im's col argument
+const B_ARG = 1 << 8; // gemm's B argument
+const C_ARG = 1 << 11; // gemm's C argument
+function jobIm2col(job: Job, g: Geometry, img: number, col: number, local: boolean): void {
+  job.call('im2col', [img, g.C, g.H, g.W, g.kh, g.kw, g.sh, g.sw, g.ph, g.pw, g.OH, g.OW, col], -1, local ? COL_ARG : 0);
+}
+function jobCol2im(job: Job, g: Geometry, col: number, img: number, local: boolean): void {
+  job.call('col2im', [col, g.C, g.H, g.W, g.kh, g.kw, g.sh, g.sw, g.ph, g.pw, g.OH, g.OW, img], -1, local ? COL_IN : 0);
+}
+function jobGemm(job: Job, transA: boolean, transB: boolean, M: number, N: number, K: number, a: number, b: number, beta: number, c: number, mask = 0): void {
+  job.gemm(transA, transB, M, N, K, a, transA ? M : K, b, transB ? K : N, beta, c, N, 0, false, mask);
+}
+
+/** Threads for a call over N images of `flops` in all: at most one per image. */
+function imageThreads(flops: number, N: number, adaptive: boolean): number {
+  return N < 2 ? 1 : threadsFor(flops, N, adaptive);
+}
+/** Images [start, end) of thread t when N images are split over T threads. */
+function imageRange(N: number, T: number, t: number): [number, number] {
+  return [Math.floor((t * N) / T), Math.floor(((t + 1) * N) / T)];
+}
+/** Images per parallel job, so a job's call list fits its buffer. */
+const ROUND = 512;
 
 // Weight gradients dW[M, Nc] = Σ_n A_n[M, K] · B_n[Nc, K]ᵀ accumulate over images (beta = 1
 // after the first). The GEMM computes whole 4x8 tiles, so when the transposed product
@@ -248,13 +283,31 @@ export function conv2d(x: Tensor, weight: Tensor, bias: Tensor | null = null, op
   const direct = isPointwise(g);
 
   const y = empty([N, F, OH, OW]);
-  withScratch(direct ? 0 : K * P, (col) => {
-    for (let n = 0; n < N; n++) {
-      const xn = x.ptr + n * xBlock;
-      if (!direct) im2colCall(g, xn, col);
-      gemm(false, false, F, P, K, weight.ptr, direct ? xn : col, 0, y.ptr + n * yBlock);
-    }
-  });
+  const T = imageThreads(2 * N * F * K * P, N, true);
+  if (T > 1) {
+    // One task per image, claimed by whichever thread is free, each with its own columns.
+    withScratch(direct ? 0 : T * K * P, (cols) => {
+      for (let n0 = 0; n0 < N; n0 += ROUND) {
+        const job = new Job(T, true);
+        for (let t = 0; t < T; t++) job.local(t, cols + t * K * P * 4);
+        for (let n = n0; n < Math.min(N, n0 + ROUND); n++) {
+          const xn = x.ptr + n * xBlock;
+          job.task();
+          if (!direct) jobIm2col(job, g, xn, 0, true);
+          jobGemm(job, false, false, F, P, K, weight.ptr, direct ? xn : 0, 0, y.ptr + n * yBlock, direct ? 0 : B_ARG);
+        }
+        job.run();
+      }
+    });
+  } else {
+    withScratch(direct ? 0 : K * P, (col) => {
+      for (let n = 0; n < N; n++) {
+        const xn = x.ptr + n * xBlock;
+        if (!direct) im2colCall(g, xn, col);
+        gemm(false, false, F, P, K, weight.ptr, direct ? xn : col, 0, y.ptr + n * yBlock);
+      }
+    });
+  }
   if (bias !== null) addBias(y, bias, N, F, P);
 
   const inputs = bias === null ? [x, weight] : [x, weight, bias];
@@ -264,7 +317,56 @@ export function conv2d(x: Tensor, weight: Tensor, bias: Tensor | null = null, op
     const dx = needX ? empty(x.shape) : null;
     const dw = needW ? empty(weight.shape) : null;
     if (dx !== null && !direct) kernels().fill(dx.ptr, 0, dx.size);
-    if (needX || needW) {
+    const T = needX || needW ? imageThreads(2 * N * F * K * P * ((needX ? 1 : 0) + (needW ? 1 : 0)), N, !needW) : 1;
+    if (T > 1) {
+      const colFloats = direct ? 0 : K * P;
+      const wt = dw !== null && dwTransposed(F, K);
+      // Per thread: its columns, then (dW only) its partial dW (thread 0: dW itself, unless transposed).
+      const per = colFloats + (dw !== null ? F * K : 0);
+      withScratch(T * per, (scratch) => {
+        const colOf = (t: number): number => scratch + t * per * 4;
+        const partOf = (t: number): number => (t === 0 && !wt ? dw!.ptr : colOf(t) + colFloats * 4);
+        for (let n0 = 0; n0 < N; n0 += ROUND) {
+          const n1 = Math.min(N, n0 + ROUND);
+          // Weight gradients need a fixed image -> thread assignment (static); dx alone does not.
+          const job = new Job(T, dw === null);
+          for (let t = 0; t < T; t++) job.local(t, colOf(t));
+          for (let t = 0; t < T; t++) {
+            const [a, b] = dw !== null ? imageRange(n1 - n0, T, t) : [0, t === 0 ? n1 - n0 : 0];
+            if (dw !== null) job.task();
+            for (let n = n0 + a; n < n0 + b; n++) {
+              if (dw === null) job.task();
+              const xn = x.ptr + n * xBlock;
+              const gn = gy.ptr + n * yBlock;
+              if (dw !== null) {
+                if (!direct) jobIm2col(job, g, xn, 0, true);
+                const first = n === n0 + a && n0 === 0;
+                const bPtr = direct ? xn : 0;
+                const mask = direct ? 0 : B_ARG;
+                // dW[F, K] (+)= dY[n] · colᵀ, or transposed: dWᵀ[K, F] (+)= col · dY[n]ᵀ
+                if (wt) jobGemm(job, false, true, K, F, P, bPtr, gn, first ? 0 : 1, partOf(t), direct ? 0 : 1 << 6);
+                else jobGemm(job, false, true, F, K, P, gn, bPtr, first ? 0 : 1, partOf(t), mask);
+              }
+              if (dx !== null) {
+                const dxn = dx.ptr + n * xBlock;
+                if (direct) {
+                  jobGemm(job, true, false, K, P, F, weight.ptr, gn, 0, dxn);
+                } else {
+                  jobGemm(job, true, false, K, P, F, weight.ptr, gn, 0, 0, C_ARG);
+                  jobCol2im(job, g, 0, dxn, true);
+                }
+              }
+            }
+          }
+          job.run();
+        }
+        if (dw !== null) {
+          // Partials in thread order into thread 0's, then the transposed layout is undone.
+          for (let t = 1; t < T; t++) kernels().axpy(1, partOf(t), partOf(0), F * K);
+          dwFinish(wt, F, K, dw, partOf(0), N);
+        }
+      });
+    } else if (needX || needW) {
       const colFloats = direct ? 0 : K * P;
       const wt = dw !== null && dwTransposed(F, K);
       withScratch(colFloats + (wt ? F * K : 0), (col) => {
@@ -320,7 +422,26 @@ export function convTranspose2d(x: Tensor, weight: Tensor, bias: Tensor | null =
 
   const y = empty([N, Cout, g.H, g.W]);
   if (!direct) kernels().fill(y.ptr, 0, y.size);
-  withScratch(direct ? 0 : Ko * Pin, (col) => {
+  const T = imageThreads(2 * N * Ko * Pin * Cin, N, true);
+  if (T > 1) {
+    withScratch(direct ? 0 : T * Ko * Pin, (cols) => {
+      for (let n0 = 0; n0 < N; n0 += ROUND) {
+        const job = new Job(T, true);
+        for (let t = 0; t < T; t++) job.local(t, cols + t * Ko * Pin * 4);
+        for (let n = n0; n < Math.min(N, n0 + ROUND); n++) {
+          const yn = y.ptr + n * yBlock;
+          job.task();
+          if (direct) {
+            jobGemm(job, true, false, Ko, Pin, Cin, weight.ptr, x.ptr + n * xBlock, 0, yn);
+          } else {
+            jobGemm(job, true, false, Ko, Pin, Cin, weight.ptr, x.ptr + n * xBlock, 0, 0, C_ARG);
+            jobCol2im(job, g, 0, yn, true);
+          }
+        }
+        job.run();
+      }
+    });
+  } else withScratch(direct ? 0 : Ko * Pin, (col) => {
     for (let n = 0; n < N; n++) {
       const yn = y.ptr + n * yBlock;
       // col[Ko, Pin] = W[Cin, Ko]ᵀ · x[n][Cin, Pin], folded onto the output image.
@@ -338,7 +459,44 @@ export function convTranspose2d(x: Tensor, weight: Tensor, bias: Tensor | null =
   return record('convTranspose2d', y, inputs, (gy) => {
     const dx = x.requiresGrad ? empty(x.shape) : null;
     const dw = weight.requiresGrad ? empty(weight.shape) : null;
-    if (dx !== null || dw !== null) {
+    const T = dx !== null || dw !== null ? imageThreads(2 * N * Cin * Ko * Pin * ((dx !== null ? 1 : 0) + (dw !== null ? 1 : 0)), N, dw === null) : 1;
+    if (T > 1) {
+      const colFloats = direct ? 0 : Ko * Pin;
+      const wt = dw !== null && dwTransposed(Cin, Ko);
+      const per = colFloats + (dw !== null ? Cin * Ko : 0);
+      withScratch(T * per, (scratch) => {
+        const colOf = (t: number): number => scratch + t * per * 4;
+        const partOf = (t: number): number => (t === 0 && !wt ? dw!.ptr : colOf(t) + colFloats * 4);
+        for (let n0 = 0; n0 < N; n0 += ROUND) {
+          const n1 = Math.min(N, n0 + ROUND);
+          const job = new Job(T, dw === null);
+          for (let t = 0; t < T; t++) job.local(t, colOf(t));
+          for (let t = 0; t < T; t++) {
+            const [a, b] = dw !== null ? imageRange(n1 - n0, T, t) : [0, t === 0 ? n1 - n0 : 0];
+            if (dw !== null) job.task();
+            for (let n = n0 + a; n < n0 + b; n++) {
+              if (dw === null) job.task();
+              const gn = gy.ptr + n * yBlock;
+              const xn = x.ptr + n * xBlock;
+              if (!direct) jobIm2col(job, g, gn, 0, true);
+              const c = direct ? gn : 0;
+              if (dx !== null) jobGemm(job, false, false, Cin, Pin, Ko, weight.ptr, c, 0, dx.ptr + n * xBlock, direct ? 0 : B_ARG);
+              if (dw !== null) {
+                const first = n === n0 + a && n0 === 0;
+                // dW[Cin, Ko] (+)= x[n] · colᵀ, or transposed: dWᵀ[Ko, Cin] (+)= col · x[n]ᵀ
+                if (wt) jobGemm(job, false, true, Ko, Cin, Pin, c, xn, first ? 0 : 1, partOf(t), direct ? 0 : 1 << 6);
+                else jobGemm(job, false, true, Cin, Ko, Pin, xn, c, first ? 0 : 1, partOf(t), direct ? 0 : B_ARG);
+              }
+            }
+          }
+          job.run();
+        }
+        if (dw !== null) {
+          for (let t = 1; t < T; t++) kernels().axpy(1, partOf(t), partOf(0), Cin * Ko);
+          dwFinish(wt, Cin, Ko, dw, partOf(0), N);
+        }
+      });
+    } else if (dx !== null || dw !== null) {
       const colFloats = direct ? 0 : Ko * Pin;
       const wt = dw !== null && dwTransposed(Cin, Ko);
       withScratch(colFloats + (wt ? Cin * Ko : 0), (col) => {

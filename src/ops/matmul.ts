@@ -1,6 +1,12 @@
 // Matrix products on the GEMM kernel. Backward passes use the kernel's transposed operands
 // directly (dA = g·Bᵀ, dB = Aᵀ·g): no transpose is ever materialised.
+//
+// Large products are split across threads (bindings/threads.ts): by rows of C in multiples
+// of the kernel's 4-row tile, or, when C has few rows, by columns in multiples of its 8-column
+// tile. Every element of C is then computed by the same sequence of operations as on one
+// thread, so threaded results are bitwise identical to single-threaded ones.
 import { kernels, runtime } from '../../bindings/index';
+import { Job, threadsFor } from '../../bindings/threads';
 import { record } from '../autograd';
 import { Tensor, empty, fmt } from '../tensor';
 import { assertFloat } from './util';
@@ -14,13 +20,50 @@ export function gemmRaw(
   out?: Tensor, bias: Tensor | null = null, relu = false,
 ): Tensor {
   const c = out ?? empty([M, N]);
-  const rt = runtime();
-  rt.kernels.gemm(
-    transA ? 1 : 0, transB ? 1 : 0, M, N, K, 1,
-    a.ptr, transA ? M : K, b.ptr, transB ? K : N, 0, c.ptr, N,
-    bias === null ? 0 : bias.ptr, relu ? 1 : 0, rt.gemmWork,
-  );
+  gemmCall(transA, transB, M, N, K, a.ptr, transA ? M : K, b.ptr, transB ? K : N, 0, c.ptr, N, bias === null ? 0 : bias.ptr, relu);
   return c;
+}
+
+const MR = 4; // rows of the GEMM kernel's register tile
+const NR = 8; // columns
+
+function roundUp(x: number, m: number): number {
+  return Math.ceil(x / m) * m;
+}
+
+/**
+ * @internal C = op(A)·op(B) + beta·C (+ bias per column, ReLU) on raw pointers, split
+ * across threads when it is worth it (2·M·N·K flops; see threadsFor).
+ */
+export function gemmCall(
+  transA: boolean, transB: boolean, M: number, N: number, K: number, a: number, lda: number,
+  b: number, ldb: number, beta: number, c: number, ldc: number, bias = 0, relu = false,
+): void {
+  const maxParts = Math.max(Math.ceil(M / MR), Math.ceil(N / NR));
+  const T = M > 0 && N > 0 && K > 0 ? threadsFor(2 * M * N * K, maxParts, true) : 1;
+  if (T === 1) {
+    const rt = runtime();
+    rt.kernels.gemm(transA ? 1 : 0, transB ? 1 : 0, M, N, K, 1, a, lda, b, ldb, beta, c, ldc, bias, relu ? 1 : 0, rt.gemmWork);
+    return;
+  }
+  const job = new Job(T, false);
+  // Rows unless C is short and wide: then each thread would re-pack all of B for a few rows.
+  if (M >= N || M >= 32 * T || Math.ceil(N / NR) < T) {
+    const rows = roundUp(Math.ceil(M / T), MR);
+    for (let i0 = 0; i0 < M; i0 += rows) {
+      const m = Math.min(rows, M - i0);
+      const ai = transA ? a + i0 * 4 : a + i0 * lda * 4;
+      job.task().gemm(transA, transB, m, N, K, ai, lda, b, ldb, beta, c + i0 * ldc * 4, ldc, bias, relu);
+    }
+  } else {
+    const cols = roundUp(Math.ceil(N / T), NR);
+    for (let j0 = 0; j0 < N; j0 += cols) {
+      const n = Math.min(cols, N - j0);
+      const bj = transB ? b + j0 * ldb * 4 : b + j0 * 4;
+      job.task().gemm(transA, transB, M, n, K, a, lda, bj, ldb, beta, c + j0 * 4, ldc, bias === 0 ? 0 : bias + j0 * 4, relu);
+    }
+  }
+  job.run();
 }
 
 /**
@@ -52,11 +95,24 @@ export function matmul(a: Tensor, b: Tensor): Tensor {
   const [B, M] = a.shape;
   const N = b.shape[2];
   const out = empty([B, M, N]);
-  const k = kernels();
-  const work = runtime().gemmWork;
   const batched = (x: Tensor, tx: boolean, y: Tensor, ty: boolean, c: Tensor, m: number, n: number, kk: number, xs: number, ys: number): Tensor => {
-    for (let i = 0; i < B; i++) {
-      k.gemm(tx ? 1 : 0, ty ? 1 : 0, m, n, kk, 1, x.ptr + i * xs * 4, tx ? m : kk, y.ptr + i * ys * 4, ty ? kk : n, 0, c.ptr + i * m * n * 4, n, 0, 0, work);
+    const item = (job: Job | null, i: number): void => {
+      const args = [tx, ty, m, n, kk, x.ptr + i * xs * 4, tx ? m : kk, y.ptr + i * ys * 4, ty ? kk : n, 0, c.ptr + i * m * n * 4, n] as const;
+      if (job === null) gemmCall(...args);
+      else job.gemm(...args);
+    };
+    // Whole products per thread when there are enough of them, else each product is split.
+    const T = m > 0 && n > 0 && kk > 0 && B > 1 ? threadsFor(2 * B * m * n * kk, B, true) : 1;
+    if (T === 1 || (B % T !== 0 && B < 4 * T)) {
+      for (let i = 0; i < B; i++) item(null, i);
+    } else {
+      const job = new Job(T, false);
+      const per = Math.ceil(B / T);
+      for (let i0 = 0; i0 < B; i0 += per) {
+        job.task();
+        for (let i = i0; i < Math.min(B, i0 + per); i++) item(job, i);
+      }
+      job.run();
     }
     return c;
   };

@@ -1,0 +1,534 @@
+// A pool of worker threads over the one shared wasm memory, for large GEMM and convolution
+// calls. The main thread owns the allocator and all allocation (AssemblyScript's runtime is
+// not thread-safe); workers only run kernels on pointers they are given, each with its own
+// gemm workspace (allocated for it by the main thread).
+//
+// The API stays synchronous: a parallel call writes a job (lists of kernel calls, see
+// worker-entry.ts) into a SharedArrayBuffer, bumps each worker's sequence number, runs its
+// own share, then waits for the workers' "done" numbers. Waiting spins first (a worker
+// normally finishes within microseconds of the main thread); where the thread may block
+// (Node, a Web Worker) it then sleeps in Atomics.wait, while a browser's main thread, where
+// Atomics.wait is not allowed, keeps spinning on Atomics.load: it is blocked in the
+// synchronous call either way, and its own share is as long as a worker's.
+//
+// Workers: worker_threads in Node (unref'd, so they never keep a process alive), Web
+// Workers from a Blob URL in browsers; both run the source text of worker-entry.ts. They
+// start lazily, on the first call worth threading. In Node the main thread waits (once,
+// ~30 ms) for them to come up, so thread counts and results do not depend on timing; a
+// browser's main thread cannot wait for a worker to start, so calls stay single-threaded
+// until the workers report ready (`await startThreads()` starts them ahead of time). After a
+// job a worker spins on its sequence number for SPIN_MS before it goes to sleep in
+// Atomics.wait, because waking a sleeping thread costs 30-80 µs here.
+import { KERNEL_NAMES, type Kernels } from './kernels';
+import { requestThreads, requestedThreads, runtime, type Runtime } from './index';
+import { execJob, workerSource } from './worker-entry';
+
+export type KernelName = (typeof KERNEL_NAMES)[number];
+
+/** Work below this many flops per thread is not split (2 threads from 4 MFLOP, ~100 µs). */
+let FLOPS_PER_THREAD = 2e6;
+/** A call this small (flops) does not wait for a sleeping worker to wake up; it pokes it and runs alone. */
+let WAKE_FLOPS = 24e6;
+/** How long an idle worker spins before it sleeps (ms; read by workers when they start). */
+let SPIN_MS = 2;
+/** How long the main thread spins on a worker's done flag before it sleeps (where it may). */
+const MAIN_SPIN_MS = 2;
+/** How long Node's main thread waits for a new worker to start. */
+const START_TIMEOUT_MS = 20_000;
+
+// Control block indices (see worker-entry.ts).
+const STATE = 0;
+const SEQ = 1;
+const DONE = 2;
+const SLEEPING = 3;
+const ERROR = 4;
+const ERROR_LEN = 5;
+const CTRL_BYTES = 512;
+// Job buffer layout (f64 indices).
+const MAX_THREADS = 64;
+const LOCAL = 4;
+const TASKS = LOCAL + MAX_THREADS;
+const MAX_TASKS = 4096;
+const CALLS = TASKS + MAX_TASKS + 1;
+const JOB_BYTES = 1 << 20;
+
+interface WorkerHandle {
+  postMessage(msg: unknown): void;
+  terminate(): void;
+}
+
+interface Slot {
+  handle: WorkerHandle;
+  ctrl: Int32Array;
+  seq: number;
+  work: number;
+  /** Why it is unusable (failed to start), or null. */
+  failed: string | null;
+}
+
+interface Pool {
+  rt: Runtime;
+  jobBuf: SharedArrayBuffer;
+  J: Float64Array;
+  I: Int32Array;
+  slots: Slot[];
+  mainFns: unknown[];
+  busy: boolean;
+  /** The last reason a worker failed, or null. */
+  error: string | null;
+}
+
+type AnyGlobal = {
+  process?: { getBuiltinModule?: (id: string) => unknown };
+  navigator?: { hardwareConcurrency?: number };
+  Worker?: new (url: string | URL, opts?: { name?: string; type?: string }) => WorkerHandle & { onerror: ((e: unknown) => void) | null; onmessage: ((e: unknown) => void) | null };
+  Blob?: typeof Blob;
+  URL?: typeof URL;
+};
+const g = globalThis as unknown as AnyGlobal;
+
+function nodeModule<T>(id: string): T | null {
+  try {
+    return (g.process?.getBuiltinModule?.(id) as T | undefined) ?? null;
+  } catch {
+    return null;
+  }
+}
+
+let jobsRun = 0;
+
+/**
+ * @internal Tuning knobs for tests and benchmarks: flops per thread before a call is split,
+ * the size below which a call does not wait for sleeping workers (0: always use them), the
+ * idle spin of workers started afterwards. Returns the current values and jobs run so far.
+ */
+export function tuneThreads(opts: { flopsPerThread?: number; wakeFlops?: number; spinMs?: number } = {}): { flopsPerThread: number; wakeFlops: number; spinMs: number; jobs: number } {
+  if (opts.flopsPerThread !== undefined) FLOPS_PER_THREAD = opts.flopsPerThread;
+  if (opts.wakeFlops !== undefined) WAKE_FLOPS = opts.wakeFlops;
+  if (opts.spinMs !== undefined) SPIN_MS = opts.spinMs;
+  return { flopsPerThread: FLOPS_PER_THREAD, wakeFlops: WAKE_FLOPS, spinMs: SPIN_MS, jobs: jobsRun };
+}
+let pool: Pool | null = null;
+let warned = false;
+
+/** Number of cores the runtime reports (os.availableParallelism, navigator.hardwareConcurrency). */
+let cores = 0;
+export function availableCores(): number {
+  if (cores === 0) cores = detectCores();
+  return cores;
+}
+function detectCores(): number {
+  const os = nodeModule<{ availableParallelism?: () => number; cpus: () => unknown[] }>('node:os');
+  if (os !== null) return Math.max(1, os.availableParallelism?.() ?? os.cpus().length);
+  const hc = g.navigator?.hardwareConcurrency;
+  return typeof hc === 'number' && hc >= 1 ? Math.floor(hc) : 1;
+}
+
+/**
+ * Sets how many threads (the calling one included) large GEMM and convolution calls may
+ * use. 1 turns threading off. Default: the available cores (or init({ threads }) /
+ * SIMDGRAD_THREADS). Without a shared memory only 1 is possible: see threadsInfo().reason.
+ */
+export function setThreads(n: number): void {
+  if (typeof n !== 'number' || !Number.isInteger(n) || n < 1 || n > MAX_THREADS) {
+    throw new Error(`setThreads: expected an integer from 1 to ${MAX_THREADS}, got ${String(n)}`);
+  }
+  requestThreads(n);
+}
+
+function wanted(): number {
+  return Math.min(MAX_THREADS, requestedThreads() ?? availableCores());
+}
+
+/** Threads large calls will use: the setThreads value, or 1 without a shared memory. */
+export function getThreads(): number {
+  const rt = runtime();
+  return rt.shared ? wanted() : 1;
+}
+
+export interface ThreadsInfo {
+  /** Threads large calls use (getThreads()). */
+  threads: number;
+  /** Cores the runtime reports. */
+  cores: number;
+  /** Whether the wasm memory is shared (needed for any threading). */
+  sharedMemory: boolean;
+  /** Workers started and ready. */
+  workers: number;
+  /** Why calls run on one thread only, or null when threads are available. */
+  reason: string | null;
+}
+
+/** What the thread pool can do here, and why not when it cannot. */
+export function threadsInfo(): ThreadsInfo {
+  const rt = runtime();
+  const p = pool !== null && pool.rt.memory === rt.memory ? pool : null;
+  const ready = p === null ? 0 : p.slots.filter((s) => s.failed === null && Atomics.load(s.ctrl, STATE) === 1).length;
+  let reason: string | null = rt.sharedNote;
+  if (reason === null && workerFactory() === null) reason = 'this runtime has no worker threads (node:worker_threads or Web Workers)';
+  if (reason === null && p !== null && p.error !== null) reason = p.error;
+  if (reason === null && wanted() === 1) reason = 'one thread requested (setThreads(1), init({ threads: 1 }) or SIMDGRAD_THREADS=1)';
+  return { threads: getThreads(), cores: availableCores(), sharedMemory: rt.shared, workers: ready, reason };
+}
+
+function warnOnce(why: string): void {
+  if (warned) return;
+  warned = true;
+  console.warn(`simdgrad: running on one thread: ${why}`);
+}
+
+// ---- workers ---------------------------------------------------------------------------
+
+type WorkerFactory = ((name: string) => WorkerHandle & { onFail(cb: (why: string) => void): void }) & { node?: boolean };
+
+let sourceUrl: string | null = null;
+
+function workerFactory(): WorkerFactory | null {
+  factory ??= makeFactory();
+  return factory;
+}
+let factory: WorkerFactory | null | undefined;
+
+function makeFactory(): WorkerFactory | null {
+  const wt = nodeModule<{ Worker: new (src: string, opts: { eval: boolean; name: string }) => WorkerHandle & { unref(): void; on(ev: string, cb: (x: unknown) => void): void } }>('node:worker_threads');
+  if (wt !== null) {
+    const f: WorkerFactory = (name) => {
+      const w = new wt.Worker(workerSource(), { eval: true, name });
+      w.unref();
+      let fail: (why: string) => void = () => {};
+      w.on('error', (e) => fail(`a worker thread failed: ${String(e)}`));
+      w.on('exit', (code) => fail(`a worker thread exited (code ${String(code)})`));
+      return { postMessage: (m) => w.postMessage(m), terminate: () => void w.terminate(), onFail: (cb) => { fail = cb; } };
+    };
+    f.node = true;
+    return f;
+  }
+  const W = g.Worker;
+  if (typeof W === 'function' && g.Blob !== undefined && g.URL !== undefined) {
+    return (name) => {
+      sourceUrl ??= g.URL!.createObjectURL(new g.Blob!([workerSource()], { type: 'text/javascript' }));
+      const w = new W(sourceUrl, { name });
+      let fail: (why: string) => void = () => {};
+      w.onerror = (e) => fail(`a Web Worker failed (a Content-Security-Policy without worker-src blob:?): ${String((e as { message?: string }).message ?? e)}`);
+      return { postMessage: (m) => w.postMessage(m), terminate: () => w.terminate(), onFail: (cb) => { fail = cb; } };
+    };
+  }
+  return null;
+}
+
+let blockable: boolean | null = null;
+/** Whether this thread may block in Atomics.wait (not a browser's main thread). */
+function canBlock(): boolean {
+  if (blockable === null) {
+    try {
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 1, 0);
+      blockable = true;
+    } catch {
+      blockable = false;
+    }
+  }
+  return blockable;
+}
+
+function getPool(rt: Runtime): Pool {
+  if (pool !== null && pool.rt.memory === rt.memory) return pool;
+  if (pool !== null) shutdown();
+  const jobBuf = new SharedArrayBuffer(JOB_BYTES);
+  const k = rt.kernels as unknown as Record<string, unknown>;
+  pool = {
+    rt, jobBuf, J: new Float64Array(jobBuf), I: new Int32Array(jobBuf, 0, 2), slots: [],
+    mainFns: KERNEL_NAMES.map((n) => k[n]), busy: false, error: null,
+  };
+  return pool;
+}
+
+/** Terminates the workers (done automatically when init() makes a new runtime). */
+export function shutdown(): void {
+  if (pool === null) return;
+  for (const s of pool.slots) {
+    try {
+      s.handle.terminate();
+    } catch {
+      // already gone
+    }
+  }
+  pool = null;
+}
+
+function spawn(p: Pool, make: WorkerFactory): Slot {
+  const rt = p.rt;
+  const thread = p.slots.length + 1;
+  const ctrl = new Int32Array(new SharedArrayBuffer(CTRL_BYTES), 0, 16);
+  const work = rt.allocator.alloc(rt.kernels.gemmWorkspaceBytes());
+  rt.allocator.markInternal(work);
+  let handle: ReturnType<WorkerFactory>;
+  const slot: Slot = { handle: { postMessage() {}, terminate() {} }, ctrl, seq: 0, work, failed: null };
+  try {
+    handle = make(`simdgrad-${thread}`);
+  } catch (e) {
+    slot.failed = `could not start a worker: ${String(e)}`;
+    p.error = slot.failed;
+    return slot;
+  }
+  slot.handle = handle;
+  handle.onFail((why) => {
+    if (pool !== p) return; // terminated by shutdown()
+    slot.failed ??= why;
+    p.error = why;
+  });
+  handle.postMessage({
+    module: rt.module, memory: rt.memory, ctrl: ctrl.buffer, job: p.jobBuf, thread, work,
+    names: [...KERNEL_NAMES], spinMs: SPIN_MS,
+  });
+  return slot;
+}
+
+function startFailure(p: Pool, s: Slot): string | null {
+  if (s.failed !== null) return s.failed;
+  if (Atomics.load(s.ctrl, STATE) === 2) {
+    s.failed = `a worker could not instantiate the kernels: ${errorText(s.ctrl)}`;
+    p.error = s.failed;
+  }
+  return s.failed;
+}
+
+/** Makes sure `n` workers exist; returns how many of the first n are ready. */
+function ensureWorkers(p: Pool, n: number): number {
+  const make = workerFactory();
+  if (make === null) return 0;
+  while (p.slots.length < n) p.slots.push(spawn(p, make));
+  let ready = 0;
+  for (let i = 0; i < n; i++) {
+    const s = p.slots[i];
+    if (startFailure(p, s) !== null) break;
+    if (Atomics.load(s.ctrl, STATE) === 0) {
+      // Node: wait for it to come up (once), so thread counts do not depend on timing. Not in
+      // browsers: a page's main thread may not block, and a Web Worker that blocks keeps its
+      // nested workers from starting.
+      if (make.node !== true || !canBlock()) break;
+      if (Atomics.wait(s.ctrl, STATE, 0, START_TIMEOUT_MS) === 'timed-out') {
+        s.failed = `a worker did not start within ${START_TIMEOUT_MS} ms`;
+        p.error = s.failed;
+        break;
+      }
+      if (startFailure(p, s) !== null) break;
+    }
+    ready++;
+  }
+  return ready;
+}
+
+/**
+ * Starts the workers for getThreads() threads now, instead of at the first large call, and
+ * resolves once they are ready (or have failed: see threadsInfo()). Useful in browsers,
+ * whose main thread cannot wait for a worker to start.
+ */
+export async function startThreads(): Promise<ThreadsInfo> {
+  const rt = runtime();
+  const n = getThreads() - 1;
+  if (n > 0) {
+    const p = getPool(rt);
+    const t0 = Date.now();
+    while (ensureWorkers(p, n) < n && p.slots.slice(0, n).every((s) => startFailure(p, s) === null) && Date.now() - t0 < START_TIMEOUT_MS) {
+      await new Promise((r) => setTimeout(r, 2));
+    }
+  }
+  return threadsInfo();
+}
+
+/**
+ * How many threads a call of `flops` floating-point operations should use: 1 when threads
+ * are off or unavailable or the call is too small (< FLOPS_PER_THREAD per thread), at most
+ * `maxParts`. Starts the workers on the first call worth it. With `adaptive`, a call small
+ * enough that waking a sleeping worker would cost more than it saves runs alone (and pokes
+ * the worker awake for the next call): only for splits whose results do not depend on the
+ * thread count.
+ */
+export function threadsFor(flops: number, maxParts = MAX_THREADS, adaptive = false): number {
+  if (!(flops >= 2 * FLOPS_PER_THREAD) || maxParts < 2) return 1;
+  const rt = runtime();
+  const want = Math.min(wanted(), maxParts, Math.floor(flops / FLOPS_PER_THREAD));
+  if (want <= 1) return 1;
+  if (!rt.shared) {
+    if (rt.sharedNote !== null && !rt.sharedNote.startsWith('threads are off')) warnOnce(rt.sharedNote);
+    return 1;
+  }
+  const p = getPool(rt);
+  if (p.busy) return 1;
+  const ready = ensureWorkers(p, want - 1);
+  if (ready === 0) {
+    if (p.error !== null) warnOnce(p.error);
+    return 1;
+  }
+  if (adaptive && flops < WAKE_FLOPS) {
+    let asleep = false;
+    for (let i = 0; i < ready; i++) {
+      if (Atomics.load(p.slots[i].ctrl, SLEEPING) === 1) {
+        asleep = true;
+        Atomics.notify(p.slots[i].ctrl, SEQ);
+      }
+    }
+    if (asleep) return 1;
+  }
+  return 1 + ready;
+}
+
+function errorText(ctrl: Int32Array): string {
+  const n = Atomics.load(ctrl, ERROR_LEN);
+  const bytes = new Uint8Array(ctrl.buffer, 64, Math.min(n, ctrl.buffer.byteLength - 64));
+  let s = '';
+  for (let i = 0; i < bytes.length; i++) s += String.fromCharCode(bytes[i]);
+  return s;
+}
+
+// ---- jobs --------------------------------------------------------------------------------
+
+let soloJ: Float64Array | null = null;
+let soloI: Int32Array | null = null;
+const kernelIndex = new Map<string, number>(KERNEL_NAMES.map((n, i) => [n, i]));
+
+/** Arguments of a kernel as the job stores them (numbers). */
+type Args<K extends KernelName> = Kernels[K] extends (...a: infer A) => unknown ? { [I in keyof A]: number } : never;
+
+/**
+ * A parallel job: tasks made of kernel calls. Static jobs have one task per thread (task t
+ * runs on thread t, the calling thread being 0), so which thread does what is fixed;
+ * dynamic jobs let threads claim tasks as they finish (load balancing, for tasks whose
+ * results do not depend on which thread runs them).
+ */
+export class Job {
+  private readonly J: Float64Array;
+  private readonly I: Int32Array;
+  private nTasks = 0;
+  private p = CALLS;
+
+  /** `threads` from threadsFor(); with 1 the job runs on the calling thread only. */
+  constructor(readonly threads: number, readonly dynamic: boolean) {
+    if (threads > 1) {
+      const p = getPool(runtime());
+      this.J = p.J;
+      this.I = p.I;
+    } else {
+      // One thread: a private buffer (there may be no SharedArrayBuffer at all).
+      if (soloJ === null) {
+        const buf = new ArrayBuffer(JOB_BYTES);
+        soloJ = new Float64Array(buf);
+        soloI = new Int32Array(buf, 0, 2);
+      }
+      this.J = soloJ;
+      this.I = soloI!;
+    }
+    this.J.fill(0, 0, TASKS);
+  }
+
+  /** Room left, in kernel calls of `args` arguments (callers split big jobs into rounds). */
+  room(args: number): number {
+    return Math.floor((this.J.length - this.p) / (args + 4));
+  }
+
+  /** Starts the next task. */
+  task(): this {
+    if (this.nTasks >= MAX_TASKS) throw new Error(`simdgrad: a parallel job has more than ${MAX_TASKS} tasks`);
+    this.J[TASKS + this.nTasks] = this.p;
+    this.nTasks++;
+    this.J[TASKS + this.nTasks] = this.p;
+    return this;
+  }
+
+  /** Thread t's local scratch base, added to the arguments a call flags as local. */
+  local(thread: number, ptr: number): this {
+    this.J[LOCAL + thread] = ptr;
+    return this;
+  }
+
+  /**
+   * Appends a kernel call to the current task. `work`: index of an argument to replace by
+   * the running thread's gemm workspace (-1: none); `localMask`: bit i set = argument i is
+   * an offset into the running thread's local scratch.
+   */
+  call<K extends KernelName>(name: K, args: Args<K>, work = -1, localMask = 0): this {
+    if (this.nTasks === 0) this.task();
+    const a = args as unknown as number[];
+    if (this.p + 4 + a.length > this.J.length) throw new Error('simdgrad: a parallel job does not fit its buffer');
+    const J = this.J;
+    let p = this.p;
+    J[p] = kernelIndex.get(name)!;
+    J[p + 1] = a.length;
+    J[p + 2] = work;
+    J[p + 3] = localMask;
+    p += 4;
+    for (let i = 0; i < a.length; i++) J[p + i] = a[i];
+    this.p = p + a.length;
+    this.J[TASKS + this.nTasks] = this.p;
+    return this;
+  }
+
+  /** C = op(A)·op(B) (+ beta·C, bias, relu) on the running thread's workspace. */
+  gemm(transA: boolean, transB: boolean, M: number, N: number, K: number, a: number, lda: number, b: number, ldb: number,
+    beta: number, c: number, ldc: number, bias = 0, relu = false, localMask = 0): this {
+    return this.call('gemm', [transA ? 1 : 0, transB ? 1 : 0, M, N, K, 1, a, lda, b, ldb, beta, c, ldc, bias, relu ? 1 : 0, 0], 15, localMask);
+  }
+
+  /** Runs the job: the workers' shares on the workers, task 0 (or claimed tasks) here; returns when all are done. */
+  run(): void {
+    const J = this.J;
+    if (!this.dynamic && this.nTasks > Math.max(1, this.threads)) {
+      throw new Error(`simdgrad: a static parallel job has ${this.nTasks} tasks for ${this.threads} threads`);
+    }
+    J[1] = this.nTasks;
+    J[2] = this.dynamic ? 1 : 0;
+    J[3] = this.threads;
+    Atomics.store(this.I, 0, 0);
+    const rt = runtime();
+    if (this.threads <= 1) {
+      const k = rt.kernels as unknown as Record<string, unknown>;
+      const fns = KERNEL_NAMES.map((n) => k[n]);
+      const saved = J[2];
+      // One thread runs every task in order.
+      J[2] = 1;
+      execJob(J, this.I, fns, 0, rt.gemmWork);
+      J[2] = saved;
+      return;
+    }
+    const p = getPool(rt);
+    if (p.busy) throw new Error('simdgrad: parallel jobs cannot nest');
+    p.busy = true;
+    jobsRun++;
+    const used = p.slots.slice(0, this.threads - 1);
+    try {
+      for (const s of used) {
+        Atomics.store(s.ctrl, ERROR, 0);
+        s.seq = (s.seq + 1) | 0;
+        Atomics.store(s.ctrl, SEQ, s.seq);
+        if (Atomics.load(s.ctrl, SLEEPING) === 1) Atomics.notify(s.ctrl, SEQ);
+      }
+      let error: unknown = null;
+      try {
+        execJob(J, this.I, p.mainFns, 0, rt.gemmWork);
+      } catch (e) {
+        error = e;
+      }
+      for (const s of used) waitDone(s);
+      if (error !== null) throw error;
+      for (let i = 0; i < used.length; i++) {
+        if (Atomics.load(used[i].ctrl, ERROR) !== 0) throw new Error(`simdgrad: worker thread ${i + 1} failed: ${errorText(used[i].ctrl)}`);
+      }
+    } finally {
+      p.busy = false;
+    }
+  }
+}
+
+function waitDone(s: Slot): void {
+  const ctrl = s.ctrl;
+  if (Atomics.load(ctrl, DONE) === s.seq) return;
+  const t0 = performance.now();
+  let k = 0;
+  const block = canBlock();
+  while (Atomics.load(ctrl, DONE) !== s.seq) {
+    if ((++k & 1023) === 0 && block && performance.now() - t0 > MAIN_SPIN_MS) {
+      const cur = Atomics.load(ctrl, DONE);
+      if (cur !== s.seq) Atomics.wait(ctrl, DONE, cur, 100);
+    }
+  }
+}

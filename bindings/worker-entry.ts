@@ -1,0 +1,146 @@
+// The worker side of the thread pool (see threads.ts), and the job interpreter that the
+// main thread and every worker run on their share of a parallel job.
+//
+// Both functions are shipped to the workers as source text (Function.prototype.toString),
+// so no worker script has to be found next to the bundle, in Node or in a browser, with or
+// without a bundler. That puts strict rules on them:
+//   - no imports and no references to anything outside their own bodies (the worker gets
+//     `execJob` as an argument of `workerMain`);
+//   - plain syntax that no bundler downlevels into helper calls: no spread, no for-of, no
+//     classes, no async, no optional chaining.
+// The numeric layouts below are repeated as constants in threads.ts; keep them in sync.
+//
+// Control block of one worker: Int32Array over its own SharedArrayBuffer (CTRL_BYTES):
+//   [0] state     0 starting, 1 ready, 2 failed to start
+//   [1] seq       the main thread bumps it to post a job (the worker waits on it)
+//   [2] done      the worker stores the seq it has finished (the main thread waits on it)
+//   [3] sleeping  1 while the worker blocks in Atomics.wait (a hint for the main thread)
+//   [4] error     0, or 1 when the last job threw (message as UTF-8 from byte 64, length in [5])
+// Job buffer, one SharedArrayBuffer for the pool, written by the main thread before it posts:
+//   Int32 [0]       claim counter (dynamic mode)
+//   f64 [1]         number of tasks
+//   f64 [2]         mode: 0 static (task t runs on thread t), 1 dynamic (threads claim tasks)
+//   f64 [4 + t]     local scratch base of thread t (t < 64)
+//   f64 [68 + i]    start of task i's calls (f64 index); [68 + nTasks] is the end
+//   calls           [kernel index, nargs, work arg index or -1, local mask, args...]
+// An argument flagged in `local mask` gets the running thread's local base added; the
+// `work` argument is replaced by the running thread's own gemm workspace.
+
+/* eslint-disable @typescript-eslint/no-explicit-any */
+
+/** Runs the tasks of the job in J that belong to `thread` (or that it claims). */
+export function execJob(J: Float64Array, I: Int32Array, fns: any[], thread: number, work: number): void {
+  const nTasks = J[1];
+  const dynamic = J[2] === 1;
+  const local = J[4 + thread];
+  let t = dynamic ? Atomics.add(I, 0, 1) : thread;
+  while (t < nTasks) {
+    let p = J[68 + t];
+    const end = J[69 + t];
+    while (p < end) {
+      const f = fns[J[p]];
+      const n = J[p + 1];
+      const w = J[p + 2];
+      const mask = J[p + 3];
+      p += 4;
+      const a = new Array(n);
+      for (let j = 0; j < n; j++) a[j] = (mask & (1 << j)) !== 0 ? J[p + j] + local : J[p + j];
+      if (w >= 0) a[w] = work;
+      f.apply(null, a);
+      p += n;
+    }
+    if (!dynamic) break;
+    t = Atomics.add(I, 0, 1);
+  }
+}
+
+/**
+ * Body of a worker: waits for its init message { module, memory, ctrl, job, thread, work,
+ * names, spinMs }, instantiates the kernels on the shared memory (which re-runs the data
+ * segments: harmless, they are constant tables; the worker never allocates), then loops:
+ * spin for spinMs on `seq`, block in Atomics.wait when idle longer, run the job, report done.
+ */
+export function workerMain(run: typeof execJob): void {
+  const g = globalThis as any;
+  let wt: any = null;
+  try {
+    if (g.process && typeof g.process.getBuiltinModule === 'function') wt = g.process.getBuiltinModule('node:worker_threads');
+  } catch (e) {
+    wt = null;
+  }
+  const port = wt !== null && wt.parentPort ? wt.parentPort : g;
+
+  function writeError(ctrl: Int32Array, e: any): void {
+    const text = String(e && e.stack ? e.stack : e);
+    const bytes = new Uint8Array(ctrl.buffer, 64, ctrl.buffer.byteLength - 64);
+    let n = 0;
+    for (let i = 0; i < text.length && n < bytes.length; i++) {
+      const c = text.charCodeAt(i);
+      bytes[n++] = c < 128 ? c : 63;
+    }
+    Atomics.store(ctrl, 5, n);
+    Atomics.store(ctrl, 4, 1);
+  }
+
+  function start(m: any): void {
+    const ctrl = new Int32Array(m.ctrl, 0, 16);
+    const J = new Float64Array(m.job);
+    const I = new Int32Array(m.job, 0, 2);
+    let fns: any[];
+    try {
+      const inst = new WebAssembly.Instance(m.module, {
+        env: { memory: m.memory, abort: function () { throw new Error('simdgrad: wasm abort in a worker'); } },
+      });
+      const ex: any = inst.exports;
+      fns = m.names.map(function (n: string) { return ex[n]; });
+    } catch (e) {
+      writeError(ctrl, e);
+      Atomics.store(ctrl, 0, 2);
+      Atomics.notify(ctrl, 0);
+      return;
+    }
+    // Read before reporting ready: the first job may be posted the moment state turns 1.
+    let seen = Atomics.load(ctrl, 1);
+    Atomics.store(ctrl, 0, 1);
+    Atomics.notify(ctrl, 0);
+    if (typeof port.postMessage === 'function') port.postMessage('ready');
+    const spinMs = m.spinMs;
+    for (;;) {
+      let s = Atomics.load(ctrl, 1);
+      if (s === seen) {
+        const t0 = performance.now();
+        for (let k = 1; (s = Atomics.load(ctrl, 1)) === seen; k++) {
+          if ((k & 1023) === 0 && performance.now() - t0 > spinMs) break;
+        }
+        if (s === seen) {
+          Atomics.store(ctrl, 3, 1);
+          Atomics.wait(ctrl, 1, seen);
+          Atomics.store(ctrl, 3, 0);
+          continue;
+        }
+      }
+      seen = s;
+      try {
+        run(J, I, fns, m.thread, m.work);
+      } catch (e) {
+        writeError(ctrl, e);
+      }
+      Atomics.store(ctrl, 2, seen);
+      Atomics.notify(ctrl, 2);
+    }
+  }
+
+  if (wt !== null && wt.parentPort) {
+    wt.parentPort.once('message', start);
+  } else {
+    g.onmessage = function (e: any) {
+      g.onmessage = null;
+      start(e.data);
+    };
+  }
+}
+
+/** Source text of a worker (a classic script). */
+export function workerSource(): string {
+  return `(${workerMain.toString()})(${execJob.toString()});\n`;
+}

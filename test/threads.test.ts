@@ -1,0 +1,402 @@
+// Threads (bindings/threads.ts): large GEMM and convolution calls split across worker threads
+// over the shared wasm memory give the same numbers as one thread — bitwise where each
+// output element is computed by one thread (GEMM split by rows or columns, conv forward and
+// input gradients split by images), within float rounding for summed weight gradients — and
+// small calls stay on one thread. The fallbacks (setThreads(1), no SharedArrayBuffer, threads
+// 'off') work and say why; a process that used threads exits by itself.
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { build } from 'esbuild';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import * as sg from '../src/index';
+import { runtime } from '../bindings/index';
+import { Job, threadsFor, tuneThreads } from '../bindings/threads';
+import { gemmCall } from '../src/ops/matmul';
+import { blankF32, free, getF32, putF32, randomF32 } from './helpers/wasm';
+
+const jobs = (): number => tuneThreads().jobs;
+
+/** Runs fn with `n` threads, returning its result and how many parallel jobs it ran. */
+function withThreads<T>(n: number, fn: () => T): { out: T; jobs: number } {
+  const before = jobs();
+  sg.setThreads(n);
+  const out = fn();
+  return { out, jobs: jobs() - before };
+}
+
+function expectBitwise(a: Float32Array, b: Float32Array): void {
+  expect(a.length).toBe(b.length);
+  let diff = -1;
+  for (let i = 0; i < a.length; i++) {
+    if (!Object.is(a[i], b[i])) { diff = i; break; }
+  }
+  expect(diff, diff < 0 ? '' : `first difference at ${diff}: ${a[diff]} vs ${b[diff]}`).toBe(-1);
+}
+
+function maxRelErr(a: Float32Array, b: Float32Array): number {
+  let scale = 0;
+  let err = 0;
+  for (let i = 0; i < a.length; i++) {
+    scale = Math.max(scale, Math.abs(b[i]));
+    err = Math.max(err, Math.abs(a[i] - b[i]));
+  }
+  return err / Math.max(scale, 1e-30);
+}
+
+beforeAll(() => {
+  // Tests use threads whatever the core count, and never leave a call single-threaded
+  // because a worker happened to be asleep.
+  sg.setThreads(2);
+  tuneThreads({ wakeFlops: 0 });
+});
+afterAll(() => {
+  sg.setThreads(1);
+});
+
+describe('thread pool', () => {
+  it('has a shared memory and starts workers on the first large call', async () => {
+    const info = sg.threadsInfo();
+    expect(info.sharedMemory).toBe(true);
+    expect(info.reason).toBe(null);
+    expect(info.threads).toBe(2);
+    expect(sg.getThreads()).toBe(2);
+    expect(runtime().memory.buffer).toBeInstanceOf(SharedArrayBuffer);
+    const started = await sg.startThreads();
+    expect(started.workers).toBeGreaterThanOrEqual(1);
+  });
+
+  it('init({ threads: n }) sets the count without new kernels; a one-thread Job runs every task', async () => {
+    const memory = runtime().memory;
+    await sg.init({ threads: 3 });
+    expect(runtime().memory).toBe(memory);
+    expect(sg.getThreads()).toBe(3);
+    await expect(sg.init({ threads: 0 })).rejects.toThrow(/init\(\{ threads \}\) must be a positive integer or 'off', got 0/);
+    sg.setThreads(2);
+    const a = putF32(randomF32(16, 5));
+    const c = blankF32(16 * 4);
+    const job = new Job(1, true);
+    for (let t = 0; t < 4; t++) job.task().call('copy', [a, c + t * 64, 16]);
+    job.run();
+    expect(Array.from(getF32(c, 64))).toEqual(Array.from(getF32(a, 16)).concat(...Array(3).fill(Array.from(getF32(a, 16)))));
+    free(a, c);
+  });
+
+  it('setThreads rejects bad counts', () => {
+    for (const bad of [0, -1, 1.5, 65, Number.NaN, '2' as unknown as number]) {
+      expect(() => sg.setThreads(bad)).toThrow(/setThreads: expected an integer from 1 to 64/);
+    }
+    expect(sg.getThreads()).toBe(2);
+  });
+
+  it('keeps small calls on one thread', () => {
+    expect(threadsFor(2 * 64 * 64 * 64)).toBe(1);
+    expect(threadsFor(3.9e6)).toBe(1);
+    expect(threadsFor(1e9)).toBe(2);
+    expect(threadsFor(1e9, 1)).toBe(1);
+    const a = sg.randn([64, 64]);
+    const b = sg.randn([64, 64]);
+    const x = sg.randn([2, 3, 8, 8]);
+    const w = sg.randn([4, 3, 3, 3], 0, 1, { requiresGrad: true });
+    const r = withThreads(2, () => {
+      sg.matmul(a, b);
+      sg.linear(sg.randn([64, 100]), sg.randn([10, 100]));
+      sg.sum(sg.conv2d(x, w, null, { padding: 1 })).backward();
+    });
+    expect(r.jobs).toBe(0);
+  });
+
+  it('a worker error is reported by the calling thread, and the pool keeps working', () => {
+    const T = threadsFor(1e9);
+    expect(T).toBe(2);
+    const job = new Job(2, false);
+    job.task();
+    // Thread 1 reads far beyond the memory: a wasm trap in the worker.
+    job.task().gemm(false, false, 8, 8, 8, 0xfff00000, 8, 0xfff00000, 8, 0, 0xfff00000, 8);
+    expect(() => job.run()).toThrow(/worker thread 1 failed: .*(out of bounds|RuntimeError)/);
+    const a = sg.randn([200, 200]);
+    const ref = withThreads(1, () => sg.matmul(a, a).data()).out;
+    const got = withThreads(2, () => sg.matmul(a, a).data());
+    expect(got.jobs).toBe(1);
+    expectBitwise(got.out as Float32Array, ref as Float32Array);
+  });
+});
+
+describe('GEMM on two threads equals one thread, bitwise', () => {
+  // [M, N, K]: a row split (M large), a column split (few rows, wide C), awkward sizes.
+  const shapes: Array<[number, number, number]> = [[130, 121, 140], [20, 333, 401], [257, 64, 250], [9, 1000, 300]];
+  for (const [M, N, K] of shapes) {
+    for (const tA of [false, true]) for (const tB of [false, true]) {
+      it(`${M}x${N}x${K} transA=${tA} transB=${tB}, with beta, bias and ReLU`, () => {
+        const A = putF32(randomF32(M * K, 1));
+        const B = putF32(randomF32(K * N, 2));
+        const bias = putF32(randomF32(N, 3));
+        const C0 = randomF32(M * N, 4);
+        const lda = tA ? M : K;
+        const ldb = tB ? K : N;
+        const results: Float32Array[][] = [];
+        for (const threads of [1, 2]) {
+          const one = blankF32(M * N);
+          const two = putF32(C0);
+          const r = withThreads(threads, () => {
+            gemmCall(tA, tB, M, N, K, A, lda, B, ldb, 0, one, N);
+            gemmCall(tA, tB, M, N, K, A, lda, B, ldb, 1, two, N, bias, true);
+          });
+          expect(r.jobs).toBe(threads === 1 ? 0 : 2);
+          results.push([getF32(one, M * N), getF32(two, M * N)]);
+          free(one, two);
+        }
+        expectBitwise(results[1][0], results[0][0]);
+        expectBitwise(results[1][1], results[0][1]);
+        free(A, B, bias);
+      });
+    }
+  }
+
+  it('matmul, linear and their gradients', () => {
+    const run = (): Float32Array[] => {
+      sg.manualSeed(7);
+      const x = sg.randn([96, 200], 0, 1, { requiresGrad: true });
+      const w = sg.randn([150, 200], 0, 1, { requiresGrad: true });
+      const b = sg.randn([150], 0, 1, { requiresGrad: true });
+      const y = sg.linear(x, w, b, { relu: true });
+      const z = sg.matmul(y, sg.randn([150, 160]));
+      sg.sum(z).backward();
+      return [z.data(), x.grad!.data(), w.grad!.data(), b.grad!.data()] as Float32Array[];
+    };
+    const one = withThreads(1, run);
+    const two = withThreads(2, run);
+    expect(one.jobs).toBe(0);
+    expect(two.jobs).toBe(5);
+    for (let i = 0; i < one.out.length; i++) expectBitwise(two.out[i], one.out[i]);
+  });
+
+  it('batched matmul (whole products per thread, and split products)', () => {
+    for (const B of [4, 3]) {
+      const run = (): Float32Array[] => {
+        sg.manualSeed(3);
+        const a = sg.randn([B, 100, 96], 0, 1, { requiresGrad: true });
+        const b = sg.randn([B, 96, 300], 0, 1, { requiresGrad: true });
+        const y = sg.matmul(a, b);
+        sg.sum(y).backward();
+        return [y.data(), a.grad!.data(), b.grad!.data()] as Float32Array[];
+      };
+      const one = withThreads(1, run);
+      const two = withThreads(2, run);
+      expect(two.jobs).toBeGreaterThanOrEqual(3);
+      for (let i = 0; i < one.out.length; i++) expectBitwise(two.out[i], one.out[i]);
+    }
+  });
+
+  it('workers see memory added after they started', () => {
+    const before = runtime().memory.buffer.byteLength;
+    // Fresh allocations beyond the current heap grow the memory (the allocator never reuses a different size).
+    const big = sg.zeros([Math.ceil(before / 4) + 1024]);
+    expect(runtime().memory.buffer.byteLength).toBeGreaterThan(before);
+    const a = sg.randn([300, 200]);
+    const b = sg.randn([200, 250]);
+    expect(a.ptr).toBeGreaterThan(before);
+    const one = withThreads(1, () => sg.matmul(a, b).data());
+    const two = withThreads(2, () => sg.matmul(a, b).data());
+    expect(two.jobs).toBe(1);
+    expectBitwise(two.out as Float32Array, one.out as Float32Array);
+    big.dispose();
+  });
+});
+
+describe('convolutions on two threads', () => {
+  interface Case { name: string; x: number[]; w: number[]; opts: sg.Conv2dOptions; transpose?: boolean }
+  const cases: Case[] = [
+    { name: 'conv2d 3x3 same', x: [8, 16, 16, 16], w: [16, 16, 3, 3], opts: { padding: 'same' } },
+    { name: 'conv2d first layer (one channel, transposed weight gradient)', x: [64, 1, 28, 28], w: [8, 1, 3, 3], opts: { padding: 1 } },
+    { name: 'conv2d 5x5 stride 2, odd batch', x: [7, 12, 23, 19], w: [20, 12, 5, 5], opts: { stride: 2, padding: 2 } },
+    { name: 'conv2d 1x1 (no im2col)', x: [16, 32, 16, 16], w: [32, 32, 1, 1], opts: {} },
+    { name: 'convTranspose2d 4x4 stride 2', x: [8, 24, 12, 12], w: [24, 16, 4, 4], opts: { stride: 2, padding: 1 }, transpose: true },
+    { name: 'convTranspose2d 1x1', x: [16, 32, 16, 16], w: [32, 32, 1, 1], opts: {}, transpose: true },
+  ];
+  for (const c of cases) {
+    it(`${c.name}: forward and input gradient bitwise, weight gradient within rounding`, () => {
+      const run = (needX: boolean): Float32Array[] => {
+        sg.manualSeed(11);
+        const x = sg.randn(c.x, 0, 1, { requiresGrad: needX });
+        const w = sg.randn(c.w, 0, 1, { requiresGrad: true });
+        const b = sg.randn([c.transpose ? c.w[1] : c.w[0]], 0, 1, { requiresGrad: true });
+        const y = c.transpose ? sg.convTranspose2d(x, w, b, c.opts as sg.ConvTranspose2dOptions) : sg.conv2d(x, w, b, c.opts);
+        const dy = sg.randn(y.shape);
+        y.backward({ gradient: dy });
+        return [y.data(), needX ? x.grad!.data() : new Float32Array(0), w.grad!.data(), b.grad!.data()] as Float32Array[];
+      };
+      for (const needX of [true, false]) {
+        const one = withThreads(1, () => run(needX));
+        const two = withThreads(2, () => run(needX));
+        expect(one.jobs).toBe(0);
+        expect(two.jobs).toBeGreaterThanOrEqual(2);
+        const [y1, dx1, dw1, db1] = one.out;
+        const [y2, dx2, dw2, db2] = two.out;
+        expectBitwise(y2, y1);
+        expectBitwise(dx2, dx1);
+        expect(maxRelErr(dw2, dw1)).toBeLessThan(1e-5);
+        expectBitwise(db2, db1);
+      }
+    });
+  }
+
+  it('input gradient alone (frozen weights) is bitwise too', () => {
+    const run = (): Float32Array => {
+      sg.manualSeed(5);
+      const x = sg.randn([8, 16, 16, 16], 0, 1, { requiresGrad: true });
+      const w = sg.randn([16, 16, 3, 3]);
+      sg.sum(sg.conv2d(x, w, null, { padding: 1 })).backward();
+      return x.grad!.data() as Float32Array;
+    };
+    const one = withThreads(1, run);
+    const two = withThreads(2, run);
+    expect(two.jobs).toBe(2);
+    expectBitwise(two.out, one.out);
+  });
+
+  it('a batch of one image splits its GEMMs instead', () => {
+    const run = (): Float32Array[] => {
+      sg.manualSeed(9);
+      const x = sg.randn([1, 32, 24, 24], 0, 1, { requiresGrad: true });
+      const w = sg.randn([64, 32, 3, 3], 0, 1, { requiresGrad: true });
+      const y = sg.conv2d(x, w, null, { padding: 1 });
+      sg.sum(y).backward();
+      return [y.data(), x.grad!.data(), w.grad!.data()] as Float32Array[];
+    };
+    const one = withThreads(1, run);
+    const two = withThreads(2, run);
+    expect(two.jobs).toBeGreaterThanOrEqual(3);
+    for (let i = 0; i < 3; i++) expectBitwise(two.out[i], one.out[i]);
+  });
+});
+
+// ---- separate processes: the bundled library, as users run it ----------------------------
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+let dir = '';
+let lib = '';
+
+/** Runs an ES module script (with `sg` imported from a fresh bundle of src/) in a child node. */
+function child(script: string, nodeArgs: string[] = [], env: Record<string, string> = {}): { status: number | null; stdout: string; stderr: string; ms: number } {
+  const file = join(dir, `child-${Math.random().toString(36).slice(2)}.mjs`);
+  writeFileSync(file, `import * as sg from ${JSON.stringify(pathToFileURL(lib).href)};\n${script}`);
+  const t0 = Date.now();
+  const r = spawnSync(process.execPath, [...nodeArgs, file], {
+    encoding: 'utf8', timeout: 60_000, env: { ...process.env, SIMDGRAD_BUILD: 'simd', SIMDGRAD_THREADS: '', ...env },
+  });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr, ms: Date.now() - t0 };
+}
+
+const bigCall = `
+  const a = sg.randn([256, 256]);
+  const r1 = sg.matmul(a, a).data();
+  const r2 = sg.matmul(a, a).data();
+  sg.setThreads(1);
+  const r3 = sg.matmul(a, a).data();
+  let same = r1.length === r3.length;
+  for (let i = 0; i < r1.length; i++) if (!Object.is(r1[i], r3[i]) || !Object.is(r2[i], r3[i])) same = false;
+  console.log(JSON.stringify({ info: sg.threadsInfo(), same }));
+`;
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'simdgrad-threads-'));
+  lib = join(dir, 'simdgrad.mjs');
+  // The wasm files are found relative to import.meta.url: point it at dist/. Minified, as in
+  // the browser bundle: the workers run the source text of minified functions.
+  await build({
+    entryPoints: [join(root, 'src/index.ts')], bundle: true, format: 'esm', platform: 'neutral', outfile: lib, minify: true,
+    define: { 'import.meta.url': JSON.stringify(pathToFileURL(join(root, 'dist/index.js')).href) }, logLevel: 'error',
+  });
+});
+afterAll(() => {
+  if (dir !== '') rmSync(dir, { recursive: true, force: true });
+});
+
+describe('in a separate process', () => {
+
+  it('uses threads and exits by itself when done (workers do not keep it alive)', () => {
+    const r = child(`sg.setThreads(2);${bigCall}`);
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    const out = JSON.parse(r.stdout);
+    expect(out.info.workers).toBe(1);
+    expect(out.same).toBe(true);
+    expect(r.ms).toBeLessThan(30_000);
+  });
+
+  it('exits by itself right after workers were started, and when they sleep', () => {
+    const quick = child(`sg.setThreads(2); await sg.startThreads(); console.log('ok');`);
+    expect(quick.status).toBe(0);
+    expect(quick.stdout.trim()).toBe('ok');
+    const idle = child(`sg.setThreads(2); const a = sg.randn([300, 300]); sg.matmul(a, a);
+      setTimeout(() => console.log('ok'), 100);`);
+    expect(idle.status).toBe(0);
+    expect(idle.stdout.trim()).toBe('ok');
+  });
+
+  it('without SharedArrayBuffer: one thread, a non-shared memory, the reason said once', () => {
+    const r = child(`
+      console.log(JSON.stringify({ sab: typeof SharedArrayBuffer }));
+      sg.setThreads(2);
+      ${bigCall}
+      console.log(JSON.stringify({ threads: sg.getThreads(), warned: 0 }));
+    `, ['--no-harmony-sharedarraybuffer']);
+    expect(r.status, r.stderr).toBe(0);
+    const lines = r.stdout.trim().split('\n').map((l) => JSON.parse(l));
+    expect(lines[0].sab).toBe('undefined');
+    expect(lines[1].info).toMatchObject({ sharedMemory: false, workers: 0, threads: 1, reason: 'no SharedArrayBuffer in this runtime' });
+    expect(lines[1].same).toBe(true);
+    expect(lines[2].threads).toBe(1);
+    const warnings = r.stderr.split('\n').filter((l) => l.includes('simdgrad: running on one thread'));
+    expect(warnings).toEqual(['simdgrad: running on one thread: no SharedArrayBuffer in this runtime']);
+  });
+
+  it("SIMDGRAD_THREADS=off and init({ threads: 'off' }) give up the shared memory, silently", () => {
+    const env = child(bigCall, [], { SIMDGRAD_THREADS: 'off' });
+    expect(env.status, env.stderr).toBe(0);
+    expect(env.stderr).toBe('');
+    expect(JSON.parse(env.stdout).info).toMatchObject({ sharedMemory: false, workers: 0, threads: 1, reason: 'threads are off: SIMDGRAD_THREADS=off' });
+    const opt = child(`await sg.init({ threads: 'off' });${bigCall}`);
+    expect(opt.status, opt.stderr).toBe(0);
+    expect(JSON.parse(opt.stdout).info).toMatchObject({ sharedMemory: false, reason: "threads are off: init({ threads: 'off' })" });
+    const one = child(bigCall, [], { SIMDGRAD_THREADS: '1' });
+    expect(JSON.parse(one.stdout).info).toMatchObject({ sharedMemory: true, workers: 0, threads: 1 });
+  });
+});
+
+describe('the non-shared memory (patched wasm) gives the same numbers', () => {
+
+  it("SIMDGRAD_THREADS=off in a child vs two threads here: GEMM and conv bitwise", () => {
+    const script = `
+      sg.manualSeed(21);
+      const a = sg.randn([200, 180]);
+      const b = sg.randn([180, 190]);
+      const x = sg.randn([8, 16, 16, 16]);
+      const w = sg.randn([16, 16, 3, 3]);
+      const out = [sg.matmul(a, b).data(), sg.conv2d(x, w, null, { padding: 1 }).data()];
+      console.log(JSON.stringify({ info: sg.threadsInfo(), out: out.map((d) => Buffer.from(d.buffer).toString('base64')) }));
+    `;
+    // The same build as here (the relaxed one rounds differently).
+    const flags = sg.build() === 'relaxed' ? process.execArgv.filter((f) => f.includes('relaxed-simd')) : [];
+    const r = child(script, flags, { SIMDGRAD_THREADS: 'off', SIMDGRAD_BUILD: sg.build() });
+    expect(r.status, r.stderr).toBe(0);
+    const res = JSON.parse(r.stdout);
+    expect(res.info.sharedMemory).toBe(false);
+    const threaded = withThreads(2, () => {
+      sg.manualSeed(21);
+      const a = sg.randn([200, 180]);
+      const b = sg.randn([180, 190]);
+      const x = sg.randn([8, 16, 16, 16]);
+      const w = sg.randn([16, 16, 3, 3]);
+      return [sg.matmul(a, b).data(), sg.conv2d(x, w, null, { padding: 1 }).data()] as Float32Array[];
+    });
+    expect(threaded.jobs).toBe(2);
+    for (let i = 0; i < 2; i++) {
+      const buf = Buffer.from(res.out[i], 'base64');
+      expectBitwise(new Float32Array(buf.buffer, buf.byteOffset, buf.byteLength / 4), threaded.out[i]);
+    }
+  });
+});
