@@ -209,3 +209,278 @@ export function col2im(
     }
   }
 }
+
+// ---- direct convolution for few taps (first layers) ---------------------------------------
+//
+// With C*kh*kw small (a one-channel 3x3 layer has 9 taps) im2col + GEMM spends most of its
+// time copying the column matrix and starting and finishing 9-step tiles. conv2dDirect
+// computes stride-1 convolutions of a whole batch straight from a zero-padded copy of each
+// image, without a column matrix:
+//   y[n, f, oy, ox] = bias[f] + sum_{c,i,j} w[f, c, i, j] * xp[c, oy + i, ox + j]
+// where xp is x[n] placed at (ph, pw) in C planes of Hp x Wp zeros (Hp = OH + kh - 1,
+// Wp = OW + kw - 1). Each output row is cut into slots of 4 columns (the last one may be
+// partial) and two consecutive slots (possibly on two rows) form a tile of 4 filters x 8
+// outputs: per tap, 2 f32x4 loads of the padded image at the tap's offset, 4 weight
+// broadcasts and 8 multiply-adds into 8 accumulators (the GEMM micro-kernel's shape, see
+// gemm.ts), started from the bias by the first tap. Slots cover each row exactly, so no
+// output is computed twice. Measured for 32 images 1x28x28 -> 32 filters 3x3 'same': 28 ->
+// 34 GFLOP/s with mul+add and 34 -> 43 with FMA (72-74 % of the SIMD peak) over
+// im2col + GEMM; also faster for 3 channels (27 taps: 75 -> 88 % FMA) and 8 channels.
+
+// @ts-ignore: decorator
+@inline function madd4(a: v128, b: v128, c: v128): v128 {
+  if (ASC_FEATURE_RELAXED_SIMD) {
+    return f32x4.relaxed_madd(a, b, c);
+  } else {
+    return f32x4.add(f32x4.mul(a, b), c);
+  }
+}
+
+/** Stores lanes 0 .. n-1 of v (n in 1..4) at p. */
+// @ts-ignore: decorator
+@inline function storeLanes(p: usize, v: v128, n: i32): void {
+  if (n >= 4) {
+    v128.store(p, v);
+    return;
+  }
+  store<f32>(p, f32x4.extract_lane(v, 0));
+  if (n > 1) store<f32>(p, f32x4.extract_lane(v, 1), 4);
+  if (n > 2) store<f32>(p, f32x4.extract_lane(v, 2), 8);
+}
+
+// Scratch layout (bytes from `work`, 16-byte aligned pieces):
+//   padded planes   C * Hp * Wp floats + 16 floats of slack (a partial slot's vector loads
+//                   may run 3 floats past the last row), rounded up to whole vectors
+//   tap records     per group of 4 filters and tap t = (c, i, j), 20 bytes: the tap's byte
+//                   offset c*Hp*Wp + i*Wp + j (x 4) from an output's first input pixel, then
+//                   w[4g + r, t] for r = 0..3 (0 past F)
+//   bias            per group, 4 floats (0 without bias or past F)
+// @ts-ignore: decorator
+@inline function padFloatsOf(C: i32, Hp: i32, Wp: i32): i32 {
+  return ((C * Hp * Wp + 16 + 3) >> 2) << 2;
+}
+// @ts-ignore: decorator
+@inline function recordBytesOf(groups: i32, K: i32): i32 {
+  return (groups * K * 20 + 15) & ~15;
+}
+
+/** Bytes of scratch conv2dDirect needs for these sizes (f64: may exceed 2^31 for absurd sizes). */
+export function conv2dDirectWorkBytes(C: i32, kh: i32, kw: i32, OH: i32, OW: i32, F: i32): f64 {
+  const Hp = <f64>OH + kh - 1;
+  const Wp = <f64>OW + kw - 1;
+  const groups = <f64>((F + 3) >> 2);
+  const K = <f64>C * kh * kw;
+  return Math.ceil((<f64>C * Hp * Wp + 16) / 4) * 16 + Math.ceil(groups * K * 20 / 16) * 16 + groups * 16;
+}
+
+export function conv2dDirect(
+  x: usize, N: i32, C: i32, H: i32, W: i32, kh: i32, kw: i32, ph: i32, pw: i32,
+  OH: i32, OW: i32, w: usize, F: i32, bias: usize, y: usize, work: usize,
+): void {
+  if (N <= 0 || F <= 0 || OH <= 0 || OW <= 0) return;
+  const K = C * kh * kw;
+  const Hp = OH + kh - 1;
+  const Wp = OW + kw - 1;
+  const planeF = Hp * Wp;
+  const padFloats = padFloatsOf(C, Hp, Wp);
+  const groups = (F + 3) >> 2;
+  const fullGroups = F >> 2;
+  const xp = work;
+  const wq = xp + (<usize>padFloats << 2);
+  const bq = wq + <usize>recordBytesOf(groups, K);
+  const P = OH * OW;
+  const yPlane = <usize>P << 2;
+  const yImage = <usize>F * yPlane;
+  const yGroup = yPlane << 2;
+  const restBytes = <usize>(K - 1) * 20; // tap records after the first
+
+  // Zero the padded planes once: only the interior is rewritten per image.
+  const z = f32x4.splat(0);
+  for (let t = 0; t < padFloats; t += 4) v128.store(xp + (<usize>t << 2), z);
+  for (let g = 0; g < groups; g++) {
+    let t = 0;
+    for (let c = 0; c < C; c++) {
+      for (let i = 0; i < kh; i++) {
+        for (let j = 0; j < kw; j++) {
+          const d = wq + <usize>(g * K + t) * 20;
+          store<i32>(d, (c * planeF + i * Wp + j) << 2);
+          for (let r = 0; r < 4; r++) {
+            const f = 4 * g + r;
+            store<f32>(d + (<usize>r << 2), f < F ? load<f32>(w + (<usize>(f * K + t) << 2)) : 0, 4);
+          }
+          t++;
+        }
+      }
+    }
+  }
+  for (let f = 0; f < 4 * groups; f++) {
+    store<f32>(bq + (<usize>f << 2), bias != 0 && f < F ? load<f32>(bias + (<usize>f << 2)) : 0);
+  }
+  // Image rows/columns that land inside the padded planes (all of them unless the caller's
+  // output size cuts the image short).
+  const rowsIn = max(0, min(H, Hp - ph));
+  const colsIn = max(0, min(W, Wp - pw));
+  const slotsPerRow = (OW + 3) >> 2;
+  const slots = OH * slotsPerRow;
+  const rowBytesP = <usize>Wp << 2;
+
+  for (let n = 0; n < N; n++) {
+    const xn = x + (<usize>n * <usize>(C * H * W) << 2);
+    for (let c = 0; c < C; c++) {
+      const src = xn + (<usize>(c * H * W) << 2);
+      const dst = xp + (<usize>(c * planeF + ph * Wp + pw) << 2);
+      for (let iy = 0; iy < rowsIn; iy++) {
+        const s = src + (<usize>(iy * W) << 2);
+        const d = dst + <usize>iy * rowBytesP;
+        let ix = 0;
+        for (; ix + 4 <= colsIn; ix += 4) v128.store(d + (<usize>ix << 2), v128.load(s + (<usize>ix << 2)));
+        for (; ix < colsIn; ix++) store<f32>(d + (<usize>ix << 2), load<f32>(s + (<usize>ix << 2)));
+      }
+    }
+    const yn = y + <usize>n * yImage;
+    // Slot (oy, sx) covers output columns 4*sx .. 4*sx + 3 of row oy; pairs of slots in
+    // row-major order make the tiles.
+    let oy0 = 0, sx0 = 0;
+    for (let s = 0; s < slots; s += 2) {
+      let oy1 = oy0, sx1 = sx0 + 1;
+      if (sx1 == slotsPerRow) {
+        sx1 = 0;
+        oy1++;
+      }
+      const ox0 = sx0 << 2;
+      const ox1 = sx1 << 2;
+      const n0 = min(4, OW - ox0);
+      const n1 = s + 1 < slots ? min(4, OW - ox1) : 0;
+      const in0 = xp + (<usize>(oy0 * Wp + ox0) << 2);
+      const in1 = n1 > 0 ? xp + (<usize>(oy1 * Wp + ox1) << 2) : in0;
+      let yo0 = yn + (<usize>(oy0 * OW + ox0) << 2);
+      let yo1 = yn + (<usize>(oy1 * OW + ox1) << 2);
+      let pw4 = wq;
+      let g = 0;
+      if (n0 == 4 && n1 == 4) {
+        // Whole slots and whole groups of 4 filters: plain vector stores.
+        for (; g < fullGroups; g++) {
+          // The first tap starts the sums from the bias; the loop runs over the other K - 1.
+          const o0 = <usize>load<i32>(pw4);
+          let b0 = v128.load(in0 + o0);
+          let b1 = v128.load(in1 + o0);
+          const pb = bq + (<usize>g << 4);
+          let a = v128.load32_splat(pw4, 4);
+          let bb = v128.load32_splat(pb);
+          let c00 = madd4(a, b0, bb);
+          let c01 = madd4(a, b1, bb);
+          a = v128.load32_splat(pw4, 8);
+          bb = v128.load32_splat(pb, 4);
+          let c10 = madd4(a, b0, bb);
+          let c11 = madd4(a, b1, bb);
+          a = v128.load32_splat(pw4, 12);
+          bb = v128.load32_splat(pb, 8);
+          let c20 = madd4(a, b0, bb);
+          let c21 = madd4(a, b1, bb);
+          a = v128.load32_splat(pw4, 16);
+          bb = v128.load32_splat(pb, 12);
+          let c30 = madd4(a, b0, bb);
+          let c31 = madd4(a, b1, bb);
+          pw4 += 20;
+          const end = pw4 + restBytes;
+          while (pw4 < end) {
+            const o = <usize>load<i32>(pw4);
+            b0 = v128.load(in0 + o);
+            b1 = v128.load(in1 + o);
+            a = v128.load32_splat(pw4, 4);
+            c00 = madd4(a, b0, c00);
+            c01 = madd4(a, b1, c01);
+            a = v128.load32_splat(pw4, 8);
+            c10 = madd4(a, b0, c10);
+            c11 = madd4(a, b1, c11);
+            a = v128.load32_splat(pw4, 12);
+            c20 = madd4(a, b0, c20);
+            c21 = madd4(a, b1, c21);
+            a = v128.load32_splat(pw4, 16);
+            c30 = madd4(a, b0, c30);
+            c31 = madd4(a, b1, c31);
+            pw4 += 20;
+          }
+          let p = yo0;
+          v128.store(p, c00);
+          v128.store(p + yPlane, c10);
+          v128.store(p + 2 * yPlane, c20);
+          v128.store(p + 3 * yPlane, c30);
+          p = yo1;
+          v128.store(p, c01);
+          v128.store(p + yPlane, c11);
+          v128.store(p + 2 * yPlane, c21);
+          v128.store(p + 3 * yPlane, c31);
+          yo0 += yGroup;
+          yo1 += yGroup;
+        }
+      }
+      for (; g < groups; g++) {
+        // The first tap starts the sums from the bias; the loop runs over the other K - 1.
+        const o0 = <usize>load<i32>(pw4);
+        let b0 = v128.load(in0 + o0);
+        let b1 = v128.load(in1 + o0);
+        const pb = bq + (<usize>g << 4);
+        let a = v128.load32_splat(pw4, 4);
+        let bb = v128.load32_splat(pb);
+        let c00 = madd4(a, b0, bb);
+        let c01 = madd4(a, b1, bb);
+        a = v128.load32_splat(pw4, 8);
+        bb = v128.load32_splat(pb, 4);
+        let c10 = madd4(a, b0, bb);
+        let c11 = madd4(a, b1, bb);
+        a = v128.load32_splat(pw4, 12);
+        bb = v128.load32_splat(pb, 8);
+        let c20 = madd4(a, b0, bb);
+        let c21 = madd4(a, b1, bb);
+        a = v128.load32_splat(pw4, 16);
+        bb = v128.load32_splat(pb, 12);
+        let c30 = madd4(a, b0, bb);
+        let c31 = madd4(a, b1, bb);
+        pw4 += 20;
+        const end = pw4 + restBytes;
+        while (pw4 < end) {
+          const o = <usize>load<i32>(pw4);
+          b0 = v128.load(in0 + o);
+          b1 = v128.load(in1 + o);
+          a = v128.load32_splat(pw4, 4);
+          c00 = madd4(a, b0, c00);
+          c01 = madd4(a, b1, c01);
+          a = v128.load32_splat(pw4, 8);
+          c10 = madd4(a, b0, c10);
+          c11 = madd4(a, b1, c11);
+          a = v128.load32_splat(pw4, 12);
+          c20 = madd4(a, b0, c20);
+          c21 = madd4(a, b1, c21);
+          a = v128.load32_splat(pw4, 16);
+          c30 = madd4(a, b0, c30);
+          c31 = madd4(a, b1, c31);
+          pw4 += 20;
+        }
+        const rowsF = min(4, F - 4 * g);
+        storeLanes(yo0, c00, n0);
+        if (n1 > 0) storeLanes(yo1, c01, n1);
+        if (rowsF > 1) {
+          storeLanes(yo0 + yPlane, c10, n0);
+          if (n1 > 0) storeLanes(yo1 + yPlane, c11, n1);
+        }
+        if (rowsF > 2) {
+          storeLanes(yo0 + 2 * yPlane, c20, n0);
+          if (n1 > 0) storeLanes(yo1 + 2 * yPlane, c21, n1);
+        }
+        if (rowsF > 3) {
+          storeLanes(yo0 + 3 * yPlane, c30, n0);
+          if (n1 > 0) storeLanes(yo1 + 3 * yPlane, c31, n1);
+        }
+        yo0 += yGroup;
+        yo1 += yGroup;
+      }
+      sx0 = sx1 + 1;
+      oy0 = oy1;
+      if (sx0 == slotsPerRow) {
+        sx0 = 0;
+        oy0++;
+      }
+    }
+  }
+}

@@ -17,9 +17,21 @@
 // adds beta*C (C is not read when beta == 0), later k blocks accumulate into C, and the
 // last k block adds the bias and applies ReLU. Partial edge tiles go through a small
 // scratch tile and a scalar store, so every M, N, K >= 0 is handled.
+// Products with few columns (N < 16, A untransposed) take a separate dot-product path
+// (gemmNarrow below), where 8-column strips would be mostly padding.
 
-// Block sizes. 4x8 is the largest tile that fits V8's 15 usable xmm registers (8
-// accumulators + 2 B vectors + broadcasts); a k-unrolled variant spilled and lost ~25 %.
+// Block sizes. 4x8 is the largest tile that fits V8's 15 usable xmm registers: V8 issues all
+// loads of a loop iteration before its arithmetic, so accumulators + loaded values must fit
+// (8 + 2 B vectors + 4 broadcasts); 5x8, 6x8, 4x12 and a hand-unrolled k loop spill and run
+// at 40-55 % of peak. On its own, on L1-resident panels, this micro-kernel runs at 97 % of
+// the mul+add peak and 93 % of the FMA peak (the FMA build has exactly 8 independent chains
+// of latency 4 for 2 FMAs per cycle; 3x12 with 9 chains measured 94 %, not worth its edge
+// waste on power-of-two sizes).
+// The micro-kernel is inlined into the driver's loop nest on purpose: V8 unrolls (and peels)
+// only small loops nested deep enough, and unrolled it hoists the broadcast address
+// arithmetic and runs one stack check per several k steps. As a separate function at loop
+// depth 1 it was left as is and the whole GEMM ran ~10 % slower (83 % vs 91-94 % of the
+// mul+add peak at n = 128..512).
 // KC x 8 floats of B (16 KB at KC = 512) stay in L1 and MC x KC floats of A (128 KB) in L2.
 // The kernel is compute-bound here: KC 256/512, MC 64-256 and NC 256-2048 all measured
 // within noise, so MC and NC are kept small to keep the workspace at ~1.1 MB.
@@ -215,15 +227,92 @@ function packB(transB: i32, B: usize, ldb: i32, k0: i32, kc: i32, j0: i32, nc: i
 
 // ---- micro-kernel -----------------------------------------------------------------------
 
+// Epilogue steps, decided once per k block (branches on these are predicted, and the
+// common flags == 0 case is 8 plain stores).
+const F_BETA: i32 = 1; // C = alpha*acc + beta*C (C is read)
+const F_ALPHA: i32 = 2; // C = alpha*acc, alpha != 1
+const F_BIAS: i32 = 4; // C += bias[col]
+const F_RELU: i32 = 8; // C = max(C, 0)
+
+/** Epilogue of a whole 4x8 tile (accumulators c00..c31) into C, rows ldcB bytes apart. */
+// @ts-ignore: decorator
+@inline function tileEpilogueFull(
+  c00: v128, c01: v128, c10: v128, c11: v128, c20: v128, c21: v128, c30: v128, c31: v128,
+  C: usize, ldcB: usize, flags: i32, alpha: f32, beta: f32, bias: usize,
+): void {
+  if (flags & F_BETA) {
+    const va = f32x4.splat(alpha);
+    const vb = f32x4.splat(beta);
+    let p = C;
+    c00 = madd(vb, v128.load(p), f32x4.mul(va, c00));
+    c01 = madd(vb, v128.load(p, 16), f32x4.mul(va, c01));
+    p += ldcB;
+    c10 = madd(vb, v128.load(p), f32x4.mul(va, c10));
+    c11 = madd(vb, v128.load(p, 16), f32x4.mul(va, c11));
+    p += ldcB;
+    c20 = madd(vb, v128.load(p), f32x4.mul(va, c20));
+    c21 = madd(vb, v128.load(p, 16), f32x4.mul(va, c21));
+    p += ldcB;
+    c30 = madd(vb, v128.load(p), f32x4.mul(va, c30));
+    c31 = madd(vb, v128.load(p, 16), f32x4.mul(va, c31));
+  } else if (flags & F_ALPHA) {
+    const va = f32x4.splat(alpha);
+    c00 = f32x4.mul(va, c00);
+    c01 = f32x4.mul(va, c01);
+    c10 = f32x4.mul(va, c10);
+    c11 = f32x4.mul(va, c11);
+    c20 = f32x4.mul(va, c20);
+    c21 = f32x4.mul(va, c21);
+    c30 = f32x4.mul(va, c30);
+    c31 = f32x4.mul(va, c31);
+  }
+  if (flags & F_BIAS) {
+    const b0 = v128.load(bias);
+    const b1 = v128.load(bias, 16);
+    c00 = f32x4.add(c00, b0);
+    c01 = f32x4.add(c01, b1);
+    c10 = f32x4.add(c10, b0);
+    c11 = f32x4.add(c11, b1);
+    c20 = f32x4.add(c20, b0);
+    c21 = f32x4.add(c21, b1);
+    c30 = f32x4.add(c30, b0);
+    c31 = f32x4.add(c31, b1);
+  }
+  if (flags & F_RELU) {
+    const z = f32x4.splat(0);
+    c00 = f32x4.max(c00, z);
+    c01 = f32x4.max(c01, z);
+    c10 = f32x4.max(c10, z);
+    c11 = f32x4.max(c11, z);
+    c20 = f32x4.max(c20, z);
+    c21 = f32x4.max(c21, z);
+    c30 = f32x4.max(c30, z);
+    c31 = f32x4.max(c31, z);
+  }
+  let p = C;
+  v128.store(p, c00);
+  v128.store(p, c01, 16);
+  p += ldcB;
+  v128.store(p, c10);
+  v128.store(p, c11, 16);
+  p += ldcB;
+  v128.store(p, c20);
+  v128.store(p, c21, 16);
+  p += ldcB;
+  v128.store(p, c30);
+  v128.store(p, c31, 16);
+}
+
 /**
  * One 4x8 tile: acc = Ap strip (kc x 4) times a B strip (kc x 8, rows sb bytes apart: 32 when
- * packed, 4*ldb when read in place), then the epilogue into C
- * (rows x cols valid, the rest of the tile is padding): C = alpha*acc + beta*C (C unread if
- * beta == 0); C += bias[col] if bias != 0; C = max(C, 0) if relu.
+ * packed, 4*ldb when read in place), then the epilogue into C (rows x cols valid, the rest of
+ * the tile is padding): C = alpha*acc + beta*C (C unread without F_BETA); C += bias[col] with
+ * F_BIAS; C = max(C, 0) with F_RELU.
  */
-function tile(
+// @ts-ignore: decorator
+@inline function tile(
   kc: i32, pa: usize, pb: usize, sb: usize, C: usize, ldcB: usize,
-  alpha: f32, beta: f32, bias: usize, relu: i32, rows: i32, cols: i32, T: usize,
+  flags: i32, alpha: f32, beta: f32, bias: usize, rows: i32, cols: i32, T: usize,
 ): void {
   let c00 = f32x4.splat(0), c01 = f32x4.splat(0);
   let c10 = f32x4.splat(0), c11 = f32x4.splat(0);
@@ -248,75 +337,11 @@ function tile(
     pa += 16;
     pb += sb;
   }
-
-  const va = f32x4.splat(alpha);
-  const full = rows == MR && cols == NR;
-  if (full && beta != 0) {
-    // C = alpha*acc + beta*C, written in place.
-    const vb = f32x4.splat(beta);
-    let p = C;
-    c00 = madd(vb, v128.load(p), f32x4.mul(va, c00));
-    c01 = madd(vb, v128.load(p, 16), f32x4.mul(va, c01));
-    p += ldcB;
-    c10 = madd(vb, v128.load(p), f32x4.mul(va, c10));
-    c11 = madd(vb, v128.load(p, 16), f32x4.mul(va, c11));
-    p += ldcB;
-    c20 = madd(vb, v128.load(p), f32x4.mul(va, c20));
-    c21 = madd(vb, v128.load(p, 16), f32x4.mul(va, c21));
-    p += ldcB;
-    c30 = madd(vb, v128.load(p), f32x4.mul(va, c30));
-    c31 = madd(vb, v128.load(p, 16), f32x4.mul(va, c31));
-  } else if (alpha != 1) {
-    c00 = f32x4.mul(va, c00);
-    c01 = f32x4.mul(va, c01);
-    c10 = f32x4.mul(va, c10);
-    c11 = f32x4.mul(va, c11);
-    c20 = f32x4.mul(va, c20);
-    c21 = f32x4.mul(va, c21);
-    c30 = f32x4.mul(va, c30);
-    c31 = f32x4.mul(va, c31);
-  }
-
-  if (full) {
-    if (bias != 0) {
-      const b0 = v128.load(bias);
-      const b1 = v128.load(bias, 16);
-      c00 = f32x4.add(c00, b0);
-      c01 = f32x4.add(c01, b1);
-      c10 = f32x4.add(c10, b0);
-      c11 = f32x4.add(c11, b1);
-      c20 = f32x4.add(c20, b0);
-      c21 = f32x4.add(c21, b1);
-      c30 = f32x4.add(c30, b0);
-      c31 = f32x4.add(c31, b1);
-    }
-    if (relu) {
-      const z = f32x4.splat(0);
-      c00 = f32x4.max(c00, z);
-      c01 = f32x4.max(c01, z);
-      c10 = f32x4.max(c10, z);
-      c11 = f32x4.max(c11, z);
-      c20 = f32x4.max(c20, z);
-      c21 = f32x4.max(c21, z);
-      c30 = f32x4.max(c30, z);
-      c31 = f32x4.max(c31, z);
-    }
-    let p = C;
-    v128.store(p, c00);
-    v128.store(p, c01, 16);
-    p += ldcB;
-    v128.store(p, c10);
-    v128.store(p, c11, 16);
-    p += ldcB;
-    v128.store(p, c20);
-    v128.store(p, c21, 16);
-    p += ldcB;
-    v128.store(p, c30);
-    v128.store(p, c31, 16);
+  if (rows == MR && cols == NR) {
+    tileEpilogueFull(c00, c01, c10, c11, c20, c21, c30, c31, C, ldcB, flags, alpha, beta, bias);
     return;
   }
-
-  // Edge tile: spill alpha*acc to the scratch tile, then store the valid part element-wise.
+  // Edge tile: spill acc to the scratch tile, then store the valid part element-wise.
   v128.store(T, c00);
   v128.store(T, c01, 16);
   v128.store(T, c10, 32);
@@ -330,11 +355,223 @@ function tile(
     const trow = T + (<usize>r << 5);
     for (let c = 0; c < cols; c++) {
       const o = <usize>c << 2;
-      let v = load<f32>(trow + o);
-      if (beta != 0) v += beta * load<f32>(crow + o);
-      if (bias != 0) v += load<f32>(bias + o);
-      if (relu) v = max(v, <f32>0);
+      let v = alpha * load<f32>(trow + o);
+      if (flags & F_BETA) v += beta * load<f32>(crow + o);
+      if (flags & F_BIAS) v += load<f32>(bias + o);
+      if (flags & F_RELU) v = max(v, <f32>0);
       store<f32>(crow + o, v);
+    }
+  }
+}
+
+// ---- narrow products (few columns): dot-product tiles ------------------------------------
+
+// With few columns of C the 8-column strips above are mostly padding (N = 10 computes 16
+// columns, N = 4 computes 8). Instead C[i, j] = A[i, :] . op(B)[:, j] is computed along k: A
+// is read in place (its rows are contiguous in k), op(B) is packed once as column pairs, and
+// a 4x2 tile keeps 8 f32x4 partial sums over 4 consecutive k each, reduced horizontally at
+// the end. Measured for 64x128 . 128xN: N = 10 from 21 to 34 GFLOP/s (mul+add; 25 -> 40
+// FMA); N = 4 and 12 gain too; at N = 16 the 8-column strips are as fast or faster.
+const NARROW_N: i32 = 15;
+
+/**
+ * Packs op(B)^T as column pairs: Bq[(jp*K4 + k4)*8 + c*4 + l] = op(B)[4*k4 + l, 2*jp + c]
+ * (zeros beyond K and N); K4 = ceil(K / 4).
+ */
+function packBt(transB: i32, B: usize, ldb: i32, K: i32, N: i32, Bq: usize): void {
+  const ldbB = <usize>ldb << 2;
+  const K4 = (K + 3) >> 2;
+  const pairBytes = <usize>K4 << 5;
+  if (!transB) {
+    // B is [K, N]: 4 rows x 4 columns at a time, transposed with shuffles; the ragged right
+    // edge and the last partial group of rows element by element, with zeros beyond K and N.
+    const kFull = K >> 2;
+    const nFull = N & ~3;
+    for (let k4 = 0; k4 < kFull; k4++) {
+      const s0 = B + <usize>(4 * k4) * ldbB;
+      const s1 = s0 + ldbB;
+      const s2 = s1 + ldbB;
+      const s3 = s2 + ldbB;
+      const d = Bq + (<usize>k4 << 5);
+      for (let j = 0; j < nFull; j += 4) {
+        const o = <usize>j << 2;
+        const x0 = v128.load(s0 + o);
+        const x1 = v128.load(s1 + o);
+        const x2 = v128.load(s2 + o);
+        const x3 = v128.load(s3 + o);
+        const t0 = v128.shuffle<f32>(x0, x1, 0, 4, 1, 5);
+        const t1 = v128.shuffle<f32>(x0, x1, 2, 6, 3, 7);
+        const t2 = v128.shuffle<f32>(x2, x3, 0, 4, 1, 5);
+        const t3 = v128.shuffle<f32>(x2, x3, 2, 6, 3, 7);
+        // Columns j, j+1 form pair j/2; columns j+2, j+3 pair j/2 + 1.
+        const p0 = d + <usize>(j >> 1) * pairBytes;
+        const p1 = p0 + pairBytes;
+        v128.store(p0, v128.shuffle<f32>(t0, t2, 0, 1, 4, 5));
+        v128.store(p0, v128.shuffle<f32>(t0, t2, 2, 3, 6, 7), 16);
+        v128.store(p1, v128.shuffle<f32>(t1, t3, 0, 1, 4, 5));
+        v128.store(p1, v128.shuffle<f32>(t1, t3, 2, 3, 6, 7), 16);
+      }
+    }
+    const pairs = (N + 1) >> 1;
+    for (let j = 0; j < 2 * pairs; j++) {
+      const d = Bq + <usize>(j >> 1) * pairBytes + (<usize>(j & 1) << 4);
+      const k4From = j < nFull ? kFull : 0;
+      for (let k4 = k4From; k4 < K4; k4++) {
+        for (let l = 0; l < 4; l++) {
+          const k = 4 * k4 + l;
+          store<f32>(d + (<usize>k4 << 5) + (<usize>l << 2), k < K && j < N ? load<f32>(B + <usize>k * ldbB + (<usize>j << 2)) : 0);
+        }
+      }
+    }
+    return;
+  }
+  const pairs = (N + 1) >> 1;
+  for (let jp = 0; jp < pairs; jp++) {
+    const base = Bq + <usize>jp * pairBytes;
+    for (let c = 0; c < 2; c++) {
+      const j = 2 * jp + c;
+      const dst0 = base + (<usize>c << 4);
+      if (j >= N) {
+        for (let k4 = 0; k4 < K4; k4++) v128.store(dst0 + (<usize>k4 << 5), f32x4.splat(0));
+        continue;
+      }
+      // op(B)[k, j] = B[j, k]: the column is a contiguous row of B.
+      const src = B + <usize>j * ldbB;
+      let k = 0;
+      for (; k + 4 <= K; k += 4) v128.store(dst0 + (<usize>k << 3), v128.load(src + (<usize>k << 2)));
+      if (k < K) {
+        const d = dst0 + (<usize>k << 3);
+        v128.store(d, f32x4.splat(0));
+        for (let t = k; t < K; t++) store<f32>(d + (<usize>(t - k) << 2), load<f32>(src + (<usize>t << 2)));
+      }
+    }
+  }
+}
+
+/** (s0 lanes summed, s1 ..., s2 ..., s3 ...) */
+// @ts-ignore: decorator
+@inline function hsum4(v0: v128, v1: v128, v2: v128, v3: v128): v128 {
+  const s01 = f32x4.add(v128.shuffle<f32>(v0, v1, 0, 4, 1, 5), v128.shuffle<f32>(v0, v1, 2, 6, 3, 7));
+  const s23 = f32x4.add(v128.shuffle<f32>(v2, v3, 0, 4, 1, 5), v128.shuffle<f32>(v2, v3, 2, 6, 3, 7));
+  return f32x4.add(v128.shuffle<f32>(s01, s23, 0, 1, 4, 5), v128.shuffle<f32>(s01, s23, 2, 3, 6, 7));
+}
+
+/** Loads A[row, k .. K) (1 to 3 floats) into the low lanes, zeros above; never reads past K. */
+// @ts-ignore: decorator
+@inline function loadTail(p: usize, n: i32): v128 {
+  if (n == 1) return v128.load32_zero(p);
+  const v = v128.load64_zero(p);
+  if (n == 2) return v;
+  return f32x4.replace_lane(v, 2, load<f32>(p, 8));
+}
+
+/** The whole product for N <= NARROW_N, A untransposed; Bq from packBt, T a 32-byte scratch tile. */
+function gemmNarrow(
+  M: i32, N: i32, K: i32, alpha: f32, A: usize, lda: i32, Bq: usize, beta: f32, C: usize, ldc: i32,
+  bias: usize, relu: i32, T: usize,
+): void {
+  const flags = (beta != 0 ? F_BETA : 0) | (alpha != 1 ? F_ALPHA : 0) | (bias != 0 ? F_BIAS : 0) | (relu ? F_RELU : 0);
+  const ldaB = <usize>lda << 2;
+  const ldcB = <usize>ldc << 2;
+  const K4 = (K + 3) >> 2;
+  const kMain = <usize>(K & ~3) << 2; // bytes of A read as whole vectors
+  const tail = K & 3;
+  const pairBytes = <usize>K4 << 5;
+  for (let i0 = 0; i0 < M; i0 += 4) {
+    // Rows past M repeat the last row (always readable); their results are not stored.
+    const r0 = A + <usize>i0 * ldaB;
+    const r1 = A + <usize>min(i0 + 1, M - 1) * ldaB;
+    const r2 = A + <usize>min(i0 + 2, M - 1) * ldaB;
+    const r3 = A + <usize>min(i0 + 3, M - 1) * ldaB;
+    const rows = min(4, M - i0);
+    for (let j0 = 0; j0 < N; j0 += 2) {
+      const q = Bq + <usize>(j0 >> 1) * pairBytes;
+      let s00 = f32x4.splat(0), s01 = f32x4.splat(0);
+      let s10 = f32x4.splat(0), s11 = f32x4.splat(0);
+      let s20 = f32x4.splat(0), s21 = f32x4.splat(0);
+      let s30 = f32x4.splat(0), s31 = f32x4.splat(0);
+      let o: usize = 0;
+      let pq = q;
+      for (; o < kMain; o += 16) {
+        const b0 = v128.load(pq);
+        const b1 = v128.load(pq, 16);
+        let a = v128.load(r0 + o);
+        s00 = madd(a, b0, s00);
+        s01 = madd(a, b1, s01);
+        a = v128.load(r1 + o);
+        s10 = madd(a, b0, s10);
+        s11 = madd(a, b1, s11);
+        a = v128.load(r2 + o);
+        s20 = madd(a, b0, s20);
+        s21 = madd(a, b1, s21);
+        a = v128.load(r3 + o);
+        s30 = madd(a, b0, s30);
+        s31 = madd(a, b1, s31);
+        pq += 32;
+      }
+      if (tail) {
+        const b0 = v128.load(pq);
+        const b1 = v128.load(pq, 16);
+        let a = loadTail(r0 + o, tail);
+        s00 = madd(a, b0, s00);
+        s01 = madd(a, b1, s01);
+        a = loadTail(r1 + o, tail);
+        s10 = madd(a, b0, s10);
+        s11 = madd(a, b1, s11);
+        a = loadTail(r2 + o, tail);
+        s20 = madd(a, b0, s20);
+        s21 = madd(a, b1, s21);
+        a = loadTail(r3 + o, tail);
+        s30 = madd(a, b0, s30);
+        s31 = madd(a, b1, s31);
+      }
+      // Row pairs (C[r, j0], C[r, j0 + 1]): rows 0, 1 in h01, rows 2, 3 in h23.
+      let h01 = hsum4(s00, s01, s10, s11);
+      let h23 = hsum4(s20, s21, s30, s31);
+      const cp = C + <usize>i0 * ldcB + (<usize>j0 << 2);
+      if (rows == 4 && j0 + 2 <= N) {
+        const cp1 = cp + ldcB;
+        const cp2 = cp1 + ldcB;
+        const cp3 = cp2 + ldcB;
+        if (flags & F_ALPHA) {
+          const va = f32x4.splat(alpha);
+          h01 = f32x4.mul(h01, va);
+          h23 = f32x4.mul(h23, va);
+        }
+        if (flags & F_BETA) {
+          const vb = f32x4.splat(beta);
+          h01 = madd(vb, v128.load64_lane(cp1, v128.load64_zero(cp), 1), h01);
+          h23 = madd(vb, v128.load64_lane(cp3, v128.load64_zero(cp2), 1), h23);
+        }
+        if (flags & F_BIAS) {
+          const bj = v128.load64_splat(bias + (<usize>j0 << 2));
+          h01 = f32x4.add(h01, bj);
+          h23 = f32x4.add(h23, bj);
+        }
+        if (flags & F_RELU) {
+          const z = f32x4.splat(0);
+          h01 = f32x4.max(h01, z);
+          h23 = f32x4.max(h23, z);
+        }
+        v128.store64_lane(cp, h01, 0);
+        v128.store64_lane(cp1, h01, 1);
+        v128.store64_lane(cp2, h23, 0);
+        v128.store64_lane(cp3, h23, 1);
+        continue;
+      }
+      v128.store(T, h01);
+      v128.store(T, h23, 16);
+      const cols = min(2, N - j0);
+      for (let r = 0; r < rows; r++) {
+        for (let c = 0; c < cols; c++) {
+          const p = cp + <usize>r * ldcB + (<usize>c << 2);
+          let v = alpha * load<f32>(T + (<usize>(r * 2 + c) << 2));
+          if (flags & F_BETA) v += beta * load<f32>(p);
+          if (flags & F_BIAS) v += load<f32>(bias + (<usize>(j0 + c) << 2));
+          if (flags & F_RELU) v = max(v, <f32>0);
+          store<f32>(p, v);
+        }
+      }
     }
   }
 }
@@ -372,6 +609,11 @@ export function gemm(
   const Ap = work;
   const Bp = work + AP_BYTES;
   const T = Bp + BP_BYTES;
+  if (!transA && N <= NARROW_N && (<i64>((N + 1) >> 1) * <i64>((K + 3) >> 2) << 5) <= <i64>BP_BYTES) {
+    packBt(transB, B, ldb, K, N, Bp);
+    gemmNarrow(M, N, K, alpha, A, lda, Bp, beta, C, ldc, bias, relu, T);
+    return;
+  }
 
   // Split K (and M) into blocks of nearly equal size rather than full blocks plus a sliver.
   const kBlocks = (K + KC - 1) / KC;
@@ -386,7 +628,8 @@ export function gemm(
       const first = pc == 0;
       const last = pc + kc >= K;
       const betaK: f32 = first ? beta : 1;
-      const reluK = last ? relu : 0;
+      let flags = (betaK != 0 ? F_BETA : 0) | (alpha != 1 ? F_ALPHA : 0);
+      if (last) flags |= (bias != 0 ? F_BIAS : 0) | (relu ? F_RELU : 0);
       if (direct) {
         const full = nc & ~(NR - 1);
         if (full < nc) packB(0, B, ldb, pc, kc, jc + full, nc - full, Bp + (<usize>full * <usize>kc << 2));
@@ -402,12 +645,12 @@ export function gemm(
           const useB = direct && cols == NR;
           const pb = useB ? B + <usize>pc * ldbB + (<usize>(jc + jr) << 2) : Bp + (<usize>jr * <usize>kc << 2);
           const sb: usize = useB ? ldbB : 32;
-          const biasJ: usize = last && bias != 0 ? bias + (<usize>(jc + jr) << 2) : 0;
+          const biasJ: usize = bias + (<usize>(jc + jr) << 2);
           const cStrip = cBlock + (<usize>jr << 2);
           for (let ir = 0; ir < mc; ir += MR) {
             tile(
               kc, Ap + (<usize>ir * <usize>kc << 2), pb, sb, cStrip + <usize>ir * ldcB, ldcB,
-              alpha, betaK, biasJ, reluK, min(MR, mc - ir), cols, T,
+              flags, alpha, betaK, biasJ, min(MR, mc - ir), cols, T,
             );
           }
         }

@@ -151,6 +151,16 @@ export interface Kernels {
   /** The adjoint of im2col: x[c, y, x] += every col entry that im2col read from there. Accumulates. */
   col2im(col: Ptr, C: number, H: number, W: number, kh: number, kw: number, sh: number, sw: number,
     ph: number, pw: number, OH: number, OW: number, x: Ptr): void;
+  /**
+   * Direct stride-1 convolution of a batch, for layers with few taps (C*kh*kw small: first
+   * layers): y[n, f, oy, ox] = bias[f] + Σ_{c,i,j} w[f, c, i, j] · x[n, c, oy - ph + i, ox - pw + j]
+   * (0 outside the image) for x [N, C, H, W], w [F, C, kh, kw], y [N, F, OH, OW] (written),
+   * bias [F] or 0 for none. work: conv2dDirectWorkBytes(C, kh, kw, OH, OW, F) bytes, 16-byte aligned.
+   */
+  conv2dDirect(x: Ptr, N: number, C: number, H: number, W: number, kh: number, kw: number,
+    ph: number, pw: number, OH: number, OW: number, w: Ptr, F: number, bias: Ptr, y: Ptr, work: Ptr): void;
+  /** Bytes of scratch conv2dDirect needs (a multiple of 16). */
+  conv2dDirectWorkBytes(C: number, kh: number, kw: number, OH: number, OW: number, F: number): number;
 
   // ---- pool.ts (NCHW; planes = N*C) -----------------------------------------------------
   /** Max over each window (padding never wins); argmax[plane, o] = y*W + x index inside the plane. */
@@ -205,7 +215,7 @@ export const KERNEL_NAMES = [
   'softmax', 'logSoftmax', 'softmaxBackward', 'logSoftmaxBackward',
   'softmaxCrossEntropy', 'softmaxCrossEntropyBackward',
   'sgdStep', 'adagradStep', 'rmspropStep', 'adamStep',
-  'im2col', 'col2im',
+  'im2col', 'col2im', 'conv2dDirect', 'conv2dDirectWorkBytes',
   'maxPool2d', 'maxPool2dBackward', 'avgPool2d', 'avgPool2dBackward',
   'batchNormTrain', 'batchNormApply', 'batchNormBackward', 'layerNorm', 'layerNormBackward',
   'dropout',

@@ -1,7 +1,7 @@
 // The demo page's main thread: starts the training worker, draws the live chart and the
 // progress, and turns a drawn digit into a 28×28 MNIST-like image for the worker to classify.
 // Options in the URL query: epochs, train, val, test, batch, steps (per epoch), lr, seed,
-// threads (0 = all cores) and autostart (0 to wait for the button), e.g. ?epochs=1&steps=30.
+// threads (0 = one fewer than the cores) and autostart (0 to wait for the button), e.g. ?epochs=1&steps=30.
 import type { FromWorker, ToWorker, TrainConfig } from './protocol';
 
 const $ = <T extends HTMLElement>(id: string): T => document.getElementById(id) as T;

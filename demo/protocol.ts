@@ -14,7 +14,10 @@ export interface TrainConfig {
   steps: number;
   lr: number;
   seed: number;
-  /** Wasm threads to ask for (0: as many as the machine has); used where the page is cross-origin isolated. */
+  /**
+   * Wasm threads to ask for (0: one fewer than the cores, leaving one to the page and the
+   * browser); used where the page is cross-origin isolated.
+   */
   threads: number;
 }
 

@@ -46,7 +46,9 @@ async function loadRuntime(threads: number): Promise<void> {
   let n = 1;
   let note: string | null = 'this build of simdgrad has no threads';
   if (typeof api.setThreads === 'function' && typeof api.threadsInfo === 'function') {
-    api.setThreads(threads > 0 ? threads : Math.max(1, navigator.hardwareConcurrency || 1));
+    // Default: leave a core to the page and the browser (on 2 cores, 2 threads trained the
+    // demo's CNN 1.7-2x slower than 1 in headless Chromium: the pool's workers compete with them).
+    api.setThreads(threads > 0 ? threads : Math.max(1, (navigator.hardwareConcurrency || 1) - 1));
     const info = typeof api.startThreads === 'function' ? await api.startThreads() : api.threadsInfo();
     n = info.reason === null ? Math.min(info.threads, info.workers + 1) : 1;
     note = info.reason;

@@ -163,6 +163,17 @@ function isPointwise(g: Geometry): boolean {
   return g.kh === 1 && g.kw === 1 && g.sh === 1 && g.sw === 1 && g.ph === 0 && g.pw === 0 && g.OH === g.H && g.OW === g.W;
 }
 
+/**
+ * Stride 1 with few taps (first layers, C·kh·kw <= 32): the forward runs on conv2dDirect
+ * (bias fused), which reads the images directly instead of building column matrices
+ * (32×1×28×28 -> 32 3×3: 1.3-1.5× faster than im2col + GEMM on one thread).
+ */
+function fewTaps(g: Geometry, F: number): boolean {
+  if (g.sh !== 1 || g.sw !== 1 || g.C * g.kh * g.kw > 32 || isPointwise(g)) return false;
+  const k = kernels();
+  return k.conv2dDirectWorkBytes(g.C, g.kh, g.kw, g.OH, g.OW, F) <= k.gemmWorkspaceBytes();
+}
+
 function im2colCall(g: Geometry, img: number, col: number): void {
   kernels().im2col(img, g.C, g.H, g.W, g.kh, g.kw, g.sh, g.sw, g.ph, g.pw, g.OH, g.OW, col);
 }
@@ -284,6 +295,7 @@ export function conv2d(x: Tensor, weight: Tensor, bias: Tensor | null = null, op
 
   const y = empty([N, F, OH, OW]);
   const T = imageThreads(2 * N * F * K * P, N, true);
+  const few = T <= 1 && fewTaps(g, F);
   if (T > 1) {
     // One task per image, claimed by whichever thread is free, each with its own columns.
     withScratch(direct ? 0 : T * K * P, (cols) => {
@@ -299,6 +311,9 @@ export function conv2d(x: Tensor, weight: Tensor, bias: Tensor | null = null, op
         job.run();
       }
     });
+  } else if (few) {
+    const rt = runtime();
+    rt.kernels.conv2dDirect(x.ptr, N, C, H, W, kh, kw, g.ph, g.pw, OH, OW, weight.ptr, F, bias === null ? 0 : bias.ptr, y.ptr, rt.gemmWork);
   } else {
     withScratch(direct ? 0 : K * P, (col) => {
       for (let n = 0; n < N; n++) {
@@ -308,7 +323,7 @@ export function conv2d(x: Tensor, weight: Tensor, bias: Tensor | null = null, op
       }
     });
   }
-  if (bias !== null) addBias(y, bias, N, F, P);
+  if (bias !== null && !few) addBias(y, bias, N, F, P);
 
   const inputs = bias === null ? [x, weight] : [x, weight, bias];
   return record('conv2d', y, inputs, (gy) => {

@@ -187,3 +187,98 @@ describe('col2im is the adjoint of im2col', () => {
     free(xb, cb);
   });
 });
+
+// conv2dDirect: stride-1 convolution of a batch straight from the images (few taps), vs an
+// f64 loop; every stride-1 geometry above plus the first-layer shape, with F around the
+// kernel's groups of 4 filters, bias or not, unaligned pointers, and guards around y and
+// the scratch block (its size is exactly conv2dDirectWorkBytes).
+function refConv(x: Float32Array, w: Float32Array, bias: Float32Array | null, N: number, F: number, g: Geo): { y: Float64Array; mag: Float64Array } {
+  const P = g.OH * g.OW;
+  const y = new Float64Array(N * F * P);
+  const mag = new Float64Array(N * F * P);
+  for (let n = 0; n < N; n++) {
+    for (let f = 0; f < F; f++) {
+      for (let oy = 0; oy < g.OH; oy++) {
+        for (let ox = 0; ox < g.OW; ox++) {
+          let s = bias === null ? 0 : bias[f];
+          let m = Math.abs(s);
+          for (let c = 0; c < g.C; c++) {
+            for (let i = 0; i < g.kh; i++) {
+              for (let j = 0; j < g.kw; j++) {
+                const iy = oy - g.ph + i;
+                const ix = ox - g.pw + j;
+                if (iy < 0 || iy >= g.H || ix < 0 || ix >= g.W) continue;
+                const t = w[((f * g.C + c) * g.kh + i) * g.kw + j] * x[((n * g.C + c) * g.H + iy) * g.W + ix];
+                s += t;
+                m += Math.abs(t);
+              }
+            }
+          }
+          y[(n * F + f) * P + oy * g.OW + ox] = s;
+          mag[(n * F + f) * P + oy * g.OW + ox] = m;
+        }
+      }
+    }
+  }
+  return { y, mag };
+}
+
+const DIRECT_CASES: [string, Geo][] = [
+  ...CASES.filter(([, g]) => g.sh === 1 && g.sw === 1),
+  ['first layer, 1x28x28 3x3 same', geo(1, 28, 28, 3, 3, [1, 1], [1, 1])],
+  ['one output column', geo(2, 5, 3, 3, 3, [1, 1], [0, 0])],
+  ['5x5 same, 3 channels, 9x11', geo(3, 9, 11, 5, 5, [1, 1], [2, 2])],
+];
+
+describe('conv2dDirect kernel', () => {
+  for (const [name, g] of DIRECT_CASES) {
+    for (const [F, N, withBias, off] of [[1, 1, false, 0], [4, 2, true, 0], [5, 2, false, 1], [8, 1, true, 1], [32, 2, true, 0]] as const) {
+      if (F === 32 && g.C * g.kh * g.kw > 27) continue;
+      it(`${name} [C=${g.C} ${g.H}x${g.W} k=${g.kh}x${g.kw} p=${g.ph},${g.pw} -> ${g.OH}x${g.OW}], F=${F}, N=${N}${withBias ? ', bias' : ''}${off ? ', unaligned' : ''}`, () => {
+        const k = kernels();
+        const nx = N * g.C * g.H * g.W;
+        const nw = F * g.C * g.kh * g.kw;
+        const ny = N * F * g.OH * g.OW;
+        const x = randomF32(nx, 3 + nx + F);
+        const w = randomF32(nw, 17 + nw);
+        const bias = withBias ? randomF32(F, 29 + F) : null;
+        const [xb, xp] = guarded(x, off);
+        const [wb, wp] = guarded(w, off);
+        const [bb, bp] = guarded(bias ?? new Float32Array(0), off);
+        const [yb, yp] = guarded(new Float32Array(ny).fill(Number.NaN), off);
+        const workBytes = k.conv2dDirectWorkBytes(g.C, g.kh, g.kw, g.OH, g.OW, F);
+        expect(workBytes % 16).toBe(0);
+        // Scratch: 16-byte aligned start, sentinels after its last byte.
+        const [sb, sp] = guarded(new Float32Array(workBytes / 4 + 3).fill(SENTINEL), 0);
+        const work = (sp + 15) & ~15;
+        k.conv2dDirect(xp, N, g.C, g.H, g.W, g.kh, g.kw, g.ph, g.pw, g.OH, g.OW, wp, F, bias === null ? 0 : bp, yp, work);
+        const got = getF32(yp, ny);
+        const ref = refConv(x, w, bias, N, F, g);
+        let err = 0;
+        for (let i = 0; i < ny; i++) {
+          const e = Math.abs(got[i] - ref.y[i]) / Math.max(1e-30, ref.mag[i]);
+          if (!(e <= err)) err = Number.isNaN(e) ? Infinity : e;
+        }
+        expect(err).toBeLessThan(1e-6);
+        expect(guardsIntact(yb, off, ny)).toBe(true);
+        const after = getF32(work + workBytes, (sp + (workBytes / 4 + 3) * 4 - work - workBytes) / 4 + GUARD);
+        expect(after.every((v) => v === SENTINEL)).toBe(true);
+        expect(Array.from(getF32(xp, nx))).toEqual(Array.from(x));
+        expect(Array.from(getF32(wp, nw))).toEqual(Array.from(w));
+        free(xb, wb, bb, yb, sb);
+      });
+    }
+  }
+
+  it('does nothing for empty batches, filters or outputs', () => {
+    const k = kernels();
+    const [yb, yp] = guarded(new Float32Array(0), 0);
+    const [xb, xp] = guarded(randomF32(12, 1), 0);
+    k.conv2dDirect(xp, 0, 1, 3, 4, 3, 3, 1, 1, 3, 4, xp, 2, 0, yp, 0);
+    k.conv2dDirect(xp, 1, 1, 3, 4, 3, 3, 1, 1, 3, 4, xp, 0, 0, yp, 0);
+    k.conv2dDirect(xp, 1, 1, 3, 4, 3, 3, 1, 1, 0, 0, xp, 2, 0, yp, 0);
+    expect(guardsIntact(yb, 0, 0)).toBe(true);
+    expect(guardsIntact(xb, 0, 12)).toBe(true);
+    free(xb, yb);
+  });
+});

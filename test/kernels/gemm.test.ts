@@ -133,6 +133,10 @@ const SHAPES: [number, number, number][] = [
   [67, 23, 1031], // three k blocks: beta on the first, bias/ReLU on the last
   [257, 19, 30], // several row blocks
   [3, 2053, 5], // several column blocks
+  [64, 10, 128], // narrow N (dot-product path): a 10-class output layer
+  [67, 13, 130], // narrow N with ragged rows, an odd column and k % 4 == 2
+  [6, 16, 35], // narrow N at its limit, k % 4 == 3
+  [9, 7, 1031], // narrow N with a long k
 ];
 
 describe('gemm', () => {
