@@ -40,10 +40,13 @@ const NR: i32 = 8;
 const KC: i32 = 512;
 const MC: i32 = 64;
 const NC: i32 = 512;
-// With few rows of C (M <= DIRECT_M, not transB) each 8-column strip of B is reused by at
-// most 4 tiles, so packing it costs more than it saves: the micro-kernel then reads B in
-// place with stride ldb (measured 1.1-1.6x faster for M = 1..16, e.g. 4x128x784).
-const DIRECT_M: i32 = 16;
+// With few rows of C (M <= DIRECT_M, not transB) each 8-column strip of B is reused by few
+// tiles, so packing it costs more than it saves: the micro-kernel then reads B in place with
+// stride ldb (measured 1.1-1.6x faster for M = 1..16, e.g. 4x128x784). The FMA build waits on
+// its accumulator chains and hides the slower strided reads up to M = 64 (64x784x128: 86 ->
+// 88 % of peak, 64^3 84 -> 87 %); the mul+add build is issue-bound there and loses (92 -> 80 %).
+// Beyond 64 rows both lose.
+const DIRECT_M: i32 = ASC_FEATURE_RELAXED_SIMD ? 64 : 16;
 
 const AP_BYTES: usize = <usize>(MC * KC) << 2;
 const BP_BYTES: usize = <usize>(KC * NC) << 2;
