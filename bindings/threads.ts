@@ -3,22 +3,27 @@
 // not thread-safe); workers only run kernels on pointers they are given, each with its own
 // gemm workspace (allocated for it by the main thread).
 //
-// The API stays synchronous: a parallel call writes a job (lists of kernel calls, see
-// worker-entry.ts) into a SharedArrayBuffer, bumps each worker's sequence number, runs its
-// own share, then waits for the workers' "done" numbers. Waiting spins first (a worker
-// normally finishes within microseconds of the main thread); where the thread may block
-// (Node, a Web Worker) it then sleeps in Atomics.wait, while a browser's main thread, where
-// Atomics.wait is not allowed, keeps spinning on Atomics.load: it is blocked in the
-// synchronous call either way, and its own share is as long as a worker's.
+// The API stays synchronous: a parallel call writes a job (independent tasks, each a list of
+// kernel calls; see worker-entry.ts) into a SharedArrayBuffer, bumps each worker's sequence
+// number, then claims and runs tasks itself like any worker until none is left, and waits
+// for the workers' "done" numbers. Claiming (an atomic counter) rather than assigning means a
+// worker that is asleep, late or descheduled by a busy machine delays only a task it has
+// already started. Waiting spins first (a worker normally finishes within microseconds of the
+// main thread); where the thread may block (Node, a Web Worker) it then sleeps in
+// Atomics.wait, while a browser page's main thread, where Atomics.wait is not allowed, keeps
+// spinning on Atomics.load: it is blocked in the synchronous call either way, and the task a
+// worker is still running is no longer than its own.
 //
 // Workers: worker_threads in Node (unref'd, so they never keep a process alive), Web
-// Workers from a Blob URL in browsers; both run the source text of worker-entry.ts. They
-// start lazily, on the first call worth threading. In Node the main thread waits (once,
-// ~30 ms) for them to come up, so thread counts and results do not depend on timing; a
-// browser's main thread cannot wait for a worker to start, so calls stay single-threaded
-// until the workers report ready (`await startThreads()` starts them ahead of time). After a
-// job a worker spins on its sequence number for SPIN_MS before it goes to sleep in
-// Atomics.wait, because waking a sleeping thread costs 30-80 µs here.
+// Workers from a Blob URL in browsers (a Content-Security-Policy must allow worker-src blob:);
+// both run the source text of worker-entry.ts. They start lazily, on the first call worth
+// threading. In Node the main thread waits (once, ~30 ms) for them to come up, so thread
+// counts and results do not depend on timing; in browsers nothing may wait for a worker to
+// start (a page's main thread cannot block, and a Web Worker that blocks keeps its nested
+// workers from starting), so calls stay single-threaded until the workers report ready
+// (`await startThreads()` starts them ahead of time). After a job a worker spins on its
+// sequence number for SPIN_MS before it sleeps in Atomics.wait, because waking a sleeping
+// thread costs 30-80 µs here.
 import { KERNEL_NAMES, type Kernels } from './kernels';
 import { requestThreads, requestedThreads, runtime, type Runtime } from './index';
 import { execJob, workerSource } from './worker-entry';
@@ -28,11 +33,11 @@ export type KernelName = (typeof KERNEL_NAMES)[number];
 /** Work below this many flops per thread is not split (2 threads from 4 MFLOP, ~100 µs). */
 let FLOPS_PER_THREAD = 2e6;
 /** A call this small (flops) does not wait for a sleeping worker to wake up; it pokes it and runs alone. */
-let WAKE_FLOPS = 24e6;
+let WAKE_FLOPS = 8e6;
 /** How long an idle worker spins before it sleeps (ms; read by workers when they start). */
-let SPIN_MS = 2;
+let SPIN_MS = 1;
 /** How long the main thread spins on a worker's done flag before it sleeps (where it may). */
-const MAIN_SPIN_MS = 2;
+const MAIN_SPIN_MS = 0.5;
 /** How long Node's main thread waits for a new worker to start. */
 const START_TIMEOUT_MS = 20_000;
 
@@ -96,17 +101,40 @@ function nodeModule<T>(id: string): T | null {
 }
 
 let jobsRun = 0;
+// Back-off: parallel jobs that were no faster than one thread would have been (a machine whose
+// other work leaves no core free, or a CPU quota shared by all threads) count as strikes;
+// STRIKES in a row turn threading off for backoffMs, which doubles up to BACKOFF_MAX_MS while
+// it keeps happening and resets after a job that paid off.
+const STRIKES = 3;
+const BACKOFF_MIN_MS = 50;
+const BACKOFF_MAX_MS = 2000;
+let backoff = true;
+let strikes = 0;
+let backoffMs = BACKOFF_MIN_MS;
+let backoffUntil = 0;
+let backoffs = 0;
+let serial = false;
 
 /**
  * @internal Tuning knobs for tests and benchmarks: flops per thread before a call is split,
  * the size below which a call does not wait for sleeping workers (0: always use them), the
- * idle spin of workers started afterwards. Returns the current values and jobs run so far.
+ * idle spin of workers started afterwards, the back-off on a busy machine, and `serial` (run
+ * everything on the calling thread, as when workers are not up yet, while plans stay the
+ * same). Returns the current values, parallel jobs run so far and back-offs so far.
  */
-export function tuneThreads(opts: { flopsPerThread?: number; wakeFlops?: number; spinMs?: number } = {}): { flopsPerThread: number; wakeFlops: number; spinMs: number; jobs: number } {
+export function tuneThreads(opts: { flopsPerThread?: number; wakeFlops?: number; spinMs?: number; backoff?: boolean; serial?: boolean } = {}): {
+  flopsPerThread: number; wakeFlops: number; spinMs: number; backoff: boolean; jobs: number; backoffs: number;
+} {
+  if (opts.serial !== undefined) serial = opts.serial;
   if (opts.flopsPerThread !== undefined) FLOPS_PER_THREAD = opts.flopsPerThread;
   if (opts.wakeFlops !== undefined) WAKE_FLOPS = opts.wakeFlops;
   if (opts.spinMs !== undefined) SPIN_MS = opts.spinMs;
-  return { flopsPerThread: FLOPS_PER_THREAD, wakeFlops: WAKE_FLOPS, spinMs: SPIN_MS, jobs: jobsRun };
+  if (opts.backoff !== undefined) {
+    backoff = opts.backoff;
+    backoffUntil = 0;
+    strikes = 0;
+  }
+  return { flopsPerThread: FLOPS_PER_THREAD, wakeFlops: WAKE_FLOPS, spinMs: SPIN_MS, backoff, jobs: jobsRun, backoffs };
 }
 let pool: Pool | null = null;
 let warned = false;
@@ -337,22 +365,36 @@ export async function startThreads(): Promise<ThreadsInfo> {
 }
 
 /**
- * How many threads a call of `flops` floating-point operations should use: 1 when threads
- * are off or unavailable or the call is too small (< FLOPS_PER_THREAD per thread), at most
- * `maxParts`. Starts the workers on the first call worth it. With `adaptive`, a call small
- * enough that waking a sleeping worker would cost more than it saves runs alone (and pokes
- * the worker awake for the next call): only for splits whose results do not depend on the
- * thread count.
+ * The threads a call of `flops` floating-point operations is planned for, from the settings
+ * and its size only (never from timing): 1 when threads are off or unavailable or the call
+ * is too small (< FLOPS_PER_THREAD per thread), at most `maxParts`. Work whose numbers depend
+ * on how it is split (summed weight gradients) is split by this count.
  */
-export function threadsFor(flops: number, maxParts = MAX_THREADS, adaptive = false): number {
+export function plannedThreads(flops: number, maxParts = MAX_THREADS): number {
   if (!(flops >= 2 * FLOPS_PER_THREAD) || maxParts < 2) return 1;
-  const rt = runtime();
   const want = Math.min(wanted(), maxParts, Math.floor(flops / FLOPS_PER_THREAD));
   if (want <= 1) return 1;
+  const rt = runtime();
   if (!rt.shared) {
     if (rt.sharedNote !== null && !rt.sharedNote.startsWith('threads are off')) warnOnce(rt.sharedNote);
     return 1;
   }
+  return want;
+}
+
+/**
+ * How many threads to run a call of `flops` on now: plannedThreads(), reduced to the workers
+ * that are ready (they start on the first call worth it), and 1 when threading does not pay
+ * at the moment: while a busy machine has made recent parallel jobs no faster than one thread
+ * (see the back-off in Job.run), or when the call is small enough that waking a sleeping
+ * worker would cost more than it saves (the worker is poked awake for the next call). Only
+ * for splits whose results do not depend on the thread count.
+ */
+export function threadsFor(flops: number, maxParts = MAX_THREADS): number {
+  const want = plannedThreads(flops, maxParts);
+  if (want <= 1) return 1;
+  if (serial || (backoffUntil > 0 && performance.now() < backoffUntil)) return 1;
+  const rt = runtime();
   const p = getPool(rt);
   if (p.busy) return 1;
   const ready = ensureWorkers(p, want - 1);
@@ -360,7 +402,7 @@ export function threadsFor(flops: number, maxParts = MAX_THREADS, adaptive = fal
     if (p.error !== null) warnOnce(p.error);
     return 1;
   }
-  if (adaptive && flops < WAKE_FLOPS) {
+  if (flops < WAKE_FLOPS) {
     let asleep = false;
     for (let i = 0; i < ready; i++) {
       if (Atomics.load(p.slots[i].ctrl, SLEEPING) === 1) {
@@ -391,10 +433,12 @@ const kernelIndex = new Map<string, number>(KERNEL_NAMES.map((n, i) => [n, i]));
 type Args<K extends KernelName> = Kernels[K] extends (...a: infer A) => unknown ? { [I in keyof A]: number } : never;
 
 /**
- * A parallel job: tasks made of kernel calls. Static jobs have one task per thread (task t
- * runs on thread t, the calling thread being 0), so which thread does what is fixed;
- * dynamic jobs let threads claim tasks as they finish (load balancing, for tasks whose
- * results do not depend on which thread runs them).
+ * A parallel job: independent tasks, each a list of kernel calls, claimed by the threads in
+ * order as each becomes free (the calling thread included). A task's results must not depend
+ * on which thread runs it: scratch that differs per thread is passed as an offset into the
+ * running thread's local scratch (see local()) or as its gemm workspace. Claiming rather than
+ * assigning means a worker that is asleep, late or descheduled holds up only the task it has
+ * already claimed.
  */
 export class Job {
   private readonly J: Float64Array;
@@ -403,7 +447,7 @@ export class Job {
   private p = CALLS;
 
   /** `threads` from threadsFor(); with 1 the job runs on the calling thread only. */
-  constructor(readonly threads: number, readonly dynamic: boolean) {
+  constructor(readonly threads: number) {
     if (threads > 1) {
       const p = getPool(runtime());
       this.J = p.J;
@@ -472,22 +516,12 @@ export class Job {
   /** Runs the job: the workers' shares on the workers, task 0 (or claimed tasks) here; returns when all are done. */
   run(): void {
     const J = this.J;
-    if (!this.dynamic && this.nTasks > Math.max(1, this.threads)) {
-      throw new Error(`simdgrad: a static parallel job has ${this.nTasks} tasks for ${this.threads} threads`);
-    }
     J[1] = this.nTasks;
-    J[2] = this.dynamic ? 1 : 0;
-    J[3] = this.threads;
     Atomics.store(this.I, 0, 0);
     const rt = runtime();
     if (this.threads <= 1) {
       const k = rt.kernels as unknown as Record<string, unknown>;
-      const fns = KERNEL_NAMES.map((n) => k[n]);
-      const saved = J[2];
-      // One thread runs every task in order.
-      J[2] = 1;
-      execJob(J, this.I, fns, 0, rt.gemmWork);
-      J[2] = saved;
+      execJob(J, this.I, KERNEL_NAMES.map((n) => k[n]), 0, rt.gemmWork);
       return;
     }
     const p = getPool(rt);
@@ -503,12 +537,16 @@ export class Job {
         if (Atomics.load(s.ctrl, SLEEPING) === 1) Atomics.notify(s.ctrl, SEQ);
       }
       let error: unknown = null;
+      const t0 = performance.now();
+      let ran = 0;
       try {
-        execJob(J, this.I, p.mainFns, 0, rt.gemmWork);
+        ran = execJob(J, this.I, p.mainFns, 0, rt.gemmWork);
       } catch (e) {
         error = e;
       }
+      const t1 = performance.now();
       for (const s of used) waitDone(s);
+      if (backoff && ran > 0) judge(this.nTasks * ((t1 - t0) / ran), performance.now() - t0);
       if (error !== null) throw error;
       for (let i = 0; i < used.length; i++) {
         if (Atomics.load(used[i].ctrl, ERROR) !== 0) throw new Error(`simdgrad: worker thread ${i + 1} failed: ${errorText(used[i].ctrl)}`);
@@ -517,6 +555,20 @@ export class Job {
       p.busy = false;
     }
   }
+}
+
+/** Counts a strike when a job took about as long as one thread would have (`alone`, estimated from the main thread's own tasks). */
+function judge(alone: number, took: number): void {
+  if (took < alone / 1.15) {
+    strikes = 0;
+    backoffMs = BACKOFF_MIN_MS;
+    return;
+  }
+  if (++strikes < STRIKES) return;
+  strikes = 0;
+  backoffs++;
+  backoffUntil = performance.now() + backoffMs;
+  backoffMs = Math.min(BACKOFF_MAX_MS, backoffMs * 2);
 }
 
 function waitDone(s: Slot): void {

@@ -17,9 +17,8 @@
 //   [3] sleeping  1 while the worker blocks in Atomics.wait (a hint for the main thread)
 //   [4] error     0, or 1 when the last job threw (message as UTF-8 from byte 64, length in [5])
 // Job buffer, one SharedArrayBuffer for the pool, written by the main thread before it posts:
-//   Int32 [0]       claim counter (dynamic mode)
+//   Int32 [0]       claim counter: every thread claims the next task with Atomics.add
 //   f64 [1]         number of tasks
-//   f64 [2]         mode: 0 static (task t runs on thread t), 1 dynamic (threads claim tasks)
 //   f64 [4 + t]     local scratch base of thread t (t < 64)
 //   f64 [68 + i]    start of task i's calls (f64 index); [68 + nTasks] is the end
 //   calls           [kernel index, nargs, work arg index or -1, local mask, args...]
@@ -28,12 +27,12 @@
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
 
-/** Runs the tasks of the job in J that belong to `thread` (or that it claims). */
-export function execJob(J: Float64Array, I: Int32Array, fns: any[], thread: number, work: number): void {
+/** Claims and runs tasks of the job in J until none is left; returns how many it ran. */
+export function execJob(J: Float64Array, I: Int32Array, fns: any[], thread: number, work: number): number {
   const nTasks = J[1];
-  const dynamic = J[2] === 1;
   const local = J[4 + thread];
-  let t = dynamic ? Atomics.add(I, 0, 1) : thread;
+  let ran = 0;
+  let t = Atomics.add(I, 0, 1);
   while (t < nTasks) {
     let p = J[68 + t];
     const end = J[69 + t];
@@ -49,9 +48,10 @@ export function execJob(J: Float64Array, I: Int32Array, fns: any[], thread: numb
       f.apply(null, a);
       p += n;
     }
-    if (!dynamic) break;
+    ran++;
     t = Atomics.add(I, 0, 1);
   }
+  return ran;
 }
 
 /**

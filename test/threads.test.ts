@@ -50,7 +50,7 @@ beforeAll(() => {
   // Tests use threads whatever the core count, and never leave a call single-threaded
   // because a worker happened to be asleep.
   sg.setThreads(2);
-  tuneThreads({ wakeFlops: 0 });
+  tuneThreads({ wakeFlops: 0, backoff: false });
 });
 afterAll(() => {
   sg.setThreads(1);
@@ -77,7 +77,7 @@ describe('thread pool', () => {
     sg.setThreads(2);
     const a = putF32(randomF32(16, 5));
     const c = blankF32(16 * 4);
-    const job = new Job(1, true);
+    const job = new Job(1);
     for (let t = 0; t < 4; t++) job.task().call('copy', [a, c + t * 64, 16]);
     job.run();
     expect(Array.from(getF32(c, 64))).toEqual(Array.from(getF32(a, 16)).concat(...Array(3).fill(Array.from(getF32(a, 16)))));
@@ -109,13 +109,23 @@ describe('thread pool', () => {
   });
 
   it('a worker error is reported by the calling thread, and the pool keeps working', () => {
-    const T = threadsFor(1e9);
-    expect(T).toBe(2);
-    const job = new Job(2, false);
-    job.task();
-    // Thread 1 reads far beyond the memory: a wasm trap in the worker.
-    job.task().gemm(false, false, 8, 8, 8, 0xfff00000, 8, 0xfff00000, 8, 0, 0xfff00000, 8);
-    expect(() => job.run()).toThrow(/worker thread 1 failed: .*(out of bounds|RuntimeError)/);
+    expect(threadsFor(1e9)).toBe(2);
+    const A = putF32(randomF32(128 * 128, 1));
+    const C = blankF32(128 * 128 * 2);
+    // Local offsets resolve into valid memory on the calling thread only: thread 1's base is
+    // far beyond the memory, so any task the worker claims traps there.
+    let message = '';
+    for (let attempt = 0; attempt < 10 && message === ''; attempt++) {
+      const job = new Job(2).local(0, 0).local(1, 0x7ff00000);
+      for (let i = 0; i < 50; i++) job.task().gemm(false, false, 128, 128, 128, A, 128, A, 128, 0, C, 128, 0, false, 1 << 6);
+      try {
+        job.run();
+      } catch (e) {
+        message = String(e);
+      }
+    }
+    expect(message).toMatch(/worker thread 1 failed: .*(out of bounds|RuntimeError)/);
+    free(A, C);
     const a = sg.randn([200, 200]);
     const ref = withThreads(1, () => sg.matmul(a, a).data()).out;
     const got = withThreads(2, () => sg.matmul(a, a).data());
@@ -242,6 +252,29 @@ describe('convolutions on two threads', () => {
       }
     });
   }
+
+  it('weight gradients depend on the planned thread count only, not on how many threads ran', () => {
+    const run = (): Float32Array[] => {
+      sg.manualSeed(13);
+      const x = sg.randn([12, 16, 16, 16]);
+      const w = sg.randn([24, 16, 3, 3], 0, 1, { requiresGrad: true });
+      const y = sg.conv2d(x, w, null, { padding: 1 });
+      y.backward({ gradient: sg.randn(y.shape) });
+      const t = sg.convTranspose2d(sg.randn([12, 24, 8, 8]), w, null, { stride: 2, padding: 1, outputPadding: 1 });
+      t.backward({ gradient: sg.randn(t.shape) });
+      return [w.grad!.data()] as Float32Array[];
+    };
+    const two = withThreads(2, run);
+    expect(two.jobs).toBeGreaterThanOrEqual(4);
+    tuneThreads({ serial: true });
+    try {
+      const alone = withThreads(2, run);
+      expect(alone.jobs).toBe(0);
+      expectBitwise(alone.out[0], two.out[0]);
+    } finally {
+      tuneThreads({ serial: false });
+    }
+  });
 
   it('input gradient alone (frozen weights) is bitwise too', () => {
     const run = (): Float32Array => {

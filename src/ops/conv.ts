@@ -13,12 +13,14 @@
 //
 // Threads (bindings/threads.ts) split large calls by images, each thread with its own column
 // buffer: forward passes and input gradients are then bitwise identical to one thread. Weight
-// gradients are summed over images, so each thread accumulates its images into its own
-// partial sum and the partials are added in thread order: the result depends on the thread
-// count (not on timing), within float rounding of the one-thread sum. With fewer images than
-// threads, the per-image GEMMs are split instead (by rows, bitwise identical).
+// gradients are sums over images: for a call planned for several threads the images are cut
+// into fixed lanes (runs of consecutive images, 4 per planned thread), each accumulated into
+// its own partial, and the partials are added in lane order. The result then depends on the
+// setThreads() count (within float rounding of the one-thread sum), never on timing or on how
+// many threads actually ran it. With fewer images than threads, the per-image GEMMs are split
+// instead (by rows, bitwise identical).
 import { BinOp, f32, kernels, runtime } from '../../bindings/index';
-import { Job, threadsFor } from '../../bindings/threads';
+import { Job, plannedThreads, threadsFor } from '../../bindings/threads';
 import { gemmCall } from './matmul';
 import { record } from '../autograd';
 import { Tensor, empty, fmt, type Shape } from '../tensor';
@@ -190,6 +192,7 @@ function gemm(transA: boolean, transB: boolean, M: number, N: number, K: number,
 // running thread's local scratch when `local` is set) ----
 const COL_ARG = 1 << 12; // im2col's col argument
 const COL_IN = 1; // col2im's col argument
+const A_ARG = 1 << 6; // gemm's A argument
 const B_ARG = 1 << 8; // gemm's B argument
 const C_ARG = 1 << 11; // gemm's C argument
 function jobIm2col(job: Job, g: Geometry, img: number, col: number, local: boolean): void {
@@ -202,16 +205,52 @@ function jobGemm(job: Job, transA: boolean, transB: boolean, M: number, N: numbe
   job.gemm(transA, transB, M, N, K, a, transA ? M : K, b, transB ? K : N, beta, c, N, 0, false, mask);
 }
 
-/** Threads for a call over N images of `flops` in all: at most one per image. */
-function imageThreads(flops: number, N: number, adaptive: boolean): number {
-  return N < 2 ? 1 : threadsFor(flops, N, adaptive);
+/** Threads to run a call over N images of `flops` in all on now: at most one per image. */
+function imageThreads(flops: number, N: number): number {
+  return N < 2 ? 1 : threadsFor(flops, N);
 }
-/** Images [start, end) of thread t when N images are split over T threads. */
-function imageRange(N: number, T: number, t: number): [number, number] {
-  return [Math.floor((t * N) / T), Math.floor(((t + 1) * N) / T)];
+/** Lanes for a weight gradient over N images (0: one thread's plain loop), from the plan only. */
+function planLanes(flops: number, N: number, weights: number): number {
+  const T = N < 2 ? 1 : plannedThreads(flops, N);
+  return T > 1 ? dwLanes(N, T, weights) : 0;
 }
 /** Images per parallel job, so a job's call list fits its buffer. */
 const ROUND = 512;
+
+/**
+ * Runs `body` for every image as parallel tasks on T threads, in jobs of up to ROUND images;
+ * `local(t)` is thread t's scratch. With lanes = 0 each image is a task; with L lanes the
+ * images are cut into L fixed runs of consecutive images (image n is in lane ⌊n·L/N⌋), each
+ * run one task, and `first` marks the first image of its lane.
+ */
+function imageTasks(T: number, N: number, lanes: number, local: (t: number) => number,
+  body: (job: Job, n: number, lane: number, first: boolean) => void): void {
+  const laneOf = (n: number): number => (lanes > 0 ? Math.floor((n * lanes) / N) : n);
+  for (let n0 = 0; n0 < N; n0 += ROUND) {
+    const job = new Job(T);
+    for (let t = 0; t < T; t++) job.local(t, local(t));
+    let open = -1;
+    for (let n = n0; n < Math.min(N, n0 + ROUND); n++) {
+      const lane = laneOf(n);
+      if (lane !== open) {
+        job.task();
+        open = lane;
+      }
+      body(job, n, lane, n === 0 || laneOf(n - 1) !== lane);
+    }
+    job.run();
+  }
+}
+
+/**
+ * Lanes for a threaded weight gradient: each accumulates its images into its own partial,
+ * and the partials are summed in lane order, so the result depends on the lane count — 4 per
+ * thread (spare lanes let a free thread take over work from a late one), fewer when the
+ * partials would pass 64 MB — and not on which thread ran what.
+ */
+function dwLanes(N: number, T: number, weights: number): number {
+  return Math.max(Math.min(T, N), Math.min(N, 4 * T, Math.floor((64 << 20) / (4 * weights))));
+}
 
 // Weight gradients dW[M, Nc] = Σ_n A_n[M, K] · B_n[Nc, K]ᵀ accumulate over images (beta = 1
 // after the first). The GEMM computes whole 4x8 tiles, so when the transposed product
@@ -294,22 +333,16 @@ export function conv2d(x: Tensor, weight: Tensor, bias: Tensor | null = null, op
   const direct = isPointwise(g);
 
   const y = empty([N, F, OH, OW]);
-  const T = imageThreads(2 * N * F * K * P, N, true);
+  const T = imageThreads(2 * N * F * K * P, N);
   const few = T <= 1 && fewTaps(g, F);
   if (T > 1) {
-    // One task per image, claimed by whichever thread is free, each with its own columns.
+    // One task per image, each thread with its own columns.
     withScratch(direct ? 0 : T * K * P, (cols) => {
-      for (let n0 = 0; n0 < N; n0 += ROUND) {
-        const job = new Job(T, true);
-        for (let t = 0; t < T; t++) job.local(t, cols + t * K * P * 4);
-        for (let n = n0; n < Math.min(N, n0 + ROUND); n++) {
-          const xn = x.ptr + n * xBlock;
-          job.task();
-          if (!direct) jobIm2col(job, g, xn, 0, true);
-          jobGemm(job, false, false, F, P, K, weight.ptr, direct ? xn : 0, 0, y.ptr + n * yBlock, direct ? 0 : B_ARG);
-        }
-        job.run();
-      }
+      imageTasks(T, N, 0, (t) => cols + t * K * P * 4, (job, n) => {
+        const xn = x.ptr + n * xBlock;
+        if (!direct) jobIm2col(job, g, xn, 0, true);
+        jobGemm(job, false, false, F, P, K, weight.ptr, direct ? xn : 0, 0, y.ptr + n * yBlock, direct ? 0 : B_ARG);
+      });
     });
   } else if (few) {
     const rt = runtime();
@@ -332,52 +365,39 @@ export function conv2d(x: Tensor, weight: Tensor, bias: Tensor | null = null, op
     const dx = needX ? empty(x.shape) : null;
     const dw = needW ? empty(weight.shape) : null;
     if (dx !== null && !direct) kernels().fill(dx.ptr, 0, dx.size);
-    const T = needX || needW ? imageThreads(2 * N * F * K * P * ((needX ? 1 : 0) + (needW ? 1 : 0)), N, !needW) : 1;
-    if (T > 1) {
+    const flops = 2 * N * F * K * P * ((needX ? 1 : 0) + (needW ? 1 : 0));
+    const T = needX || needW ? imageThreads(flops, N) : 1;
+    // Weight gradients are split into lanes by the plan, whatever runs them now (maybe one thread).
+    const L = dw !== null ? planLanes(flops, N, F * K) : 0;
+    if (T > 1 || L > 0) {
       const colFloats = direct ? 0 : K * P;
       const wt = dw !== null && dwTransposed(F, K);
-      // Per thread: its columns, then (dW only) its partial dW (thread 0: dW itself, unless transposed).
-      const per = colFloats + (dw !== null ? F * K : 0);
-      withScratch(T * per, (scratch) => {
-        const colOf = (t: number): number => scratch + t * per * 4;
-        const partOf = (t: number): number => (t === 0 && !wt ? dw!.ptr : colOf(t) + colFloats * 4);
-        for (let n0 = 0; n0 < N; n0 += ROUND) {
-          const n1 = Math.min(N, n0 + ROUND);
-          // Weight gradients need a fixed image -> thread assignment (static); dx alone does not.
-          const job = new Job(T, dw === null);
-          for (let t = 0; t < T; t++) job.local(t, colOf(t));
-          for (let t = 0; t < T; t++) {
-            const [a, b] = dw !== null ? imageRange(n1 - n0, T, t) : [0, t === 0 ? n1 - n0 : 0];
-            if (dw !== null) job.task();
-            for (let n = n0 + a; n < n0 + b; n++) {
-              if (dw === null) job.task();
-              const xn = x.ptr + n * xBlock;
-              const gn = gy.ptr + n * yBlock;
-              if (dw !== null) {
-                if (!direct) jobIm2col(job, g, xn, 0, true);
-                const first = n === n0 + a && n0 === 0;
-                const bPtr = direct ? xn : 0;
-                const mask = direct ? 0 : B_ARG;
-                // dW[F, K] (+)= dY[n] · colᵀ, or transposed: dWᵀ[K, F] (+)= col · dY[n]ᵀ
-                if (wt) jobGemm(job, false, true, K, F, P, bPtr, gn, first ? 0 : 1, partOf(t), direct ? 0 : 1 << 6);
-                else jobGemm(job, false, true, F, K, P, gn, bPtr, first ? 0 : 1, partOf(t), mask);
-              }
-              if (dx !== null) {
-                const dxn = dx.ptr + n * xBlock;
-                if (direct) {
-                  jobGemm(job, true, false, K, P, F, weight.ptr, gn, 0, dxn);
-                } else {
-                  jobGemm(job, true, false, K, P, F, weight.ptr, gn, 0, 0, C_ARG);
-                  jobCol2im(job, g, 0, dxn, true);
-                }
-              }
+      // Per thread its columns; per lane its partial dW (lane 0: dW itself, unless transposed).
+      withScratch(T * colFloats + L * F * K, (scratch) => {
+        const parts = scratch + T * colFloats * 4;
+        const partOf = (l: number): number => (l === 0 && !wt ? dw!.ptr : parts + l * F * K * 4);
+        imageTasks(T, N, L, (t) => scratch + t * colFloats * 4, (job, n, lane, first) => {
+          const xn = x.ptr + n * xBlock;
+          const gn = gy.ptr + n * yBlock;
+          if (dw !== null) {
+            if (!direct) jobIm2col(job, g, xn, 0, true);
+            // dW[F, K] (+)= dY[n] · colᵀ, or transposed: dWᵀ[K, F] (+)= col · dY[n]ᵀ
+            if (wt) jobGemm(job, false, true, K, F, P, direct ? xn : 0, gn, first ? 0 : 1, partOf(lane), direct ? 0 : A_ARG);
+            else jobGemm(job, false, true, F, K, P, gn, direct ? xn : 0, first ? 0 : 1, partOf(lane), direct ? 0 : B_ARG);
+          }
+          if (dx !== null) {
+            const dxn = dx.ptr + n * xBlock;
+            if (direct) {
+              jobGemm(job, true, false, K, P, F, weight.ptr, gn, 0, dxn);
+            } else {
+              jobGemm(job, true, false, K, P, F, weight.ptr, gn, 0, 0, C_ARG);
+              jobCol2im(job, g, 0, dxn, true);
             }
           }
-          job.run();
-        }
+        });
         if (dw !== null) {
-          // Partials in thread order into thread 0's, then the transposed layout is undone.
-          for (let t = 1; t < T; t++) kernels().axpy(1, partOf(t), partOf(0), F * K);
+          // Lane partials in lane order, then the transposed layout is undone.
+          for (let l = 1; l < L; l++) kernels().axpy(1, partOf(l), partOf(0), F * K);
           dwFinish(wt, F, K, dw, partOf(0), N);
         }
       });
@@ -437,24 +457,18 @@ export function convTranspose2d(x: Tensor, weight: Tensor, bias: Tensor | null =
 
   const y = empty([N, Cout, g.H, g.W]);
   if (!direct) kernels().fill(y.ptr, 0, y.size);
-  const T = imageThreads(2 * N * Ko * Pin * Cin, N, true);
+  const T = imageThreads(2 * N * Ko * Pin * Cin, N);
   if (T > 1) {
     withScratch(direct ? 0 : T * Ko * Pin, (cols) => {
-      for (let n0 = 0; n0 < N; n0 += ROUND) {
-        const job = new Job(T, true);
-        for (let t = 0; t < T; t++) job.local(t, cols + t * Ko * Pin * 4);
-        for (let n = n0; n < Math.min(N, n0 + ROUND); n++) {
-          const yn = y.ptr + n * yBlock;
-          job.task();
-          if (direct) {
-            jobGemm(job, true, false, Ko, Pin, Cin, weight.ptr, x.ptr + n * xBlock, 0, yn);
-          } else {
-            jobGemm(job, true, false, Ko, Pin, Cin, weight.ptr, x.ptr + n * xBlock, 0, 0, C_ARG);
-            jobCol2im(job, g, 0, yn, true);
-          }
+      imageTasks(T, N, 0, (t) => cols + t * Ko * Pin * 4, (job, n) => {
+        const yn = y.ptr + n * yBlock;
+        if (direct) {
+          jobGemm(job, true, false, Ko, Pin, Cin, weight.ptr, x.ptr + n * xBlock, 0, yn);
+        } else {
+          jobGemm(job, true, false, Ko, Pin, Cin, weight.ptr, x.ptr + n * xBlock, 0, 0, C_ARG);
+          jobCol2im(job, g, 0, yn, true);
         }
-        job.run();
-      }
+      });
     });
   } else withScratch(direct ? 0 : Ko * Pin, (col) => {
     for (let n = 0; n < N; n++) {
@@ -474,40 +488,30 @@ export function convTranspose2d(x: Tensor, weight: Tensor, bias: Tensor | null =
   return record('convTranspose2d', y, inputs, (gy) => {
     const dx = x.requiresGrad ? empty(x.shape) : null;
     const dw = weight.requiresGrad ? empty(weight.shape) : null;
-    const T = dx !== null || dw !== null ? imageThreads(2 * N * Cin * Ko * Pin * ((dx !== null ? 1 : 0) + (dw !== null ? 1 : 0)), N, dw === null) : 1;
-    if (T > 1) {
+    const flops = 2 * N * Cin * Ko * Pin * ((dx !== null ? 1 : 0) + (dw !== null ? 1 : 0));
+    const T = dx !== null || dw !== null ? imageThreads(flops, N) : 1;
+    const L = dw !== null ? planLanes(flops, N, Cin * Ko) : 0;
+    if (T > 1 || L > 0) {
       const colFloats = direct ? 0 : Ko * Pin;
       const wt = dw !== null && dwTransposed(Cin, Ko);
-      const per = colFloats + (dw !== null ? Cin * Ko : 0);
-      withScratch(T * per, (scratch) => {
-        const colOf = (t: number): number => scratch + t * per * 4;
-        const partOf = (t: number): number => (t === 0 && !wt ? dw!.ptr : colOf(t) + colFloats * 4);
-        for (let n0 = 0; n0 < N; n0 += ROUND) {
-          const n1 = Math.min(N, n0 + ROUND);
-          const job = new Job(T, dw === null);
-          for (let t = 0; t < T; t++) job.local(t, colOf(t));
-          for (let t = 0; t < T; t++) {
-            const [a, b] = dw !== null ? imageRange(n1 - n0, T, t) : [0, t === 0 ? n1 - n0 : 0];
-            if (dw !== null) job.task();
-            for (let n = n0 + a; n < n0 + b; n++) {
-              if (dw === null) job.task();
-              const gn = gy.ptr + n * yBlock;
-              const xn = x.ptr + n * xBlock;
-              if (!direct) jobIm2col(job, g, gn, 0, true);
-              const c = direct ? gn : 0;
-              if (dx !== null) jobGemm(job, false, false, Cin, Pin, Ko, weight.ptr, c, 0, dx.ptr + n * xBlock, direct ? 0 : B_ARG);
-              if (dw !== null) {
-                const first = n === n0 + a && n0 === 0;
-                // dW[Cin, Ko] (+)= x[n] · colᵀ, or transposed: dWᵀ[Ko, Cin] (+)= col · x[n]ᵀ
-                if (wt) jobGemm(job, false, true, Ko, Cin, Pin, c, xn, first ? 0 : 1, partOf(t), direct ? 0 : 1 << 6);
-                else jobGemm(job, false, true, Cin, Ko, Pin, xn, c, first ? 0 : 1, partOf(t), direct ? 0 : B_ARG);
-              }
-            }
+      withScratch(T * colFloats + L * Cin * Ko, (scratch) => {
+        const parts = scratch + T * colFloats * 4;
+        const partOf = (l: number): number => (l === 0 && !wt ? dw!.ptr : parts + l * Cin * Ko * 4);
+        imageTasks(T, N, L, (t) => scratch + t * colFloats * 4, (job, n, lane, first) => {
+          const gn = gy.ptr + n * yBlock;
+          const xn = x.ptr + n * xBlock;
+          // The column matrix of dY[n]: [Ko, Pin].
+          if (!direct) jobIm2col(job, g, gn, 0, true);
+          const c = direct ? gn : 0;
+          if (dx !== null) jobGemm(job, false, false, Cin, Pin, Ko, weight.ptr, c, 0, dx.ptr + n * xBlock, direct ? 0 : B_ARG);
+          if (dw !== null) {
+            // dW[Cin, Ko] (+)= x[n] · colᵀ, or transposed: dWᵀ[Ko, Cin] (+)= col · x[n]ᵀ
+            if (wt) jobGemm(job, false, true, Ko, Cin, Pin, c, xn, first ? 0 : 1, partOf(lane), direct ? 0 : A_ARG);
+            else jobGemm(job, false, true, Cin, Ko, Pin, xn, c, first ? 0 : 1, partOf(lane), direct ? 0 : B_ARG);
           }
-          job.run();
-        }
+        });
         if (dw !== null) {
-          for (let t = 1; t < T; t++) kernels().axpy(1, partOf(t), partOf(0), Cin * Ko);
+          for (let l = 1; l < L; l++) kernels().axpy(1, partOf(l), partOf(0), Cin * Ko);
           dwFinish(wt, Cin, Ko, dw, partOf(0), N);
         }
       });

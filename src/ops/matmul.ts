@@ -40,13 +40,13 @@ export function gemmCall(
   b: number, ldb: number, beta: number, c: number, ldc: number, bias = 0, relu = false,
 ): void {
   const maxParts = Math.max(Math.ceil(M / MR), Math.ceil(N / NR));
-  const T = M > 0 && N > 0 && K > 0 ? threadsFor(2 * M * N * K, maxParts, true) : 1;
+  const T = M > 0 && N > 0 && K > 0 ? threadsFor(2 * M * N * K, maxParts) : 1;
   if (T === 1) {
     const rt = runtime();
     rt.kernels.gemm(transA ? 1 : 0, transB ? 1 : 0, M, N, K, 1, a, lda, b, ldb, beta, c, ldc, bias, relu ? 1 : 0, rt.gemmWork);
     return;
   }
-  const job = new Job(T, false);
+  const job = new Job(T);
   // Rows unless C is short and wide: then each thread would re-pack all of B for a few rows.
   if (M >= N || M >= 32 * T || Math.ceil(N / NR) < T) {
     const rows = roundUp(Math.ceil(M / T), MR);
@@ -101,18 +101,16 @@ export function matmul(a: Tensor, b: Tensor): Tensor {
       if (job === null) gemmCall(...args);
       else job.gemm(...args);
     };
-    // Whole products per thread when there are enough of them, else each product is split.
-    const T = m > 0 && n > 0 && kk > 0 && B > 1 ? threadsFor(2 * B * m * n * kk, B, true) : 1;
-    if (T === 1 || (B % T !== 0 && B < 4 * T)) {
+    // One task per product when there are enough of them, else each product is split.
+    const T = m > 0 && n > 0 && kk > 0 && B > 1 ? threadsFor(2 * B * m * n * kk, B) : 1;
+    if (T === 1 || B < 2 * T) {
       for (let i = 0; i < B; i++) item(null, i);
     } else {
-      const job = new Job(T, false);
-      const per = Math.ceil(B / T);
-      for (let i0 = 0; i0 < B; i0 += per) {
-        job.task();
-        for (let i = i0; i < Math.min(B, i0 + per); i++) item(job, i);
+      for (let i0 = 0; i0 < B; i0 += 1024) {
+        const job = new Job(T);
+        for (let i = i0; i < Math.min(B, i0 + 1024); i++) item(job.task(), i);
+        job.run();
       }
-      job.run();
     }
     return c;
   };
