@@ -334,8 +334,17 @@ export function conv2d(x: Tensor, weight: Tensor, bias: Tensor | null = null, op
 
   const y = empty([N, F, OH, OW]);
   const T = imageThreads(2 * N * F * K * P, N);
-  const few = T <= 1 && fewTaps(g, F);
-  if (T > 1) {
+  const few = fewTaps(g, F);
+  if (T > 1 && few) {
+    // Runs of images per task (4 per thread), each thread on its own workspace.
+    const per = Math.ceil(N / (4 * T));
+    const job = new Job(T);
+    for (let n = 0; n < N; n += per) {
+      const count = Math.min(per, N - n);
+      job.task().call('conv2dDirect', [x.ptr + n * xBlock, count, C, H, W, kh, kw, g.ph, g.pw, OH, OW, weight.ptr, F, bias === null ? 0 : bias.ptr, y.ptr + n * yBlock, 0], 15);
+    }
+    job.run();
+  } else if (T > 1) {
     // One task per image, each thread with its own columns.
     withScratch(direct ? 0 : T * K * P, (cols) => {
       imageTasks(T, N, 0, (t) => cols + t * K * P * 4, (job, n) => {
