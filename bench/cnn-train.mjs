@@ -68,6 +68,7 @@ export const cnnTrainCases = [{
   unit: 'samples/s',
   work: BATCH,
   scale: 1,
+  threads: true, // also run by the two-thread simdgrad workers
   slowRounds: 4, // a library slower than 250 ms per step is timed in the first 4 rounds only
   note: {
     simdgrad: 'ordinary loop: DataLoader over Dataset [1,28,28] -> Sequential(Conv2d(1,8,3,same), ReLU, MaxPool2d(2), Conv2d(8,16,3,same), ReLU, MaxPool2d(2), Flatten, Linear(784,10)).forward -> crossEntropy -> zeroGrad/backward/step, loss.item(); NCHW',

@@ -43,6 +43,7 @@ function convShape(label, N, C, H, W, F, slowRounds = undefined) {
     unit: 'GFLOP/s',
     work: flops,
     scale: 1e9,
+    threads: true,
     note: {
       simdgrad: 'sg.noGrad(() => sg.conv2d(x, w, null, { padding: "same" })).dispose(); NCHW, weight [F,C,3,3], no bias',
       tfjs: 'tf.conv2d(x, w, 1, "same").dispose(); NHWC (TF.js layout), filter [3,3,C,F], no bias',
@@ -69,6 +70,7 @@ function convShape(label, N, C, H, W, F, slowRounds = undefined) {
     unit: 'GFLOP/s',
     work: 2 * flops,
     scale: 1e9,
+    threads: true,
     // tfjs-cpu needs seconds per call: a library slower than 250 ms per call (one call per
     // round) is sampled in the first `slowRounds` rounds only, to bound the bench's time.
     slowRounds,

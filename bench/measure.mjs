@@ -48,6 +48,7 @@ export class Measurement {
 
   /** One round of about budgetMs (slow calls: a single sample). */
   async round(budgetMs) {
+    this.before = this.perCallMs.length;
     const first = this.rounds++ === 0;
     const bench = new Bench({
       name: this.name,
@@ -64,6 +65,14 @@ export class Measurement {
     const result = bench.tasks[0].result;
     if (result.state !== 'completed') throw new Error(`${this.name}: tinybench ended in state ${result.state}`);
     for (const ms of result.latency.samples) this.perCallMs.push(ms / this.calls);
+  }
+
+  /** Forgets the last round's samples (taken while the machine was busy; it will be re-run). */
+  discardLast() {
+    if (this.before === undefined) return;
+    this.perCallMs.length = this.before;
+    this.rounds--;
+    this.before = undefined;
   }
 
   /** { value, spread, samples, callsPerSample }: median and IQR/median in percent. */

@@ -1,43 +1,62 @@
 // `npm run bench`: simdgrad against TF.js (wasm and cpu backends), measured in the same run,
 // printed as a table and written to bench/results.json.
 //
-// Each library runs in its own worker process (this file with --worker <lib>), so that one
-// library's heap and garbage collections do not slow another down:
-//   simdgrad, the build that loads by default (on Node 20: plain SIMD);
+// Each library runs in its own worker process (this file with --worker <lib> --threads <n>),
+// so that one library's heap and garbage collections do not slow another down:
+//   simdgrad, the build that loads by default (on Node 20: plain SIMD), one thread;
 //   simdgrad, the other build, forced with SIMDGRAD_BUILD (on Node 20: relaxed SIMD with FMA,
-//            which needs node --experimental-wasm-relaxed-simd);
-//   TF.js with the wasm backend;  TF.js with the cpu backend.
+//            which needs node --experimental-wasm-relaxed-simd), one thread;
+//   the same two builds with 2 threads (setThreads(2)), on the cases marked `threads: true`;
+//   TF.js with the wasm backend (one thread: it disables threads in Node);
+//   TF.js with the cpu backend.
 // This process only drives them, one at a time: for each round, for each case, every worker
 // runs that case once (~0.2 s). Samples of all rounds are pooled, so every library sees the
 // same phases of a noisy machine. A call slower than 250 ms is one sample per round; the conv
 // backward and CNN training cases take those in their first rounds only (tfjs-cpu needs
 // seconds per call there; see slowRounds in conv.mjs and cnn-train.mjs).
+// The machine is shared: a sample batch taken while other processes used more than a quarter
+// of a core is thrown away and taken again once it is quiet (bench/machine.mjs); the counts
+// are printed and kept in results.json's meta.quiet.
+// After the rounds (all workers gone): cold start, in fresh processes, and the shipped sizes
+// (bench/cold-start.mjs). results.json: { meta: machine, versions, quiet counts; rows }.
+// `node bench/readme-table.mjs` turns it into the README's table.
 import { fork } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { CASES, Suite } from './suite.mjs';
 import { peakKernel } from './peak.mjs';
 import { makeRows, printTable } from './report.mjs';
+import { coldStart, shippedSizes, versions } from './cold-start.mjs';
+import { QUIET_CORES, cpuModel, cpuSnapshot, otherCores, waitQuiet } from './machine.mjs';
 
-const ROUNDS = 6;
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 6); // BENCH_ROUNDS=1 for a quick check
+const COLD_REPS = Number(process.env.BENCH_COLD_REPS ?? 9); // fresh processes per cold-start variant
+const THREADS = 2; // the threaded simdgrad workers
+const MAX_TRIES = 5; // takes of one sample batch while the machine is busy
+const MAX_WAIT_MS = 15 * 60_000; // total time the bench may wait for a quiet machine
 const log = (s) => process.stderr.write(`${s}\n`);
 
 const workerArg = process.argv.indexOf('--worker');
 if (workerArg >= 0) {
-  serve(process.argv[workerArg + 1]);
+  const t = process.argv.indexOf('--threads');
+  serve(process.argv[workerArg + 1], t >= 0 ? Number(process.argv[t + 1]) : 1);
 } else {
   await main();
 }
 
 /** Worker side: answers prepare / round / finish messages from the main process. */
-function serve(lib) {
+function serve(lib, threads) {
   let suite = null;
   process.on('message', async (msg) => {
     if (msg.cmd === 'prepare') {
-      suite = await Suite.create(lib);
+      suite = await Suite.create(lib, threads);
       process.send({ info: suite.info });
     } else if (msg.cmd === 'round') {
       await suite.round(msg.index);
+      process.send('done');
+    } else if (msg.cmd === 'discard') {
+      suite.discard(msg.index);
       process.send('done');
     } else if (msg.cmd === 'finish') {
       process.send(suite.finish());
@@ -47,13 +66,15 @@ function serve(lib) {
 }
 
 /** A worker process as seen from main: ask() resolves with its answer, or null if it died. */
-function startWorker(label, lib, { execArgv = [], env = process.env } = {}) {
-  const proc = fork(fileURLToPath(import.meta.url), ['--worker', lib], {
-    execArgv, env, stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+function startWorker(label, lib, { execArgv = [], env = process.env, threads = 1 } = {}) {
+  const proc = fork(fileURLToPath(import.meta.url), ['--worker', lib, '--threads', String(threads)], {
+    execArgv, env: { ...env, SIMDGRAD_THREADS: String(threads) }, stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
   const w = {
     label,
     lib,
+    threads,
+    pid: proc.pid,
     alive: true,
     ask(msg) {
       if (!w.alive || !proc.connected) return Promise.resolve(null);
@@ -81,33 +102,73 @@ function startWorker(label, lib, { execArgv = [], env = process.env } = {}) {
 async function main() {
   const started = performance.now();
   const elapsed = () => `${((performance.now() - started) / 1000).toFixed(0)} s`;
+  const measured = versions(); // the commit the run starts at (others may commit meanwhile)
 
   // simdgrad with the default build first: which build that is decides the second worker.
-  const first = startWorker('simdgrad (default build)', 'simdgrad');
+  const first = startWorker('simdgrad (default build, 1 thread)', 'simdgrad');
   const firstInfo = await first.ask({ cmd: 'prepare' });
   if (firstInfo === null) throw new Error('simdgrad could not be loaded; run `npm run build` first');
-  const other = firstInfo.info.build === 'simd' ? 'relaxed' : 'simd';
+  const dflt = firstInfo.info.build;
+  const other = dflt === 'simd' ? 'relaxed' : 'simd';
   const flags = other === 'relaxed' && peakKernel(true) === null ? ['--experimental-wasm-relaxed-simd'] : [];
+  const otherEnv = { ...process.env, SIMDGRAD_BUILD: other };
   const workers = [
     first,
-    startWorker(`simdgrad (${other} build)`, 'simdgrad', { execArgv: flags, env: { ...process.env, SIMDGRAD_BUILD: other } }),
+    startWorker(`simdgrad (${other} build, 1 thread)`, 'simdgrad', { execArgv: flags, env: otherEnv }),
+    startWorker(`simdgrad (${dflt} build, ${THREADS} threads)`, 'simdgrad', { threads: THREADS }),
+    startWorker(`simdgrad (${other} build, ${THREADS} threads)`, 'simdgrad', { execArgv: flags, env: otherEnv, threads: THREADS }),
     startWorker('TF.js wasm backend', 'tfjs-wasm'),
     startWorker('TF.js cpu backend', 'tfjs-cpu'),
   ];
   const infos = [firstInfo.info];
   for (const w of workers.slice(1)) infos.push((await w.ask({ cmd: 'prepare' }))?.info ?? null);
-  log(`workers: simdgrad ${firstInfo.info.build} build (default); simdgrad ${other} build` +
-    ` (node ${[...flags, 'bench/run.mjs'].join(' ')}, SIMDGRAD_BUILD=${other}); TF.js wasm; TF.js cpu`);
-  const wasmInfo = infos[2];
+  log(`workers: simdgrad ${dflt} build (default); simdgrad ${other} build` +
+    ` (node ${[...flags, 'bench/run.mjs'].join(' ')}, SIMDGRAD_BUILD=${other}); each with 1 and ${THREADS} threads; TF.js wasm; TF.js cpu`);
+  for (const [i, w] of workers.entries()) {
+    if (w.lib === 'simdgrad' && infos[i]) log(`  ${w.label}: threads ${infos[i].threads}, pool workers ready ${infos[i].workers}${infos[i].reason ? ` (${infos[i].reason})` : ''}`);
+  }
+  const wasmInfo = infos[4];
   if (wasmInfo) log(`TF.js ${wasmInfo.version} wasm backend: SIMD ${wasmInfo.simd}, multithread ${wasmInfo.multithread}, threads ${wasmInfo.threads}`);
 
+  // Every sample batch (one worker, one case, one round) is watched: if processes other than
+  // this bench used more than QUIET_CORES meanwhile, it is discarded and re-taken once the
+  // machine is quiet again (at most MAX_TRIES times, and within a total waiting budget);
+  // see machine.mjs.
+  const pids = [process.pid, ...workers.map((w) => w.pid)];
+  const stats = { batches: 0, retaken: 0, keptBusy: 0, waitedMs: 0 };
+  const otherPerRound = [];
+  const quietRound = async (w, i) => {
+    for (let attempt = 1; ; attempt++) {
+      const a = cpuSnapshot(pids);
+      await w.ask({ cmd: 'round', index: i });
+      const b = cpuSnapshot(pids);
+      const others = otherCores(a, b);
+      if (others === null || others <= QUIET_CORES) break;
+      // Seconds-long single calls (tfjs-cpu's conv backward and CNN steps, 100-1000x slower
+      // than the rest) are kept: re-taking them would cost minutes for no visible change.
+      if (attempt >= MAX_TRIES || stats.waitedMs >= MAX_WAIT_MS || b.t - a.t > 3) {
+        stats.keptBusy++;
+        break;
+      }
+      stats.retaken++;
+      log(`  ${elapsed()}: other processes used ${others.toFixed(2)} cores during ${i < 0 ? 'the peak' : CASES[i].case} [${w.label}]: re-taking it when quiet`);
+      await w.ask({ cmd: 'discard', index: i });
+      stats.waitedMs += await waitQuiet(pids, 10_000);
+    }
+    stats.batches++;
+  };
+  const runs = (w, i) => (i < 0 ? w.lib === 'simdgrad' && w.threads === 1 : w.threads === 1 || CASES[i].threads === true);
   for (let r = 1; r <= ROUNDS; r++) {
-    for (let i = -1; i < CASES.length; i++) { // -1: the SIMD peak (simdgrad workers only)
+    const a = cpuSnapshot(pids);
+    for (let i = -1; i < CASES.length; i++) { // -1: the SIMD peak (one-thread simdgrad workers only)
       for (const w of workers) {
-        if (i >= 0 || w.lib === 'simdgrad') await w.ask({ cmd: 'round', index: i });
+        if (runs(w, i)) await quietRound(w, i);
       }
     }
-    log(`round ${r}/${ROUNDS} done, ${elapsed()}`);
+    const others = otherCores(a, cpuSnapshot(pids));
+    if (others !== null) otherPerRound.push(Number(others.toFixed(2)));
+    log(`round ${r}/${ROUNDS} done, ${elapsed()}${others === null ? '' : `; other processes used ${others.toFixed(2)} cores on average`};` +
+      ` batches re-taken so far ${stats.retaken}, kept although busy ${stats.keptBusy}`);
   }
 
   const results = [];
@@ -115,12 +176,26 @@ async function main() {
     results.push(await w.ask({ cmd: 'finish' }));
     w.close();
   }
-  const [ours, theirs, wasm, cpu] = results;
-  const runs = [ours, theirs].filter((x) => x !== null);
+  const [wasm, cpu] = results.slice(4);
+  const simdgradRuns = results.slice(0, 4).filter((x) => x !== null);
   const peers = { 'tfjs-wasm': wasm, 'tfjs-cpu': cpu };
-  const rows = makeRows(runs, peers);
-  writeFileSync(fileURLToPath(new URL('results.json', import.meta.url)), JSON.stringify(rows, null, 2) + '\n');
+
+  log(`cold start: ${COLD_REPS} fresh processes per variant...`);
+  const cold = await coldStart(COLD_REPS, log);
+  const sizes = shippedSizes();
+  const meta = {
+    node: process.version, cpu: cpuModel(), cores: availableParallelism(), ...measured,
+    date: new Date().toISOString(), rounds: ROUNDS,
+    quiet: {
+      threshold_cores: QUIET_CORES, batches: stats.batches, retaken: stats.retaken, kept_busy: stats.keptBusy,
+      waited_s: Math.round(stats.waitedMs / 1000), other_cores_per_round: otherPerRound,
+    },
+  };
+  const rows = makeRows(simdgradRuns, peers, { cold, sizes });
+  const out = { meta, rows };
+  writeFileSync(fileURLToPath(new URL('results.json', import.meta.url)), JSON.stringify(out, null, 2) + '\n');
   console.log('');
-  printTable(rows, peers);
+  printTable(rows, peers, meta);
   console.log(`\nwrote bench/results.json (${rows.length} rows) in ${elapsed()}`);
 }
+

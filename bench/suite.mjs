@@ -1,7 +1,9 @@
 // Everything one worker process measures: one library (simdgrad with whichever build the
-// process loaded, or one TF.js backend) on every case, plus, for simdgrad, the machine's SIMD
-// peak for the instruction its build uses. run.mjs drives the workers case by case and round
-// by round, so every library collects samples spread over the whole bench run.
+// process loaded and a given thread count, or one TF.js backend) on every case, plus, for
+// one-thread simdgrad, the machine's SIMD peak for the instruction its build uses. A
+// simdgrad worker with more than one thread runs only the cases marked `threads: true`.
+// run.mjs drives the workers case by case and round by round, so every library collects
+// samples spread over the whole bench run.
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { Measurement } from './measure.mjs';
@@ -50,17 +52,27 @@ async function loadTfjs(backend) {
 }
 
 export class Suite {
-  /** lib: 'simdgrad' (build chosen by the loader / SIMDGRAD_BUILD), 'tfjs-wasm' or 'tfjs-cpu'. */
-  static async create(lib) {
+  /**
+   * lib: 'simdgrad' (build chosen by the loader / SIMDGRAD_BUILD), 'tfjs-wasm' or 'tfjs-cpu';
+   * threads: simdgrad's thread count (setThreads), 1 for the peers.
+   */
+  static async create(lib, threads = 1) {
     const s = new Suite();
     s.lib = lib;
-    s.entries = []; // per case, in CASES order: { case, c, fn, m: Measurement | null, dispose, error }
+    s.entries = []; // per case, in CASES order: { case, c, fn, m: Measurement | null, dispose, error, skipped }
     s.peak = null;
     if (lib === 'simdgrad') {
       const sg = await import('../dist/index.js');
+      s.sg = sg;
+      sg.setThreads(threads);
+      // Start the pool's workers now rather than inside the first probe.
+      const ti = threads > 1 ? await sg.startThreads() : sg.threadsInfo();
       s.build = sg.build();
-      s.info = { build: s.build };
-      const peak = peakKernel(s.build === 'relaxed');
+      s.info = { build: s.build, threads: sg.getThreads(), workers: ti.workers, reason: ti.reason };
+      if (threads > 1 && (s.info.threads !== threads || ti.workers !== threads - 1)) {
+        log(`simdgrad ${s.build}: asked for ${threads} threads, got ${s.info.threads} with ${ti.workers} workers ready (${ti.reason ?? 'no reason given'})`);
+      }
+      const peak = threads === 1 ? peakKernel(s.build === 'relaxed') : null;
       if (peak !== null) {
         let sink = 0;
         s.peak = {
@@ -69,7 +81,10 @@ export class Suite {
             { work: PEAK_FLOPS_PER_CALL, scale: 1e9 }),
         };
       }
-      for (const c of CASES) s.add(c, () => c.simdgrad(sg));
+      for (const c of CASES) {
+        if (threads > 1 && !c.threads) s.skip(c);
+        else s.add(c, () => c.simdgrad(sg));
+      }
     } else {
       const { tf, info } = await loadTfjs(lib === 'tfjs-wasm' ? 'wasm' : 'cpu');
       s.info = info;
@@ -82,8 +97,13 @@ export class Suite {
     return s;
   }
 
+  /** A case this worker does not run (keeps entries aligned with CASES). */
+  skip(c) {
+    this.entries.push({ case: c.case, c, fn: null, m: null, dispose: () => {}, error: null, skipped: true });
+  }
+
   add(c, setup) {
-    const e = { case: c.case, c, fn: null, m: null, dispose: () => {}, error: null };
+    const e = { case: c.case, c, fn: null, m: null, dispose: () => {}, error: null, skipped: false };
     this.entries.push(e);
     try {
       const { fn, dispose } = setup();
@@ -123,9 +143,16 @@ export class Suite {
     }
   }
 
+  /** Forgets the samples of the last round of case i (-1: the peak), to re-run it. */
+  discard(i) {
+    const e = i < 0 ? this.peak : this.entries[i];
+    e?.m?.discardLast();
+  }
+
   /** Results as plain data (sent to the main process), then teardown. */
   finish() {
     const done = (e) => {
+      if (e?.skipped) return { result: null, extra: null, error: null, skipped: true };
       if (!e || e.m === null) return { result: null, extra: null, error: e?.error ?? null };
       // A case may derive its figure from its own and other cases' samples (conv backward:
       // forward+backward time minus the forward's median).
@@ -133,6 +160,8 @@ export class Suite {
       const extra = e.dispose();
       return { result, extra: typeof extra === 'string' ? extra : null, error: null };
     };
+    // Workers the pool had at the end (0 on one thread): shows the threaded calls really ran threaded.
+    if (this.sg) this.info = { ...this.info, workersAtEnd: this.sg.threadsInfo().workers };
     return {
       lib: this.lib,
       info: this.info,

@@ -57,6 +57,7 @@ export const trainCases = [{
   unit: 'samples/s',
   work: BATCH,
   scale: 1,
+  threads: true, // also run by the two-thread simdgrad workers
   note: {
     simdgrad: 'ordinary loop: sg.batches -> model.forward -> crossEntropy -> zeroGrad/backward/step, loss.item()',
     tfjs: 'manual tfjs-core loop: tf.train.adam(1e-3).minimize(() => softmaxCrossEntropy(fused.matMul relu -> fused.matMul), returnCost), cost.dataSync(); batch tensors built each step',
