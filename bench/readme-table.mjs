@@ -2,7 +2,8 @@
 // shows exactly what one `npm run bench` measured: `node bench/readme-table.mjs`.
 import { readFileSync } from 'node:fs';
 
-const { meta, rows } = JSON.parse(readFileSync(new URL('results.json', import.meta.url), 'utf8'));
+const rows = JSON.parse(readFileSync(new URL('results.json', import.meta.url), 'utf8'));
+const meta = JSON.parse(readFileSync(new URL('results.meta.json', import.meta.url), 'utf8'));
 
 const num = (v) => {
   if (v == null) return '';

@@ -16,9 +16,10 @@
 // seconds per call there; see slowRounds in conv.mjs and cnn-train.mjs).
 // The machine is shared: a sample batch taken while other processes used more than a quarter
 // of a core is thrown away and taken again once it is quiet (bench/machine.mjs); the counts
-// are printed and kept in results.json's meta.quiet.
+// are printed and kept in results.meta.json's quiet counts.
 // After the rounds (all workers gone): cold start, in fresh processes, and the shipped sizes
-// (bench/cold-start.mjs). results.json: { meta: machine, versions, quiet counts; rows }.
+// (bench/cold-start.mjs). results.json is the array of rows the issues specify; the run's
+// machine, versions and quiet counts go to results.meta.json beside it.
 // `node bench/readme-table.mjs` turns it into the README's table.
 import { fork } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
@@ -192,8 +193,8 @@ async function main() {
     },
   };
   const rows = makeRows(simdgradRuns, peers, { cold, sizes });
-  const out = { meta, rows };
-  writeFileSync(fileURLToPath(new URL('results.json', import.meta.url)), JSON.stringify(out, null, 2) + '\n');
+  writeFileSync(fileURLToPath(new URL('results.json', import.meta.url)), JSON.stringify(rows, null, 2) + '\n');
+  writeFileSync(fileURLToPath(new URL('results.meta.json', import.meta.url)), JSON.stringify(meta, null, 2) + '\n');
   console.log('');
   printTable(rows, peers, meta);
   console.log(`\nwrote bench/results.json (${rows.length} rows) in ${elapsed()}`);
