@@ -44,12 +44,16 @@ const START_TIMEOUT_MS = 20_000;
 // Control block indices (see worker-entry.ts).
 const STATE = 0;
 const SEQ = 1;
-const DONE = 2;
 const SLEEPING = 3;
 const ERROR = 4;
 const ERROR_LEN = 5;
 const CTRL_BYTES = 512;
-// Job buffer layout (f64 indices).
+// Job buffer layout: Int32 indices of the claim counter, the closed epoch, the threads inside;
+// then f64 indices.
+const CLAIM = 0;
+const CLOSED = 1;
+const INSIDE = 2;
+const N_TASKS = 2;
 const MAX_THREADS = 64;
 const LOCAL = 4;
 const TASKS = LOCAL + MAX_THREADS;
@@ -65,7 +69,6 @@ interface WorkerHandle {
 interface Slot {
   handle: WorkerHandle;
   ctrl: Int32Array;
-  seq: number;
   work: number;
   /** Why it is unusable (failed to start), or null. */
   failed: string | null;
@@ -77,6 +80,8 @@ interface Pool {
   J: Float64Array;
   I: Int32Array;
   slots: Slot[];
+  /** Epoch of the last job posted. */
+  epoch: number;
   mainFns: unknown[];
   busy: boolean;
   /** The last reason a worker failed, or null. */
@@ -104,9 +109,12 @@ let jobsRun = 0;
 // Back-off: parallel jobs that were no faster than one thread would have been (a machine whose
 // other work leaves no core free, or a CPU quota shared by all threads) count as strikes;
 // STRIKES in a row turn threading off for backoffMs, which doubles up to BACKOFF_MAX_MS while
-// it keeps happening and resets after a job that paid off.
-const STRIKES = 3;
-const BACKOFF_MIN_MS = 50;
+// it keeps happening and resets after a job that paid off. The first GRACE_JOBS jobs after a
+// worker starts are not judged: a new worker's first tasks are slow while V8 compiles and
+// tiers up the kernels and the caches warm.
+const STRIKES = 4;
+const GRACE_JOBS = 16;
+const BACKOFF_MIN_MS = 20;
 const BACKOFF_MAX_MS = 2000;
 let backoff = true;
 let strikes = 0;
@@ -114,6 +122,7 @@ let backoffMs = BACKOFF_MIN_MS;
 let backoffUntil = 0;
 let backoffs = 0;
 let serial = false;
+let grace = 0;
 
 /**
  * @internal Tuning knobs for tests and benchmarks: flops per thread before a call is split,
@@ -264,7 +273,7 @@ function getPool(rt: Runtime): Pool {
   const jobBuf = new SharedArrayBuffer(JOB_BYTES);
   const k = rt.kernels as unknown as Record<string, unknown>;
   pool = {
-    rt, jobBuf, J: new Float64Array(jobBuf), I: new Int32Array(jobBuf, 0, 2), slots: [],
+    rt, jobBuf, J: new Float64Array(jobBuf), I: new Int32Array(jobBuf, 0, 4), slots: [], epoch: 0,
     mainFns: KERNEL_NAMES.map((n) => k[n]), busy: false, error: null,
   };
   return pool;
@@ -290,7 +299,7 @@ function spawn(p: Pool, make: WorkerFactory): Slot {
   const work = rt.allocator.alloc(rt.kernels.gemmWorkspaceBytes());
   rt.allocator.markInternal(work);
   let handle: ReturnType<WorkerFactory>;
-  const slot: Slot = { handle: { postMessage() {}, terminate() {} }, ctrl, seq: 0, work, failed: null };
+  const slot: Slot = { handle: { postMessage() {}, terminate() {} }, ctrl, work, failed: null };
   try {
     handle = make(`simdgrad-${thread}`);
   } catch (e) {
@@ -324,7 +333,10 @@ function startFailure(p: Pool, s: Slot): string | null {
 function ensureWorkers(p: Pool, n: number): number {
   const make = workerFactory();
   if (make === null) return 0;
-  while (p.slots.length < n) p.slots.push(spawn(p, make));
+  while (p.slots.length < n) {
+    p.slots.push(spawn(p, make));
+    grace = GRACE_JOBS;
+  }
   let ready = 0;
   for (let i = 0; i < n; i++) {
     const s = p.slots[i];
@@ -407,7 +419,7 @@ export function threadsFor(flops: number, maxParts = MAX_THREADS): number {
     for (let i = 0; i < ready; i++) {
       if (Atomics.load(p.slots[i].ctrl, SLEEPING) === 1) {
         asleep = true;
-        Atomics.notify(p.slots[i].ctrl, SEQ);
+        wake(p.slots[i].ctrl);
       }
     }
     if (asleep) return 1;
@@ -457,12 +469,12 @@ export class Job {
       if (soloJ === null) {
         const buf = new ArrayBuffer(JOB_BYTES);
         soloJ = new Float64Array(buf);
-        soloI = new Int32Array(buf, 0, 2);
+        soloI = new Int32Array(buf, 0, 4);
       }
       this.J = soloJ;
       this.I = soloI!;
     }
-    this.J.fill(0, 0, TASKS);
+    this.J.fill(0, N_TASKS, TASKS);
   }
 
   /** Room left, in kernel calls of `args` arguments (callers split big jobs into rounds). */
@@ -516,8 +528,8 @@ export class Job {
   /** Runs the job: the workers' shares on the workers, task 0 (or claimed tasks) here; returns when all are done. */
   run(): void {
     const J = this.J;
-    J[1] = this.nTasks;
-    Atomics.store(this.I, 0, 0);
+    J[N_TASKS] = this.nTasks;
+    Atomics.store(this.I, CLAIM, 0);
     const rt = runtime();
     if (this.threads <= 1) {
       const k = rt.kernels as unknown as Record<string, unknown>;
@@ -530,11 +542,11 @@ export class Job {
     jobsRun++;
     const used = p.slots.slice(0, this.threads - 1);
     try {
+      const epoch = (p.epoch = (p.epoch + 1) | 0);
       for (const s of used) {
         Atomics.store(s.ctrl, ERROR, 0);
-        s.seq = (s.seq + 1) | 0;
-        Atomics.store(s.ctrl, SEQ, s.seq);
-        if (Atomics.load(s.ctrl, SLEEPING) === 1) Atomics.notify(s.ctrl, SEQ);
+        Atomics.store(s.ctrl, SEQ, epoch);
+        wake(s.ctrl);
       }
       let error: unknown = null;
       const t0 = performance.now();
@@ -545,8 +557,11 @@ export class Job {
         error = e;
       }
       const t1 = performance.now();
-      for (const s of used) waitDone(s);
-      if (backoff && ran > 0) judge(this.nTasks * ((t1 - t0) / ran), performance.now() - t0);
+      // Every task is claimed: close the job, then wait for the workers still running theirs.
+      Atomics.store(this.I, CLOSED, epoch);
+      waitInside(this.I);
+      if (grace > 0) grace--;
+      else if (backoff && ran > 0) judge(this.nTasks * ((t1 - t0) / ran), performance.now() - t0);
       if (error !== null) throw error;
       for (let i = 0; i < used.length; i++) {
         if (Atomics.load(used[i].ctrl, ERROR) !== 0) throw new Error(`simdgrad: worker thread ${i + 1} failed: ${errorText(used[i].ctrl)}`);
@@ -571,16 +586,18 @@ function judge(alone: number, took: number): void {
   backoffMs = Math.min(BACKOFF_MAX_MS, backoffMs * 2);
 }
 
-function waitDone(s: Slot): void {
-  const ctrl = s.ctrl;
-  if (Atomics.load(ctrl, DONE) === s.seq) return;
+/** Wakes a worker if it sleeps (see worker-entry.ts). */
+function wake(ctrl: Int32Array): void {
+  if (Atomics.compareExchange(ctrl, SLEEPING, 1, 0) === 1) Atomics.notify(ctrl, SLEEPING);
+}
+
+/** Waits until no worker is inside the closed job (spinning first; sleeping after MAIN_SPIN_MS where allowed). */
+function waitInside(I: Int32Array): void {
+  if (Atomics.load(I, INSIDE) === 0) return;
   const t0 = performance.now();
   let k = 0;
   const block = canBlock();
-  while (Atomics.load(ctrl, DONE) !== s.seq) {
-    if ((++k & 1023) === 0 && block && performance.now() - t0 > MAIN_SPIN_MS) {
-      const cur = Atomics.load(ctrl, DONE);
-      if (cur !== s.seq) Atomics.wait(ctrl, DONE, cur, 100);
-    }
+  for (let n = Atomics.load(I, INSIDE); n !== 0; n = Atomics.load(I, INSIDE)) {
+    if ((++k & 1023) === 0 && block && performance.now() - t0 > MAIN_SPIN_MS) Atomics.wait(I, INSIDE, n, 100);
   }
 }

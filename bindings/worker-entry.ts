@@ -12,24 +12,30 @@
 //
 // Control block of one worker: Int32Array over its own SharedArrayBuffer (CTRL_BYTES):
 //   [0] state     0 starting, 1 ready, 2 failed to start
-//   [1] seq       the main thread bumps it to post a job (the worker waits on it)
-//   [2] done      the worker stores the seq it has finished (the main thread waits on it)
-//   [3] sleeping  1 while the worker blocks in Atomics.wait (a hint for the main thread)
-//   [4] error     0, or 1 when the last job threw (message as UTF-8 from byte 64, length in [5])
+//   [1] seq       the main thread stores a job's epoch here to post it (the worker waits on it)
+//   [3] sleeping  1 while the worker sleeps (Atomics.wait on this word): the main thread
+//                 wakes it, for a job or ahead of one, by swapping it to 0 and notifying
+//   [4] error     0, or 1 when a job threw (message as ASCII from byte 64, length in [5])
 // Job buffer, one SharedArrayBuffer for the pool, written by the main thread before it posts:
 //   Int32 [0]       claim counter: every thread claims the next task with Atomics.add
-//   f64 [1]         number of tasks
+//   Int32 [1]       the last closed epoch: the main thread closes a job when no task is left
+//   Int32 [2]       threads inside a job (the main thread waits for 0 after closing it)
+//   f64 [2]         number of tasks
 //   f64 [4 + t]     local scratch base of thread t (t < 64)
 //   f64 [68 + i]    start of task i's calls (f64 index); [68 + nTasks] is the end
 //   calls           [kernel index, nargs, work arg index or -1, local mask, args...]
 // An argument flagged in `local mask` gets the running thread's local base added; the
 // `work` argument is replaced by the running thread's own gemm workspace.
+// A worker enters a job by incrementing [2] and then checking that its epoch is not closed;
+// the main thread closes by storing the epoch in [1] and then waits for [2] to reach 0. So a
+// worker that wakes late (asleep, descheduled) never holds up a job it took no task of, and
+// never reads a job buffer the main thread has begun to rewrite.
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
 
 /** Claims and runs tasks of the job in J until none is left; returns how many it ran. */
 export function execJob(J: Float64Array, I: Int32Array, fns: any[], thread: number, work: number): number {
-  const nTasks = J[1];
+  const nTasks = J[2];
   const local = J[4 + thread];
   let ran = 0;
   let t = Atomics.add(I, 0, 1);
@@ -58,7 +64,8 @@ export function execJob(J: Float64Array, I: Int32Array, fns: any[], thread: numb
  * Body of a worker: waits for its init message { module, memory, ctrl, job, thread, work,
  * names, spinMs }, instantiates the kernels on the shared memory (which re-runs the data
  * segments: harmless, they are constant tables; the worker never allocates), then loops:
- * spin for spinMs on `seq`, block in Atomics.wait when idle longer, run the job, report done.
+ * spin for spinMs on `seq`, block in Atomics.wait when idle longer, enter the posted job
+ * unless it is closed already, claim and run tasks, leave.
  */
 export function workerMain(run: typeof execJob): void {
   const g = globalThis as any;
@@ -85,7 +92,7 @@ export function workerMain(run: typeof execJob): void {
   function start(m: any): void {
     const ctrl = new Int32Array(m.ctrl, 0, 16);
     const J = new Float64Array(m.job);
-    const I = new Int32Array(m.job, 0, 2);
+    const I = new Int32Array(m.job, 0, 4);
     let fns: any[];
     try {
       const inst = new WebAssembly.Instance(m.module, {
@@ -113,20 +120,24 @@ export function workerMain(run: typeof execJob): void {
           if ((k & 1023) === 0 && performance.now() - t0 > spinMs) break;
         }
         if (s === seen) {
+          // Announce the sleep, then look once more: a job posted before the announcement
+          // was seen by then, one posted after it finds the flag and wakes us.
           Atomics.store(ctrl, 3, 1);
-          Atomics.wait(ctrl, 1, seen);
+          if (Atomics.load(ctrl, 1) === seen) Atomics.wait(ctrl, 3, 1);
           Atomics.store(ctrl, 3, 0);
           continue;
         }
       }
       seen = s;
-      try {
-        run(J, I, fns, m.thread, m.work);
-      } catch (e) {
-        writeError(ctrl, e);
+      Atomics.add(I, 2, 1);
+      if (((Atomics.load(I, 1) - seen) | 0) < 0) {
+        try {
+          run(J, I, fns, m.thread, m.work);
+        } catch (e) {
+          writeError(ctrl, e);
+        }
       }
-      Atomics.store(ctrl, 2, seen);
-      Atomics.notify(ctrl, 2);
+      if (Atomics.sub(I, 2, 1) === 1) Atomics.notify(I, 2);
     }
   }
 
