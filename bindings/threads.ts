@@ -4,21 +4,23 @@
 // gemm workspace (allocated for it by the main thread).
 //
 // The API stays synchronous: a parallel call writes a job (independent tasks, each a list of
-// kernel calls; see worker-entry.ts) into a SharedArrayBuffer, bumps each worker's sequence
-// number, then claims and runs tasks itself like any worker until none is left, and waits
-// for the workers' "done" numbers. Claiming (an atomic counter) rather than assigning means a
-// worker that is asleep, late or descheduled by a busy machine delays only a task it has
-// already started. Waiting spins first (a worker normally finishes within microseconds of the
-// main thread); where the thread may block (Node, a Web Worker) it then sleeps in
-// Atomics.wait, while a browser page's main thread, where Atomics.wait is not allowed, keeps
-// spinning on Atomics.load: it is blocked in the synchronous call either way, and the task a
-// worker is still running is no longer than its own.
+// kernel calls; see worker-entry.ts) into a SharedArrayBuffer, posts its epoch to the workers,
+// claims and runs tasks itself like any worker until none is left, then closes the job and
+// waits for the workers still inside it. Claiming (an atomic counter) rather than assigning
+// means a worker that is asleep, late or descheduled by a busy machine delays only a task it
+// has already started, and a job it never entered not at all. Waiting spins first (a worker
+// normally finishes within microseconds of the main thread); where the thread may block
+// (Node, a Web Worker) it then sleeps in Atomics.wait, while a browser page's main thread,
+// where Atomics.wait is not allowed, keeps spinning on Atomics.load: it is blocked in the
+// synchronous call either way, and the task a worker is still running is no longer than its
+// own. Which thread runs a task never changes its numbers, so the thread count may follow
+// the moment (workers not up yet, asleep, a busy machine: see threadsFor and the back-off).
 //
 // Workers: worker_threads in Node (unref'd, so they never keep a process alive), Web
 // Workers from a Blob URL in browsers (a Content-Security-Policy must allow worker-src blob:);
 // both run the source text of worker-entry.ts. They start lazily, on the first call worth
-// threading. In Node the main thread waits (once, ~30 ms) for them to come up, so thread
-// counts and results do not depend on timing; in browsers nothing may wait for a worker to
+// threading. In Node the main thread waits (once, ~30 ms) for them to come up; in browsers
+// nothing may wait for a worker to
 // start (a page's main thread cannot block, and a Web Worker that blocks keeps its nested
 // workers from starting), so calls stay single-threaded until the workers report ready
 // (`await startThreads()` starts them ahead of time). After a job a worker spins on its
@@ -36,7 +38,7 @@ let FLOPS_PER_THREAD = 2e6;
 let WAKE_FLOPS = 8e6;
 /** How long an idle worker spins before it sleeps (ms; read by workers when they start). */
 let SPIN_MS = 1;
-/** How long the main thread spins on a worker's done flag before it sleeps (where it may). */
+/** How long the main thread spins on the workers still inside a job before it sleeps (where it may). */
 const MAIN_SPIN_MS = 0.5;
 /** How long Node's main thread waits for a new worker to start. */
 const START_TIMEOUT_MS = 20_000;
