@@ -71,9 +71,9 @@ function refreshViews(): void {
     u8View = new Uint8Array(buf);
   }
 }
-/** Float32 view of the whole memory; index = byteOffset >> 2. Do not keep across allocations. */
+/** Float32 view of the whole memory; index = byteOffset >>> 2. Do not keep across allocations. */
 export function f32(): Float32Array { refreshViews(); return f32View; }
-/** Int32 view of the whole memory; index = byteOffset >> 2. Do not keep across allocations. */
+/** Int32 view of the whole memory; index = byteOffset >>> 2. Do not keep across allocations. */
 export function i32(): Int32Array { refreshViews(); return i32View; }
 /** Byte view of the whole memory. Do not keep across allocations. */
 export function u8(): Uint8Array { refreshViews(); return u8View; }

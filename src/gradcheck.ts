@@ -58,7 +58,7 @@ export function gradcheck(fn: (...xs: Tensor[]) => Tensor, inputs: Tensor[], opt
       const a = analytic[k];
       if (a === null) return;
       for (let i = 0; i < x.size; i++) {
-        const at = (x.ptr >> 2) + i;
+        const at = (x.ptr >>> 2) + i;
         const orig = f32()[at];
         const value = (v: number): number => scope(() => {
           f32()[at] = v;

@@ -7,7 +7,7 @@ function filled(op: string, shape: Shape, opts: CreateOptions, draw: () => numbe
   checkShape(op, shape);
   const t = empty(shape);
   const m = f32();
-  const p = t.ptr >> 2;
+  const p = t.ptr >>> 2;
   for (let i = 0; i < t.size; i++) m[p + i] = draw();
   if (opts.requiresGrad) t.requiresGrad = true;
   return t;
@@ -31,7 +31,7 @@ export function randint(shape: Shape, low: number, high: number): Tensor {
   if (!(Number.isInteger(low) && Number.isInteger(high) && low < high)) throw new Error(`randint: need integers low < high, got ${low}, ${high}`);
   const t = empty(shape, 'int32');
   const m = i32();
-  const p = t.ptr >> 2;
+  const p = t.ptr >>> 2;
   for (let i = 0; i < t.size; i++) m[p + i] = low + rng.int(high - low);
   return t;
 }

@@ -2,6 +2,7 @@
 // lives in autograd.ts; ops live in ops/<family>.ts and are attached as methods at the end
 // of ops/index.ts so that `x.add(y)` and `add(x, y)` are the same code.
 import { f32, i32, kernels, runtime } from '../bindings/index';
+import type { Allocator } from '../bindings/allocator';
 import type { GraphNode } from './autograd';
 
 export type DType = 'float32' | 'int32';
@@ -11,7 +12,7 @@ export type TypedData = Float32Array | Int32Array;
 /** Reference-counted block of wasm memory shared by a tensor and its views (reshape, detach). */
 export class Storage {
   refs = 1;
-  constructor(readonly ptr: number, readonly bytes: number) {}
+  constructor(readonly ptr: number, readonly bytes: number, readonly allocator: Allocator) {}
 }
 
 // Backstop for tensors the user dropped without dispose(): the block is freed when the
@@ -21,7 +22,8 @@ const finalizer = new FinalizationRegistry<Storage>((s) => dropStorage(s));
 let liveTensors = 0;
 
 function dropStorage(s: Storage): void {
-  if (--s.refs === 0) runtime().allocator.release(s.ptr);
+  // A block of a runtime replaced by a later init() died with that runtime's memory.
+  if (--s.refs === 0 && s.allocator === runtime().allocator) s.allocator.release(s.ptr);
 }
 
 // Scopes: every tensor created inside `scope(fn)` is disposed on exit unless returned.
@@ -83,7 +85,7 @@ export class Tensor {
   /** A copy of the values as a typed array (works after the graph released the memory, for the loss). */
   data(): TypedData {
     if (this.storage === null && this.snapshot !== null) return this.snapshot.slice();
-    const p = this.ptr >> 2;
+    const p = this.ptr >>> 2;
     return this.dtype === 'float32' ? f32().slice(p, p + this.size) : i32().slice(p, p + this.size);
   }
 
@@ -169,7 +171,8 @@ export function fmt(shape: Shape): string {
 export function empty(shape: Shape, dtype: DType = 'float32'): Tensor {
   checkShape('empty', shape);
   const bytes = sizeOf(shape) * 4;
-  return new Tensor(new Storage(runtime().allocator.alloc(bytes), bytes), shape, dtype);
+  const allocator = runtime().allocator;
+  return new Tensor(new Storage(allocator.alloc(bytes), bytes, allocator), shape, dtype);
 }
 
 // ---- memory accounting and scopes --------------------------------------------------------
@@ -293,7 +296,7 @@ export function tensor(values: Nested | ArrayLike<number>, shapeOrOpts?: Shape |
     }
   }
   const t = empty(shape, dtype);
-  const p = t.ptr >> 2;
+  const p = t.ptr >>> 2;
   if (dtype === 'float32') f32().set(flat, p);
   else i32().set(flat, p);
   if (opts.requiresGrad) t.requiresGrad = true;
@@ -307,7 +310,7 @@ export function full(shape: Shape, value: number, opts: CreateOptions = {}): Ten
   if (dtype === 'float32') kernels().fill(t.ptr, value, t.size);
   else {
     if (!Number.isInteger(value)) throw new Error(`full: int32 tensor needs an integer value, got ${value}`);
-    i32().fill(value, t.ptr >> 2, (t.ptr >> 2) + t.size);
+    i32().fill(value, t.ptr >>> 2, (t.ptr >>> 2) + t.size);
   }
   if (opts.requiresGrad) t.requiresGrad = true;
   return t;

@@ -121,7 +121,7 @@ export class Dataset {
   /** All features as one tensor [N, ...exampleShape] (the caller owns it). */
   xTensor(): Tensor {
     const t = empty([this.length, ...this.exampleShape]);
-    f32().set(this.features, t.ptr >> 2);
+    f32().set(this.features, t.ptr >>> 2);
     return t;
   }
 
@@ -129,8 +129,8 @@ export class Dataset {
   yTensor(): Tensor {
     const isInt = this.targets instanceof Int32Array;
     const t = empty([this.length, ...this.targetShape], isInt ? 'int32' : 'float32');
-    if (isInt) i32().set(this.targets, t.ptr >> 2);
-    else f32().set(this.targets, t.ptr >> 2);
+    if (isInt) i32().set(this.targets, t.ptr >>> 2);
+    else f32().set(this.targets, t.ptr >>> 2);
     return t;
   }
 
@@ -231,10 +231,10 @@ export class DataLoader implements Iterable<LoaderBatch> {
         if (this.transform !== null) this.transform(bx.subarray(k * fs, (k + 1) * fs), ds.exampleShape, this.generator);
       }
       const x = empty([size, ...ds.exampleShape]);
-      f32().set(bx, x.ptr >> 2);
+      f32().set(bx, x.ptr >>> 2);
       const y = empty([size, ...ds.targetShape], isInt ? 'int32' : 'float32');
-      if (isInt) i32().set(by, y.ptr >> 2);
-      else f32().set(by, y.ptr >> 2);
+      if (isInt) i32().set(by, y.ptr >>> 2);
+      else f32().set(by, y.ptr >>> 2);
       yield { x: markTransient(x), y: markTransient(y), size };
     }
   }

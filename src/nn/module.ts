@@ -120,8 +120,8 @@ export abstract class Module {
     for (const [k, t] of Object.entries(own)) {
       const s = state[k];
       const values = s instanceof Tensor ? s.data() : s.data;
-      if (t.dtype === 'float32') f32().set(values as ArrayLike<number>, t.ptr >> 2);
-      else i32().set(values as ArrayLike<number>, t.ptr >> 2);
+      if (t.dtype === 'float32') f32().set(values as ArrayLike<number>, t.ptr >>> 2);
+      else i32().set(values as ArrayLike<number>, t.ptr >>> 2);
     }
   }
 }

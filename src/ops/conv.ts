@@ -273,8 +273,8 @@ function dwFinish(transposed: boolean, M: number, Nc: number, dw: Tensor, tmp: n
   } else if (transposed) {
     // One pass over the M·Nc weights (not per pixel).
     const m = f32();
-    const d = dw.ptr >> 2;
-    const t = tmp >> 2;
+    const d = dw.ptr >>> 2;
+    const t = tmp >>> 2;
     for (let r = 0; r < M; r++) for (let c = 0; c < Nc; c++) m[d + r * Nc + c] = m[t + c * M + r];
   }
 }

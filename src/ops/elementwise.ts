@@ -40,7 +40,7 @@ export function withI32Arrays<T>(arrays: number[][], fn: (ptrs: number[]) => T):
   const alloc = runtime().allocator;
   const ptrs = arrays.map((a) => {
     const p = alloc.alloc(a.length * 4);
-    i32().set(a, p >> 2);
+    i32().set(a, p >>> 2);
     return p;
   });
   try {
@@ -62,11 +62,11 @@ function binaryRaw(opName: string, op: BinOp, a: Tensor, b: Tensor): Tensor {
   const out = empty(shape);
   if (out.size === 0) return out;
   if (b.size === 1 && a.size === out.size) {
-    k.binaryScalar(op, a.ptr, f32()[b.ptr >> 2], out.ptr, out.size, 0);
+    k.binaryScalar(op, a.ptr, f32()[b.ptr >>> 2], out.ptr, out.size, 0);
     return out;
   }
   if (a.size === 1 && b.size === out.size) {
-    k.binaryScalar(op, b.ptr, f32()[a.ptr >> 2], out.ptr, out.size, 1);
+    k.binaryScalar(op, b.ptr, f32()[a.ptr >>> 2], out.ptr, out.size, 1);
     return out;
   }
   const rowCols = trailingMatch(b.shape, shape);
@@ -321,7 +321,7 @@ export function clamp(x: Tensor, lo: number, hi: number): Tensor {
     // A plain loop: clamp guards loss inputs (a batch of outputs), never a hot inner layer.
     const dx = empty(g.shape);
     const m = f32();
-    const xp = x.ptr >> 2, gp = g.ptr >> 2, dp = dx.ptr >> 2;
+    const xp = x.ptr >>> 2, gp = g.ptr >>> 2, dp = dx.ptr >>> 2;
     for (let i = 0; i < g.size; i++) {
       const v = m[xp + i];
       m[dp + i] = v > lo && v < hi ? m[gp + i] : 0;

@@ -76,7 +76,7 @@ function checkLabels(op: string, logits: Tensor, labels: Tensor): void {
   }
   const classes = logits.shape[1];
   const m = i32();
-  const p = labels.ptr >> 2;
+  const p = labels.ptr >>> 2;
   for (let r = 0; r < labels.size; r++) {
     const c = m[p + r];
     if (c < 0 || c >= classes) throw new Error(`${op}: label ${c} at row ${r} is out of range [0, ${classes}) for logits ${fmt(logits.shape)}`);
@@ -96,7 +96,7 @@ export function crossEntropy(logits: Tensor, labels: Tensor, reduction: Exclude<
   const total = kernels().softmaxCrossEntropy(logits.ptr, labels.ptr, probs.ptr, rows, cols);
   const scale = reduction === 'mean' ? 1 / rows : 1;
   const out = empty([]);
-  f32()[out.ptr >> 2] = total * scale;
+  f32()[out.ptr >>> 2] = total * scale;
   // labels are an input of the node (without gradient) so that the graph owns them too.
   return record('crossEntropy', out, [logits, labels], (g) => {
     const dx = empty(logits.shape);
@@ -112,17 +112,17 @@ export function nllLoss(logProbs: Tensor, labels: Tensor): Tensor {
   if (rows === 0) throw new Error(`nllLoss: empty batch ${fmt(logProbs.shape)}`);
   const m = f32();
   const lab = labels.data();
-  const base = logProbs.ptr >> 2;
+  const base = logProbs.ptr >>> 2;
   let total = 0;
   for (let r = 0; r < rows; r++) total -= m[base + r * cols + lab[r]];
   const out = empty([]);
-  f32()[out.ptr >> 2] = total / rows;
+  f32()[out.ptr >>> 2] = total / rows;
   return record('nllLoss', out, [logProbs, labels], (g) => {
     const dx = empty(logProbs.shape);
     kernels().fill(dx.ptr, 0, dx.size);
     const v = -g.data()[0] / rows;
     const mm = f32();
-    const d = dx.ptr >> 2;
+    const d = dx.ptr >>> 2;
     for (let r = 0; r < rows; r++) mm[d + r * cols + lab[r]] = v;
     return [dx, null];
   });

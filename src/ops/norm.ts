@@ -102,7 +102,7 @@ export function batchNorm(
     if (hasRunning) {
       // μ̄ = α μ̄ + (1-α) μ;  σ̄ = α σ̄ + (1-α) σ, σ = sqrt(biased variance), recovered from invstd.
       const m = f32();
-      const rm = runningMean!.ptr >> 2, rs = runningStd!.ptr >> 2, mp = mean.ptr >> 2, ip = invstd.ptr >> 2;
+      const rm = runningMean!.ptr >>> 2, rs = runningStd!.ptr >>> 2, mp = mean.ptr >>> 2, ip = invstd.ptr >>> 2;
       for (let c = 0; c < C; c++) {
         const is = m[ip + c];
         const sigma = Math.sqrt(Math.max(0, 1 / (is * is) - eps));
@@ -123,7 +123,7 @@ export function batchNorm(
   // backward), invstd = 1 / sqrt(σ̄² + δ).
   {
     const m = f32();
-    const rm = runningMean!.ptr >> 2, rs = runningStd!.ptr >> 2, mp = mean.ptr >> 2, ip = invstd.ptr >> 2;
+    const rm = runningMean!.ptr >>> 2, rs = runningStd!.ptr >>> 2, mp = mean.ptr >>> 2, ip = invstd.ptr >>> 2;
     for (let c = 0; c < C; c++) {
       m[mp + c] = m[rm + c];
       const s = m[rs + c];

@@ -52,7 +52,7 @@ function gatherStrided(x: Tensor, offset: number, shape: number[], strides: numb
   const out = empty(shape, x.dtype);
   if (out.size === 0) return out;
   if (shape.length === 0) {
-    f32()[out.ptr >> 2] = f32()[(x.ptr >> 2) + offset];
+    f32()[out.ptr >>> 2] = f32()[(x.ptr >>> 2) + offset];
     return out;
   }
   // max(v, v) == v bit for bit, so the broadcasting kernel doubles as a strided copy.
@@ -125,8 +125,8 @@ function scatterBlock(src: Tensor, dst: Tensor, begin: readonly number[]): void 
   const run = src.shape[nd - 1];
   const rows = src.size / run;
   const idx = new Array<number>(Math.max(nd - 1, 0)).fill(0);
-  const sp = src.ptr >> 2;
-  const dp = dst.ptr >> 2;
+  const sp = src.ptr >>> 2;
+  const dp = dst.ptr >>> 2;
   for (let r = 0; r < rows; r++) {
     let off = begin[nd - 1];
     for (let i = 0; i < nd - 1; i++) off += (begin[i] + idx[i]) * dst_st[i];
@@ -156,11 +156,11 @@ export function concat(tensors: readonly Tensor[], axis = 0): Tensor {
   const outer = sizeOf(first.shape.slice(0, ax));
   const inner = sizeOf(first.shape.slice(ax + 1));
   const m = f32();
-  const op = out.ptr >> 2;
+  const op = out.ptr >>> 2;
   let at = 0;
   for (const t of tensors) {
     const run = t.shape[ax] * inner;
-    const tp = t.ptr >> 2;
+    const tp = t.ptr >>> 2;
     for (let o = 0; o < outer; o++) m.copyWithin(op + o * total * inner + at, tp + o * run, tp + (o + 1) * run);
     at += run;
   }

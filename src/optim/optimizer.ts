@@ -190,7 +190,7 @@ export abstract class Optimizer {
       state: this.state.map((st, i) => {
         if (st === null) return null;
         const n = this.params[i].size;
-        return { step: st.step, buffers: st.buffers.map((ptr) => f32().slice(ptr >> 2, (ptr >> 2) + n)) };
+        return { step: st.step, buffers: st.buffers.map((ptr) => f32().slice(ptr >>> 2, (ptr >>> 2) + n)) };
       }),
     };
   }
@@ -236,7 +236,7 @@ export abstract class Optimizer {
       }
       const s = this.stateOf(i);
       s.step = st.step;
-      st.buffers.forEach((data, b) => f32().set(data, s.buffers[b] >> 2));
+      st.buffers.forEach((data, b) => f32().set(data, s.buffers[b] >>> 2));
     });
   }
 

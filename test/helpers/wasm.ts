@@ -4,25 +4,25 @@ import { f32, i32, runtime } from '../../bindings/index';
 /** Copies `data` into a fresh wasm block and returns its byte offset. */
 export function putF32(data: ArrayLike<number>): number {
   const ptr = runtime().allocator.alloc(data.length * 4);
-  f32().set(data, ptr >> 2);
+  f32().set(data, ptr >>> 2);
   return ptr;
 }
 export function putI32(data: ArrayLike<number>): number {
   const ptr = runtime().allocator.alloc(data.length * 4);
-  i32().set(data, ptr >> 2);
+  i32().set(data, ptr >>> 2);
   return ptr;
 }
 /** A wasm block of n f32s filled with `value` (NaN by default, so unwritten outputs show). */
 export function blankF32(n: number, value = Number.NaN): number {
   const ptr = runtime().allocator.alloc(n * 4);
-  f32().fill(value, ptr >> 2, (ptr >> 2) + n);
+  f32().fill(value, ptr >>> 2, (ptr >>> 2) + n);
   return ptr;
 }
 export function getF32(ptr: number, n: number): Float32Array {
-  return f32().slice(ptr >> 2, (ptr >> 2) + n);
+  return f32().slice(ptr >>> 2, (ptr >>> 2) + n);
 }
 export function getI32(ptr: number, n: number): Int32Array {
-  return i32().slice(ptr >> 2, (ptr >> 2) + n);
+  return i32().slice(ptr >>> 2, (ptr >>> 2) + n);
 }
 export function free(...ptrs: number[]): void {
   for (const p of ptrs) runtime().allocator.release(p);
