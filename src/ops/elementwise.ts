@@ -36,7 +36,7 @@ function stridesFor(shape: Shape, outShape: Shape): number[] {
 }
 
 /** Runs a strided kernel call with small i32 arrays placed in wasm memory for it. */
-export function withI32Arrays<T>(arrays: number[][], fn: (ptrs: number[]) => T): T {
+export function withI32Arrays<T>(arrays: readonly (readonly number[])[], fn: (ptrs: number[]) => T): T {
   const alloc = runtime().allocator;
   const ptrs = arrays.map((a) => {
     const p = alloc.alloc(a.length * 4);

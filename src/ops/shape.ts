@@ -48,7 +48,7 @@ function contiguousStrides(shape: Shape): number[] {
 }
 
 /** Gathers x read through `strides` (from element `offset`) into a dense tensor of `shape`. */
-function gatherStrided(x: Tensor, offset: number, shape: number[], strides: number[]): Tensor {
+function gatherStrided(x: Tensor, offset: number, shape: readonly number[], strides: readonly number[]): Tensor {
   const out = empty(shape, x.dtype);
   if (out.size === 0) return out;
   if (shape.length === 0) {
@@ -104,10 +104,7 @@ export function slice(x: Tensor, begin: readonly number[], size?: readonly numbe
     }
     return s;
   });
-  const st = contiguousStrides(x.shape);
-  let offset = 0;
-  for (let i = 0; i < x.ndim; i++) offset += begin[i] * st[i];
-  const out = gatherStrided(x, offset, sz, st);
+  const out = sliceRaw(x, begin, sz);
   return record('slice', out, [x], (g) => {
     const dx = empty(x.shape);
     kernels().fill(dx.ptr, 0, dx.size);
@@ -175,7 +172,8 @@ export function concat(tensors: readonly Tensor[], axis = 0): Tensor {
   });
 }
 
-function sliceRaw(x: Tensor, begin: number[], size: number[]): Tensor {
+/** The block at `begin` of size `size` as a dense tensor (no checks, no graph). */
+function sliceRaw(x: Tensor, begin: readonly number[], size: readonly number[]): Tensor {
   const st = contiguousStrides(x.shape);
   let offset = 0;
   for (let i = 0; i < x.ndim; i++) offset += begin[i] * st[i];
