@@ -3,6 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import * as sg from '../src/index';
 import { randomF32 } from './helpers/wasm';
+import { expectFlatTraining } from './helpers/memory';
 
 interface Cfg {
   N: number; C: number; H: number; W: number; F: number; kh: number; kw: number;
@@ -356,17 +357,7 @@ describe('nn.Conv2d and nn.ConvTranspose2d', () => {
       opt.step();
       return loss.item();
     };
-    const first = step();
-    step();
-    sg.releaseGraphs();
-    const before = sg.memory();
-    let last = first;
-    for (let i = 0; i < 20; i++) last = step();
-    sg.releaseGraphs();
-    const after = sg.memory();
-    expect(after.tensors).toBe(before.tensors);
-    expect(after.bytes).toBe(before.bytes);
-    expect(last).toBeLessThan(first);
+    expectFlatTraining(step, 20);
     sg.dispose(x, target);
   });
 });

@@ -5,6 +5,7 @@
 // by test/gradcheck.test.ts through the entries in test/op-table.ts.
 import { describe, expect, it } from 'vitest';
 import * as sg from '../src/index';
+import { expectFlatTraining } from './helpers/memory';
 
 const close = (a: ArrayLike<number>, b: ArrayLike<number>, tol = 1e-5): void => {
   expect(a.length).toBe(b.length);
@@ -361,17 +362,7 @@ describe('conv net with pooling, batch norm and dropout', () => {
       opt.step();
       return loss.item();
     };
-    const first = step();
-    step();
-    sg.releaseGraphs();
-    const before = sg.memory();
-    let last = first;
-    for (let i = 0; i < 40; i++) last = step();
-    sg.releaseGraphs();
-    const after = sg.memory();
-    expect(after.tensors).toBe(before.tensors);
-    expect(after.bytes).toBe(before.bytes);
-    expect(last).toBeLessThan(first);
+    expectFlatTraining(step, 40);
     model.eval();
     const pred = sg.argmax(sg.noGrad(() => model.forward(xs)), 1).data();
     expect(Array.from(pred)).toEqual([0, 1, 0, 1, 0, 1, 0, 1]);
