@@ -2,7 +2,7 @@
 // The package's own set(8000, 2000) returns fewer, class-unbalanced test digits, so every
 // digit is gathered with mnist[d].get(i) and the split is done here.
 import { createRequire } from 'node:module';
-import { Generator } from '../src/rng';
+import { Generator } from '../src/core/random';
 
 export interface MnistSplit {
   trainX: Float32Array;

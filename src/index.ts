@@ -3,18 +3,18 @@ export { init, build, type InitOptions, type Build } from '../bindings/index';
 export {
   Tensor, tensor, zeros, ones, full, empty, zerosLike, arange, memory, scope, dispose,
   type DType, type Shape, type NestedArray, type CreateOptions,
-} from './tensor';
-export { rand, randn, randint } from './random';
-export { rng, manualSeed, Generator } from './rng';
+} from './core/tensor';
+export { rand, randn, randint } from './core/random';
+export { rng, manualSeed, Generator } from './core/random';
 export {
   noGrad, enableGrad, isGradEnabled, backward, setDetectAnomaly, releaseGraphs, markTransient,
   type BackwardOptions,
-} from './autograd';
+} from './core/autograd';
 export * from './ops/index';
 export * as nn from './nn/index';
-export { gradcheck, type GradcheckOptions, type GradcheckResult } from './gradcheck';
+export { gradcheck, type GradcheckOptions, type GradcheckResult } from './core/gradcheck';
 export { batches, type Batch, type BatchOptions } from './data/batches';
-export { saveSafetensors, parseSafetensors, loadSafetensors, type LoadedTensor } from './io/safetensors';
+export { saveSafetensors, parseSafetensors, loadSafetensors, type LoadedTensor } from './export/safetensors';
 export * as optim from './optim/index';
 export {
   Dataset, DataLoader, splitTrainValTest, Standardizer,

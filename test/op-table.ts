@@ -3,7 +3,7 @@
 // finite differences. test/gradcheck.test.ts also fails if src/ops records an op that is
 // missing from this table, so a new op is checked by being listed.
 import * as sg from '../src/index';
-import { Generator } from '../src/rng';
+import { Generator } from '../src/core/random';
 import type { Tensor } from '../src/index';
 
 const gen = new Generator(7);

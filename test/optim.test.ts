@@ -2,9 +2,9 @@
 // matches a plain-JS (float64) implementation of the same update step by step, and rejects
 // bad arguments with an Error naming the optimizer and the value.
 import { describe, expect, it } from 'vitest';
-import { Tensor, memory, tensor } from '../src/tensor';
+import { Tensor, memory, tensor } from '../src/core/tensor';
 import '../src/ops/index';
-import { releaseGraphs } from '../src/autograd';
+import { releaseGraphs } from '../src/core/autograd';
 import { Adagrad, Adam, AdamW, RMSprop, SGD, type Optimizer } from '../src/optim/index';
 import { maxRelErr } from './helpers/wasm';
 

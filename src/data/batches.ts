@@ -1,8 +1,8 @@
 // Mini-batches from in-memory arrays. Batch tensors are owned by the graph that consumes
 // them (released by the next backward()), so a training loop needs no dispose().
-import { markTransient } from '../autograd';
-import { rng as globalRng, type Generator as Rng } from '../rng';
-import { tensor, type Tensor } from '../tensor';
+import { markTransient } from '../core/autograd';
+import { rng as globalRng, type Generator as Rng } from '../core/random';
+import { tensor, type Tensor } from '../core/tensor';
 
 export interface Batch {
   x: Tensor;

@@ -2,9 +2,9 @@
 // §1.1.1.6) and data standardisation (notes §1.3.5.4). Examples live in ordinary JS typed
 // arrays; only the batches a loader yields are copied into wasm memory.
 import { f32, i32 } from '../../bindings/index';
-import { markTransient } from '../autograd';
-import { Generator, rng as globalRng } from '../rng';
-import { Tensor, empty, fmt, sizeOf, type Shape } from '../tensor';
+import { markTransient } from '../core/autograd';
+import { Generator, rng as globalRng } from '../core/random';
+import { Tensor, empty, fmt, sizeOf, type Shape } from '../core/tensor';
 import { toTransform, type TransformLike } from './transforms';
 
 export type Targets = Int32Array | Float32Array;

@@ -2,8 +2,8 @@
 // shift/crop with padding, Gaussian noise, horizontal flip) and composition. A transform
 // changes one example's values in place; its random draws come from a seeded Generator
 // (its own if given, else the loader's), so an augmented epoch is reproducible.
-import type { Generator } from '../rng';
-import { fmt, type Shape } from '../tensor';
+import type { Generator } from '../core/random';
+import { fmt, type Shape } from '../core/tensor';
 
 /** A per-example transform: changes x (shaped `shape`) in place. */
 export interface Transform {

@@ -4,7 +4,7 @@ import {
   conv2d, conv2dOutputShape, convTranspose2d, convTranspose2dOutputShape, size2,
   type Conv2dOptions, type ConvTranspose2dOptions, type Size2,
 } from '../ops/conv';
-import { zeros, type Shape, type Tensor } from '../tensor';
+import { zeros, type Shape, type Tensor } from '../core/tensor';
 import { initTensor, type Init } from './init';
 import { Module, parameter } from './module';
 

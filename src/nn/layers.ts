@@ -1,7 +1,7 @@
 // Dense layers, activations and containers.
 import { leakyRelu, prelu, relu, sigmoid, softplus, tanh } from '../ops/elementwise';
 import { linear } from '../ops/matmul';
-import { full, zeros, type Tensor } from '../tensor';
+import { full, zeros, type Tensor } from '../core/tensor';
 import { initTensor, type Init } from './init';
 import { Module, parameter } from './module';
 

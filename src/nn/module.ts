@@ -2,7 +2,7 @@
 // by walking the module's own properties (in definition order), as PyTorch's __setattr__
 // registration does, so a layer only has to assign them.
 import { f32, i32 } from '../../bindings/index';
-import { Tensor, fmt } from '../tensor';
+import { Tensor, fmt } from '../core/tensor';
 
 const parameters = new WeakSet<Tensor>();
 const buffers = new WeakSet<Tensor>();

@@ -8,7 +8,7 @@
 // PyTorch's running_var holds a variance and its momentum 0.1 weighs the new value.
 import { dropout } from '../ops/dropout';
 import { batchNorm, layerNorm } from '../ops/norm';
-import { fmt, full, type Shape, type Tensor } from '../tensor';
+import { fmt, full, type Shape, type Tensor } from '../core/tensor';
 import { Module, buffer, parameter } from './module';
 
 export interface BatchNormLayerOptions {

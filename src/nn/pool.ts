@@ -4,7 +4,7 @@
 import { size2, type Size2 } from '../ops/conv';
 import { avgPool2d, globalAvgPool2d, maxPool2d, poolOutputShape, type AvgPool2dOptions, type Pool2dOptions } from '../ops/pool';
 import { flatten } from '../ops/shape';
-import { fmt, type Shape, type Tensor } from '../tensor';
+import { fmt, type Shape, type Tensor } from '../core/tensor';
 import { Module } from './module';
 
 function checkPadding(layer: string, k: [number, number], p: [number, number]): void {

@@ -22,8 +22,8 @@
 import { BinOp, f32, kernels, runtime } from '../../bindings/index';
 import { Job, plannedThreads, threadsFor } from '../../bindings/threads';
 import { gemmCall } from './matmul';
-import { record } from '../autograd';
-import { Tensor, empty, fmt, type Shape } from '../tensor';
+import { record } from '../core/autograd';
+import { Tensor, empty, fmt, type Shape } from '../core/tensor';
 import { assertFloat, assertTensor } from './util';
 
 /** A size given once for both spatial dims, or as [height, width]. */

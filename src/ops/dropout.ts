@@ -4,9 +4,9 @@
 // seed of each call is drawn from the one global generator (rng.ts), so manualSeed(s)
 // reproduces every mask of a run.
 import { BinOp, kernels } from '../../bindings/index';
-import { record } from '../autograd';
-import { rng } from '../rng';
-import { Tensor, empty } from '../tensor';
+import { record } from '../core/autograd';
+import { rng } from '../core/random';
+import { Tensor, empty } from '../core/tensor';
 import { assertFloat, assertTensor } from './util';
 
 /** Zeroes elements with probability p and scales the rest by 1/(1-p); x itself when !training or p = 0. */

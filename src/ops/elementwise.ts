@@ -1,8 +1,8 @@
 // Elementwise ops with broadcasting (NumPy rules) and activations: forward, backward and
 // shape rules together.
 import { BinOp, UnOp, f32, i32, kernels, runtime } from '../../bindings/index';
-import { record } from '../autograd';
-import { Tensor, empty, fmt, full, type Shape } from '../tensor';
+import { record } from '../core/autograd';
+import { Tensor, empty, fmt, full, type Shape } from '../core/tensor';
 import { assertFiniteNumber, assertFloat, sameShape, type TensorLike } from './util';
 import { sum } from './reduce';
 

@@ -1,6 +1,6 @@
 // All ops, and the Tensor methods that forward to them (x.add(y) is add(x, y)).
-import { backward, type BackwardOptions } from '../autograd';
-import { Tensor, type Shape } from '../tensor';
+import { backward, type BackwardOptions } from '../core/autograd';
+import { Tensor, type Shape } from '../core/tensor';
 import * as ew from './elementwise';
 import * as mm from './matmul';
 import * as red from './reduce';
@@ -16,7 +16,7 @@ export * from './softmax';
 export * from './loss';
 export type { TensorLike } from './util';
 
-declare module '../tensor' {
+declare module '../core/tensor' {
   interface Tensor {
     add(b: TensorLike): Tensor;
     sub(b: TensorLike): Tensor;

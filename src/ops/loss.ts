@@ -1,8 +1,8 @@
 // Loss functions (notes §1.1.1.5, §1.2.4, §1.3.5.1). Losses take (prediction, target) and
 // return a scalar; 'mean' averages over examples (rows) as the notes' 1/n Σ_x does.
 import { f32, i32, kernels } from '../../bindings/index';
-import { record } from '../autograd';
-import { Tensor, empty, fmt } from '../tensor';
+import { record } from '../core/autograd';
+import { Tensor, empty, fmt } from '../core/tensor';
 import { add, clamp, log, mul, neg, softplus, square, sub } from './elementwise';
 import { mean, sum } from './reduce';
 import { assertFloat, assertTensor, sameShape } from './util';

@@ -7,8 +7,8 @@
 // thread, so threaded results are bitwise identical to single-threaded ones.
 import { kernels, runtime } from '../../bindings/index';
 import { Job, threadsFor } from '../../bindings/threads';
-import { record } from '../autograd';
-import { Tensor, empty, fmt } from '../tensor';
+import { record } from '../core/autograd';
+import { Tensor, empty, fmt } from '../core/tensor';
 import { assertFloat } from './util';
 
 /**

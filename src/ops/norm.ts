@@ -12,8 +12,8 @@
 //   layer norm, per example over its hidden units (the trailing dims): the same â with the
 //   example's own μ and σ², then γ â + β per unit; no running averages.
 import { f32, kernels } from '../../bindings/index';
-import { record } from '../autograd';
-import { Tensor, empty, fmt, full, type Shape } from '../tensor';
+import { record } from '../core/autograd';
+import { Tensor, empty, fmt, full, type Shape } from '../core/tensor';
 import { assertFloat, assertTensor, sameShape } from './util';
 
 export interface BatchNormOptions {

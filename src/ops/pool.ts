@@ -3,8 +3,8 @@
 // global average pooling [N, C, H, W] -> [N, C]. Notes §1.5.1.5: pooling has no weights,
 // only the hyperparameters kernel, stride (default: the kernel) and padding.
 import { BinOp, kernels } from '../../bindings/index';
-import { record } from '../autograd';
-import { Tensor, empty, fmt, type Shape } from '../tensor';
+import { record } from '../core/autograd';
+import { Tensor, empty, fmt, type Shape } from '../core/tensor';
 import { size2, type Size2 } from './conv';
 import { assertFloat, assertTensor } from './util';
 

@@ -1,8 +1,8 @@
 // Reductions over one axis or over everything: sum, mean, max (with the argmax remembered
 // for backward), argmax. Every reduction is the kernel's [outer, n, inner] view.
 import { BinOp, f32, kernels } from '../../bindings/index';
-import { record } from '../autograd';
-import { Tensor, empty, fmt } from '../tensor';
+import { record } from '../core/autograd';
+import { Tensor, empty, fmt } from '../core/tensor';
 import { assertFloat, assertTensor, normAxis } from './util';
 
 interface Split {

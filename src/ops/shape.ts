@@ -1,8 +1,8 @@
 // Shape ops: reshape (a view), permute/transpose and slice (one strided kernel call),
 // concat (contiguous block copies), detach.
 import { BinOp, f32, kernels } from '../../bindings/index';
-import { record } from '../autograd';
-import { Tensor, checkShape, empty, fmt, sizeOf, type Shape } from '../tensor';
+import { record } from '../core/autograd';
+import { Tensor, checkShape, empty, fmt, sizeOf, type Shape } from '../core/tensor';
 import { withI32Arrays } from './elementwise';
 import { assertTensor, normAxis } from './util';
 

@@ -1,7 +1,7 @@
 // Softmax and log-softmax over the last axis (notes §1.3.5.1: z_j = e^{a_j} / Σ_k e^{a_k}).
 import { kernels } from '../../bindings/index';
-import { record } from '../autograd';
-import { Tensor, empty, fmt } from '../tensor';
+import { record } from '../core/autograd';
+import { Tensor, empty, fmt } from '../core/tensor';
 import { assertFloat, normAxis } from './util';
 
 function rowsCols(op: string, x: Tensor, axis: number): [number, number] {

@@ -1,5 +1,5 @@
 // Checks shared by the op families.
-import { Tensor, fmt, type Shape } from '../tensor';
+import { Tensor, fmt, type Shape } from '../core/tensor';
 
 export type TensorLike = Tensor | number;
 

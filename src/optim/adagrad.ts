@@ -2,7 +2,7 @@
 // root of the sum of all its squared gradients so far.
 //   g' = g + weightDecay*w;  h += g'^2;  w -= lr * g' / (sqrt(h) + eps)
 import type { Kernels } from '../../bindings/index';
-import type { Tensor } from '../tensor';
+import type { Tensor } from '../core/tensor';
 import { Optimizer, checkOptions, nonNegative, positive, type HyperValue, type ParamState } from './optimizer';
 
 export interface AdagradOptions {

@@ -4,7 +4,7 @@
 //   m = b1*m + (1-b1)*g';  v = b2*v + (1-b2)*g'^2
 //   w -= lr * (m / (1-b1^t)) / (sqrt(v / (1-b2^t)) + eps),  t = updates of this parameter
 import type { Kernels } from '../../bindings/index';
-import type { Tensor } from '../tensor';
+import type { Tensor } from '../core/tensor';
 import { Optimizer, checkOptions, nonNegative, positive, unitInterval, type HyperValue, type ParamState } from './optimizer';
 
 export interface AdamOptions {

@@ -4,7 +4,7 @@
 // (assembly/optim.ts); no per-element JavaScript runs.
 import type { Allocator } from '../../bindings/allocator';
 import { f32, kernels, runtime, type Kernels } from '../../bindings/index';
-import { Tensor, fmt } from '../tensor';
+import { Tensor, fmt } from '../core/tensor';
 
 /** Per-parameter state: a step counter and `nBuffers` f32 buffers of the parameter's size. */
 export interface ParamState {

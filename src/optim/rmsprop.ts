@@ -2,7 +2,7 @@
 // exponentially weighted average, so steps do not shrink towards zero.
 //   g' = g + weightDecay*w;  s = alpha*s + (1-alpha)*g'^2;  w -= lr * g' / (sqrt(s) + eps)
 import type { Kernels } from '../../bindings/index';
-import type { Tensor } from '../tensor';
+import type { Tensor } from '../core/tensor';
 import { Optimizer, checkOptions, nonNegative, positive, unitInterval, type HyperValue, type ParamState } from './optimizer';
 
 export interface RMSpropOptions {

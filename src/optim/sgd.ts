@@ -4,7 +4,7 @@
 // Note: the velocity keeps dw itself (lr included), as in the notes, so changing lr
 // mid-run scales only the new gradient term (PyTorch keeps lr outside its buffer).
 import type { Kernels } from '../../bindings/index';
-import type { Tensor } from '../tensor';
+import type { Tensor } from '../core/tensor';
 import { Optimizer, checkOptions, nonNegative, unitInterval, type HyperValue, type ParamState } from './optimizer';
 
 export interface SGDOptions {

@@ -1,8 +1,8 @@
 // Saving and loading a model's weights as safetensors bytes (readable by PyTorch's
 // safetensors too). Loading checks every name, shape and dtype before writing anything.
-import { parseSafetensors, saveSafetensors } from '../io/safetensors';
+import { parseSafetensors, saveSafetensors } from '../export/safetensors';
 import { Module } from '../nn/module';
-import { fmt } from '../tensor';
+import { fmt } from '../core/tensor';
 
 /** The model's parameters and buffers (stateDict) as safetensors bytes. */
 export function saveModel(model: Module, metadata: Record<string, string> = {}): Uint8Array {

@@ -2,7 +2,7 @@
 // kernel calls per parameter tensor, no per-element JavaScript).
 import { BinOp, kernels } from '../../bindings/index';
 import { Module } from '../nn/module';
-import { Tensor } from '../tensor';
+import { Tensor } from '../core/tensor';
 
 type Params = Module | Iterable<Tensor>;
 

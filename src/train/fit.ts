@@ -6,14 +6,14 @@
 // (parameters, buffers, layer caches) and the gradients, so nothing else of a step outlives
 // it (not even the activations of a frozen prefix of the network, which are not part of the
 // graph). Evaluation runs under noGrad, one scope per batch.
-import { noGrad } from '../autograd';
+import { noGrad } from '../core/autograd';
 import { DataLoader, Dataset, type LoaderBatch } from '../data/dataset';
 import { Module } from '../nn/module';
 import { binaryCrossEntropy, binaryCrossEntropyWithLogits, crossEntropy, mseLoss } from '../ops/loss';
 import { concat, slice } from '../ops/shape';
 import { Optimizer } from '../optim/optimizer';
-import type { Generator } from '../rng';
-import { Tensor, fmt, scope } from '../tensor';
+import type { Generator } from '../core/random';
+import { Tensor, fmt, scope } from '../core/tensor';
 import { clipGradNorm, clipGradValue } from './clip';
 import { resolveMetric, type Metric, type MetricLike } from './metrics';
 import { scheduleFn, type ScheduleLike } from './schedules';

@@ -1,8 +1,8 @@
 // Tensors: (storage in wasm memory, shape, dtype) plus the autograd hooks. The graph engine
 // lives in autograd.ts; ops live in ops/<family>.ts and are attached as methods at the end
 // of ops/index.ts so that `x.add(y)` and `add(x, y)` are the same code.
-import { f32, i32, kernels, runtime } from '../bindings/index';
-import type { Allocator } from '../bindings/allocator';
+import { f32, i32, kernels, runtime } from '../../bindings/index';
+import type { Allocator } from '../../bindings/allocator';
 import type { GraphNode } from './autograd';
 
 export type DType = 'float32' | 'int32';

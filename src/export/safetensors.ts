@@ -1,7 +1,7 @@
 // safetensors: an 8-byte little-endian header length, a JSON header mapping each tensor name
 // to { dtype, shape, data_offsets: [begin, end) } relative to the data block, then the data.
 // Other tools (Python's safetensors, PyTorch) read these files directly.
-import { Tensor, fmt, tensor } from '../tensor';
+import { Tensor, fmt, tensor } from '../core/tensor';
 
 const DTYPES: Record<string, 'float32' | 'int32'> = { F32: 'float32', I32: 'int32' };
 const MAX_HEADER = 100 * 1024 * 1024;

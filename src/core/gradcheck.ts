@@ -1,11 +1,11 @@
 // Finite-difference check of backward(): compares the analytic gradient of
 // L = Σ fn(inputs) ⊙ R (R a fixed random projection, so every output counts) with central
 // differences (L(x + h) - L(x - h)) / 2h, one input element at a time.
-import { f32 } from '../bindings/index';
+import { f32 } from '../../bindings/index';
 import { noGrad, releaseGraphs } from './autograd';
-import { mul } from './ops/elementwise';
-import { sum } from './ops/reduce';
-import { Generator } from './rng';
+import { mul } from '../ops/elementwise';
+import { sum } from '../ops/reduce';
+import { Generator } from './random';
 import { Tensor, dispose, scope, tensor } from './tensor';
 
 export interface GradcheckOptions {
