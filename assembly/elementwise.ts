@@ -7,7 +7,7 @@
 // out == input is allowed everywhere (each vector is loaded before its result is stored).
 
 import {
-  loadPartial, madd, splat, storePartial, vsigmoid,
+  loadPartial, madd, splat, storePartial, vexp, vsigmoid,
   UNeg, UExp, ULog, URelu, USigmoid, UTanh, USoftplus, USqrt, USquare, UAbs, ULeaky,
   BAdd, BSub, BMul, BDiv, BMax, BMin,
 } from './vmath';
@@ -90,6 +90,17 @@ export function leakyRelu(x: usize, out: usize, n: i32, slope: f32): void {
   map1<ULeaky>(x, out, n, splat(slope));
 }
 
+/** ELU (alpha in p): x > 0 ? x : alpha * (e^x - 1). */
+class UElu {
+  @inline f(v: v128, p: v128): v128 { return v128.bitselect(v, f32x4.mul(p, f32x4.sub(vexp(v), splat(1.0))), f32x4.gt(v, splat(0.0))); }
+  @inline heavy(): bool { return true; }
+}
+
+/** out[i] = x[i] > 0 ? x[i] : alpha * (exp(x[i]) - 1) */
+export function elu(x: usize, out: usize, n: i32, alpha: f32): void {
+  map1<UElu>(x, out, n, splat(alpha));
+}
+
 // ---- two-input maps ------------------------------------------------------------------------
 
 // Activation backwards as binary ops on (x or y, dy).
@@ -97,6 +108,7 @@ class GLeaky { @inline f(x: v128, dy: v128, p: v128): v128 { return f32x4.mul(dy
 class GRelu { @inline f(x: v128, dy: v128, p: v128): v128 { return f32x4.mul(dy, v128.and(f32x4.gt(x, splat(0.0)), splat(1.0))); } @inline heavy(): bool { return false; } }
 class GSigmoid { @inline f(y: v128, dy: v128, p: v128): v128 { return f32x4.mul(f32x4.mul(dy, y), f32x4.sub(splat(1.0), y)); } @inline heavy(): bool { return false; } }
 class GTanh { @inline f(y: v128, dy: v128, p: v128): v128 { return f32x4.mul(dy, f32x4.sub(splat(1.0), f32x4.mul(y, y))); } @inline heavy(): bool { return false; } }
+class GElu { @inline f(x: v128, dy: v128, p: v128): v128 { return f32x4.mul(dy, v128.bitselect(splat(1.0), f32x4.mul(p, vexp(x)), f32x4.gt(x, splat(0.0)))); } @inline heavy(): bool { return true; } }
 class GSoftplus { @inline f(x: v128, dy: v128, p: v128): v128 { return f32x4.mul(dy, vsigmoid(x)); } @inline heavy(): bool { return true; } }
 
 // Where the operands come from: l/r load the left/right operand at byte offset off
@@ -360,6 +372,29 @@ export function tanhBackward(y: usize, dy: usize, dx: usize, n: i32): void {
 /** dx[i] = dy[i] * sigmoid(x[i]) */
 export function softplusBackward(x: usize, dy: usize, dx: usize, n: i32): void {
   map2<GSoftplus, VV>(x, dy, dx, n, splat(0.0), splat(0.0));
+}
+
+/** dx[i] = dy[i] * (x[i] > 0 ? 1 : alpha * exp(x[i])) */
+export function eluBackward(x: usize, dy: usize, dx: usize, n: i32, alpha: f32): void {
+  map2<GElu, VV>(x, dy, dx, n, splat(0.0), splat(alpha));
+}
+
+/** dx[i] = lo < x[i] < hi ? dy[i] : 0 (the gradient of clamp; none where it clamped) */
+export function clampBackward(x: usize, dy: usize, dx: usize, n: i32, lo: f32, hi: f32): void {
+  const vlo = splat(lo);
+  const vhi = splat(hi);
+  let i = 0;
+  for (; i + 4 <= n; i += 4) {
+    const off = <usize>i << 2;
+    const v = v128.load(x + off);
+    const inside = v128.and(f32x4.gt(v, vlo), f32x4.lt(v, vhi));
+    v128.store(dx + off, v128.and(v128.load(dy + off), inside));
+  }
+  for (; i < n; i++) {
+    const off = <usize>i << 2;
+    const v = load<f32>(x + off);
+    store<f32>(dx + off, v > lo && v < hi ? load<f32>(dy + off) : 0);
+  }
 }
 
 // ---- memory-ish ------------------------------------------------------------------------------

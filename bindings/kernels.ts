@@ -33,13 +33,20 @@ export const enum UnOp {
   Abs = 9,
 }
 
-export interface Kernels {
+// A phantom carrying a kernel's signature: the value is never read, only its type.
+const kernel = <F>(): F => null as unknown as F;
+
+/**
+ * THE kernel table: one line per wasm export, name and signature. The loader checks at
+ * start-up that the module exports every name (KERNEL_NAMES), and `Kernels` is its type.
+ */
+const KERNEL_TABLE = {
   /** End of the module's static data: the JS allocator starts above it. */
-  heapBase(): Ptr;
+  heapBase: kernel<() => Ptr>(),
 
   // ---- gemm.ts -------------------------------------------------------------------------
   /** Bytes of scratch space `gemm` needs for packing (a constant of the build). */
-  gemmWorkspaceBytes(): number;
+  gemmWorkspaceBytes: kernel<() => number>(),
   /**
    * C[M,N] = alpha * op(A) * op(B) + beta * C, then optionally C += bias (per column,
    * bias[N]) and C = max(C, 0). op(A) is [M,K]: A is stored [M,K] (lda >= K) or, when
@@ -47,133 +54,139 @@ export interface Kernels {
    * beta == 0 means C is write-only (never read, so garbage/NaN in C is ignored).
    * bias == 0 means no bias. work: gemmWorkspaceBytes() bytes, 64-byte aligned.
    */
-  gemm(
+  gemm: kernel<(
     transA: number, transB: number, M: number, N: number, K: number, alpha: number,
     A: Ptr, lda: number, B: Ptr, ldb: number, beta: number, C: Ptr, ldc: number,
     bias: Ptr, relu: number, work: Ptr,
-  ): void;
+  ) => void>(),
 
   // ---- elementwise.ts ------------------------------------------------------------------
   /** out[i] = unop(x[i]) */
-  unary(op: UnOp, x: Ptr, out: Ptr, n: number): void;
+  unary: kernel<(op: UnOp, x: Ptr, out: Ptr, n: number) => void>(),
   /** out[i] = a[i] op b[i] */
-  binary(op: BinOp, a: Ptr, b: Ptr, out: Ptr, n: number): void;
+  binary: kernel<(op: BinOp, a: Ptr, b: Ptr, out: Ptr, n: number) => void>(),
   /** out[i] = a[i] op s  (reverse != 0: out[i] = s op a[i]) */
-  binaryScalar(op: BinOp, a: Ptr, s: number, out: Ptr, n: number, reverse: number): void;
+  binaryScalar: kernel<(op: BinOp, a: Ptr, s: number, out: Ptr, n: number, reverse: number) => void>(),
   /** a is [rows, cols], b is [cols]: out[r,c] = a[r,c] op b[c]  (reverse: b[c] op a[r,c]) */
-  binaryRow(op: BinOp, a: Ptr, b: Ptr, out: Ptr, rows: number, cols: number, reverse: number): void;
+  binaryRow: kernel<(op: BinOp, a: Ptr, b: Ptr, out: Ptr, rows: number, cols: number, reverse: number) => void>(),
   /** a is [rows, cols], b is [rows]: out[r,c] = a[r,c] op b[r]  (reverse: b[r] op a[r,c]) */
-  binaryCol(op: BinOp, a: Ptr, b: Ptr, out: Ptr, rows: number, cols: number, reverse: number): void;
+  binaryCol: kernel<(op: BinOp, a: Ptr, b: Ptr, out: Ptr, rows: number, cols: number, reverse: number) => void>(),
   /**
    * General broadcasting: out has `ndim` dims (shape at shapePtr, i32[ndim]); a and b are
    * read with element strides at aStridesPtr / bStridesPtr (i32[ndim], 0 on broadcast dims).
    */
-  binaryStrided(op: BinOp, a: Ptr, b: Ptr, out: Ptr, ndim: number, shapePtr: Ptr, aStridesPtr: Ptr, bStridesPtr: Ptr): void;
+  binaryStrided: kernel<(op: BinOp, a: Ptr, b: Ptr, out: Ptr, ndim: number, shapePtr: Ptr, aStridesPtr: Ptr, bStridesPtr: Ptr) => void>(),
   /** out[i] = max(x[i], slope * x[i]) style leaky ReLU: x >= 0 ? x : slope * x */
-  leakyRelu(x: Ptr, out: Ptr, n: number, slope: number): void;
+  leakyRelu: kernel<(x: Ptr, out: Ptr, n: number, slope: number) => void>(),
   /** dx[i] = dy[i] * (x[i] >= 0 ? 1 : slope)  (ReLU backward is slope = 0, with x > 0 ? 1 : 0) */
-  leakyReluBackward(x: Ptr, dy: Ptr, dx: Ptr, n: number, slope: number): void;
+  leakyReluBackward: kernel<(x: Ptr, dy: Ptr, dx: Ptr, n: number, slope: number) => void>(),
   /** dx[i] = dy[i] * (x[i] > 0 ? 1 : 0) */
-  reluBackward(x: Ptr, dy: Ptr, dx: Ptr, n: number): void;
+  reluBackward: kernel<(x: Ptr, dy: Ptr, dx: Ptr, n: number) => void>(),
   /** dx[i] = dy[i] * y[i] * (1 - y[i]), y = sigmoid(x) */
-  sigmoidBackward(y: Ptr, dy: Ptr, dx: Ptr, n: number): void;
+  sigmoidBackward: kernel<(y: Ptr, dy: Ptr, dx: Ptr, n: number) => void>(),
   /** dx[i] = dy[i] * (1 - y[i]^2), y = tanh(x) */
-  tanhBackward(y: Ptr, dy: Ptr, dx: Ptr, n: number): void;
+  tanhBackward: kernel<(y: Ptr, dy: Ptr, dx: Ptr, n: number) => void>(),
   /** dx[i] = dy[i] * sigmoid(x[i]) */
-  softplusBackward(x: Ptr, dy: Ptr, dx: Ptr, n: number): void;
+  softplusBackward: kernel<(x: Ptr, dy: Ptr, dx: Ptr, n: number) => void>(),
+  /** out[i] = x[i] > 0 ? x[i] : alpha * (exp(x[i]) - 1) */
+  elu: kernel<(x: Ptr, out: Ptr, n: number, alpha: number) => void>(),
+  /** dx[i] = dy[i] * (x[i] > 0 ? 1 : alpha * exp(x[i])) */
+  eluBackward: kernel<(x: Ptr, dy: Ptr, dx: Ptr, n: number, alpha: number) => void>(),
+  /** dx[i] = lo < x[i] < hi ? dy[i] : 0 */
+  clampBackward: kernel<(x: Ptr, dy: Ptr, dx: Ptr, n: number, lo: number, hi: number) => void>(),
   /** x[i] = value */
-  fill(x: Ptr, value: number, n: number): void;
+  fill: kernel<(x: Ptr, value: number, n: number) => void>(),
   /** dst[i] = src[i] (regions may not overlap) */
-  copy(src: Ptr, dst: Ptr, n: number): void;
+  copy: kernel<(src: Ptr, dst: Ptr, n: number) => void>(),
   /** y[i] += alpha * x[i] */
-  axpy(alpha: number, x: Ptr, y: Ptr, n: number): void;
+  axpy: kernel<(alpha: number, x: Ptr, y: Ptr, n: number) => void>(),
   /** Number of elements that are NaN or +-Inf. */
-  countNonFinite(x: Ptr, n: number): number;
+  countNonFinite: kernel<(x: Ptr, n: number) => number>(),
   /** out[i] = f32(x[i]) for an i32 array x */
-  i32ToF32(x: Ptr, out: Ptr, n: number): void;
+  i32ToF32: kernel<(x: Ptr, out: Ptr, n: number) => void>(),
 
   // ---- reduce.ts -----------------------------------------------------------------------
   /**
    * x viewed as [outer, n, inner]; out[o, i] = scale * sum_k x[o, k, i]  (out is [outer, inner]).
    * Rows: inner = 1; columns: outer = 1; everything: outer = inner = 1.
    */
-  reduceSum(x: Ptr, out: Ptr, outer: number, n: number, inner: number, scale: number): void;
+  reduceSum: kernel<(x: Ptr, out: Ptr, outer: number, n: number, inner: number, scale: number) => void>(),
   /** Same view; out[o, i] = max_k x[o, k, i]; if argmax != 0, writes the first maximising k (i32). n >= 1. */
-  reduceMax(x: Ptr, out: Ptr, argmax: Ptr, outer: number, n: number, inner: number): void;
+  reduceMax: kernel<(x: Ptr, out: Ptr, argmax: Ptr, outer: number, n: number, inner: number) => void>(),
   /** sum_i x[i] * y[i] (f32 accumulate in SIMD lanes) */
-  dot(x: Ptr, y: Ptr, n: number): number;
+  dot: kernel<(x: Ptr, y: Ptr, n: number) => number>(),
 
   // ---- softmax.ts ----------------------------------------------------------------------
   /** Row-wise softmax of x [rows, cols] into y (numerically stable, max-shifted). */
-  softmax(x: Ptr, y: Ptr, rows: number, cols: number): void;
+  softmax: kernel<(x: Ptr, y: Ptr, rows: number, cols: number) => void>(),
   /** Row-wise log-softmax. */
-  logSoftmax(x: Ptr, y: Ptr, rows: number, cols: number): void;
+  logSoftmax: kernel<(x: Ptr, y: Ptr, rows: number, cols: number) => void>(),
   /** dx = y * (dy - sum_c(dy * y)) per row, y = softmax output. */
-  softmaxBackward(y: Ptr, dy: Ptr, dx: Ptr, rows: number, cols: number): void;
+  softmaxBackward: kernel<(y: Ptr, dy: Ptr, dx: Ptr, rows: number, cols: number) => void>(),
   /** dx = dy - exp(y) * sum_c(dy) per row, y = log-softmax output. */
-  logSoftmaxBackward(y: Ptr, dy: Ptr, dx: Ptr, rows: number, cols: number): void;
+  logSoftmaxBackward: kernel<(y: Ptr, dy: Ptr, dx: Ptr, rows: number, cols: number) => void>(),
   /**
    * Fused softmax + cross-entropy for integer labels (i32[rows], each in [0, cols)).
    * Writes probs = softmax(logits) and returns sum over rows of -log p[r, label[r]]
    * (computed as logsumexp - logit, so it stays finite).
    */
-  softmaxCrossEntropy(logits: Ptr, labels: Ptr, probs: Ptr, rows: number, cols: number): number;
+  softmaxCrossEntropy: kernel<(logits: Ptr, labels: Ptr, probs: Ptr, rows: number, cols: number) => number>(),
   /** dlogits[r, c] = scale * (probs[r, c] - (c == label[r])) */
-  softmaxCrossEntropyBackward(probs: Ptr, labels: Ptr, dlogits: Ptr, rows: number, cols: number, scale: number): void;
+  softmaxCrossEntropyBackward: kernel<(probs: Ptr, labels: Ptr, dlogits: Ptr, rows: number, cols: number, scale: number) => void>(),
 
   // ---- optim.ts (all in place on w and the state buffers; g is read only) ---------------
   /**
    * Notes §1.3.5.3: g' = g + wd*w; dw = -lr*g' + momentum*dw_prev; w += dw. `velocity` keeps dw.
    * With momentum == 0 the old velocity is not read; velocity == 0 means no buffer (plain SGD).
    */
-  sgdStep(w: Ptr, g: Ptr, velocity: Ptr, n: number, lr: number, momentum: number, weightDecay: number): void;
+  sgdStep: kernel<(w: Ptr, g: Ptr, velocity: Ptr, n: number, lr: number, momentum: number, weightDecay: number) => void>(),
   /** g' = g + wd*w; h += g'^2; w -= lr * g' / (sqrt(h) + eps) */
-  adagradStep(w: Ptr, g: Ptr, h: Ptr, n: number, lr: number, eps: number, weightDecay: number): void;
+  adagradStep: kernel<(w: Ptr, g: Ptr, h: Ptr, n: number, lr: number, eps: number, weightDecay: number) => void>(),
   /** g' = g + wd*w; s = rho*s + (1-rho)*g'^2; w -= lr * g' / (sqrt(s) + eps) */
-  rmspropStep(w: Ptr, g: Ptr, s: Ptr, n: number, lr: number, rho: number, eps: number, weightDecay: number): void;
+  rmspropStep: kernel<(w: Ptr, g: Ptr, s: Ptr, n: number, lr: number, rho: number, eps: number, weightDecay: number) => void>(),
   /**
    * Adam with bias correction: g' = g + wd*w (decoupled != 0: AdamW, w -= lr*wd*w instead);
    * m = b1*m + (1-b1)*g'; v = b2*v + (1-b2)*g'^2; w -= lr * (m/bc1) / (sqrt(v/bc2) + eps),
    * where bc1 = 1 - b1^t and bc2 = 1 - b2^t are passed in.
    */
-  adamStep(
+  adamStep: kernel<(
     w: Ptr, g: Ptr, m: Ptr, v: Ptr, n: number, lr: number, beta1: number, beta2: number,
     eps: number, weightDecay: number, decoupled: number, bc1: number, bc2: number,
-  ): void;
+  ) => void>(),
 
   // ---- conv.ts (NCHW, one image at a time; no dilation) ---------------------------------
   /**
    * col[(c*kh + i)*kw + j, oy*OW + ox] = x[c, oy*sh - ph + i, ox*sw - pw + j] (0 outside the
    * image). x is one image [C, H, W]; col is [C*kh*kw, OH*OW].
    */
-  im2col(x: Ptr, C: number, H: number, W: number, kh: number, kw: number, sh: number, sw: number,
-    ph: number, pw: number, OH: number, OW: number, col: Ptr): void;
+  im2col: kernel<(x: Ptr, C: number, H: number, W: number, kh: number, kw: number, sh: number, sw: number,
+    ph: number, pw: number, OH: number, OW: number, col: Ptr) => void>(),
   /** The adjoint of im2col: x[c, y, x] += every col entry that im2col read from there. Accumulates. */
-  col2im(col: Ptr, C: number, H: number, W: number, kh: number, kw: number, sh: number, sw: number,
-    ph: number, pw: number, OH: number, OW: number, x: Ptr): void;
+  col2im: kernel<(col: Ptr, C: number, H: number, W: number, kh: number, kw: number, sh: number, sw: number,
+    ph: number, pw: number, OH: number, OW: number, x: Ptr) => void>(),
   /**
    * Direct stride-1 convolution of a batch, for layers with few taps (C*kh*kw small: first
    * layers): y[n, f, oy, ox] = bias[f] + Σ_{c,i,j} w[f, c, i, j] · x[n, c, oy - ph + i, ox - pw + j]
    * (0 outside the image) for x [N, C, H, W], w [F, C, kh, kw], y [N, F, OH, OW] (written),
    * bias [F] or 0 for none. work: conv2dDirectWorkBytes(C, kh, kw, OH, OW, F) bytes, 16-byte aligned.
    */
-  conv2dDirect(x: Ptr, N: number, C: number, H: number, W: number, kh: number, kw: number,
-    ph: number, pw: number, OH: number, OW: number, w: Ptr, F: number, bias: Ptr, y: Ptr, work: Ptr): void;
+  conv2dDirect: kernel<(x: Ptr, N: number, C: number, H: number, W: number, kh: number, kw: number,
+    ph: number, pw: number, OH: number, OW: number, w: Ptr, F: number, bias: Ptr, y: Ptr, work: Ptr) => void>(),
   /** Bytes of scratch conv2dDirect needs (a multiple of 16). */
-  conv2dDirectWorkBytes(C: number, kh: number, kw: number, OH: number, OW: number, F: number): number;
+  conv2dDirectWorkBytes: kernel<(C: number, kh: number, kw: number, OH: number, OW: number, F: number) => number>(),
 
   // ---- pool.ts (NCHW; planes = N*C) -----------------------------------------------------
   /** Max over each window (padding never wins); argmax[plane, o] = y*W + x index inside the plane. */
-  maxPool2d(x: Ptr, planes: number, H: number, W: number, kh: number, kw: number, sh: number, sw: number,
-    ph: number, pw: number, OH: number, OW: number, y: Ptr, argmax: Ptr): void;
+  maxPool2d: kernel<(x: Ptr, planes: number, H: number, W: number, kh: number, kw: number, sh: number, sw: number,
+    ph: number, pw: number, OH: number, OW: number, y: Ptr, argmax: Ptr) => void>(),
   /** dx (zeroed by the kernel, [planes, H, W]) += dy at the remembered argmax positions. */
-  maxPool2dBackward(dy: Ptr, argmax: Ptr, planes: number, HW: number, OHW: number, dx: Ptr): void;
+  maxPool2dBackward: kernel<(dy: Ptr, argmax: Ptr, planes: number, HW: number, OHW: number, dx: Ptr) => void>(),
   /** Mean over each window; countIncludePad != 0 divides by kh*kw, else by the in-image count. */
-  avgPool2d(x: Ptr, planes: number, H: number, W: number, kh: number, kw: number, sh: number, sw: number,
-    ph: number, pw: number, OH: number, OW: number, y: Ptr, countIncludePad: number): void;
+  avgPool2d: kernel<(x: Ptr, planes: number, H: number, W: number, kh: number, kw: number, sh: number, sw: number,
+    ph: number, pw: number, OH: number, OW: number, y: Ptr, countIncludePad: number) => void>(),
   /** The adjoint of avgPool2d; dx ([planes, H, W]) is zeroed by the kernel. */
-  avgPool2dBackward(dy: Ptr, planes: number, H: number, W: number, kh: number, kw: number, sh: number, sw: number,
-    ph: number, pw: number, OH: number, OW: number, dx: Ptr, countIncludePad: number): void;
+  avgPool2dBackward: kernel<(dy: Ptr, planes: number, H: number, W: number, kh: number, kw: number, sh: number, sw: number,
+    ph: number, pw: number, OH: number, OW: number, dx: Ptr, countIncludePad: number) => void>(),
 
   // ---- norm.ts ------------------------------------------------------------------------------
   /**
@@ -181,48 +194,32 @@ export interface Kernels {
    * per channel c: mean, biased variance over N*S values; y = gamma*(x-mean)*invstd + beta with
    * invstd = 1/sqrt(var + eps). Writes mean[C] and invstd[C] for backward and the statistics.
    */
-  batchNormTrain(x: Ptr, N: number, C: number, S: number, gamma: Ptr, beta: Ptr, eps: number,
-    y: Ptr, mean: Ptr, invstd: Ptr): void;
+  batchNormTrain: kernel<(x: Ptr, N: number, C: number, S: number, gamma: Ptr, beta: Ptr, eps: number,
+    y: Ptr, mean: Ptr, invstd: Ptr) => void>(),
   /** Batch norm, evaluation: y = gamma*(x - mean[c]) * invstd[c] + beta, with given per-channel mean/invstd. */
-  batchNormApply(x: Ptr, N: number, C: number, S: number, gamma: Ptr, beta: Ptr, mean: Ptr, invstd: Ptr, y: Ptr): void;
+  batchNormApply: kernel<(x: Ptr, N: number, C: number, S: number, gamma: Ptr, beta: Ptr, mean: Ptr, invstd: Ptr, y: Ptr) => void>(),
   /**
    * Batch-norm backward (training statistics): writes dx, and dgamma[C], dbeta[C] (overwritten).
    * dx = gamma*invstd/M * (M*dy - sum(dy) - xhat*sum(dy*xhat)), M = N*S.
    */
-  batchNormBackward(x: Ptr, dy: Ptr, N: number, C: number, S: number, gamma: Ptr, mean: Ptr, invstd: Ptr,
-    dx: Ptr, dgamma: Ptr, dbeta: Ptr): void;
+  batchNormBackward: kernel<(x: Ptr, dy: Ptr, N: number, C: number, S: number, gamma: Ptr, mean: Ptr, invstd: Ptr,
+    dx: Ptr, dgamma: Ptr, dbeta: Ptr) => void>(),
   /** Layer norm over the last dim: x [rows, cols]; y = gamma[col]*(x-mean_r)*invstd_r + beta[col]. */
-  layerNorm(x: Ptr, rows: number, cols: number, gamma: Ptr, beta: Ptr, eps: number, y: Ptr, mean: Ptr, invstd: Ptr): void;
+  layerNorm: kernel<(x: Ptr, rows: number, cols: number, gamma: Ptr, beta: Ptr, eps: number, y: Ptr, mean: Ptr, invstd: Ptr) => void>(),
   /** Layer-norm backward: writes dx, and dgamma[cols], dbeta[cols] (overwritten). */
-  layerNormBackward(x: Ptr, dy: Ptr, rows: number, cols: number, gamma: Ptr, mean: Ptr, invstd: Ptr,
-    dx: Ptr, dgamma: Ptr, dbeta: Ptr): void;
+  layerNormBackward: kernel<(x: Ptr, dy: Ptr, rows: number, cols: number, gamma: Ptr, mean: Ptr, invstd: Ptr,
+    dx: Ptr, dgamma: Ptr, dbeta: Ptr) => void>(),
 
   // ---- dropout.ts ---------------------------------------------------------------------------
   /**
    * Inverted dropout: mask[i] = (hash(seed, i) uniform in [0,1)) < p ? 0 : 1/(1-p); y = x*mask.
    * The hash is counter-based, so the mask depends only on (seed, i): reproducible and SIMD-able.
    */
-  dropout(x: Ptr, y: Ptr, mask: Ptr, n: number, p: number, seed: number): void;
-}
+  dropout: kernel<(x: Ptr, y: Ptr, mask: Ptr, n: number, p: number, seed: number) => void>(),
+};
 
-/** Names the loader verifies; kept in sync with the interface by the type below. */
-export const KERNEL_NAMES = [
-  'heapBase', 'gemmWorkspaceBytes', 'gemm',
-  'unary', 'binary', 'binaryScalar', 'binaryRow', 'binaryCol', 'binaryStrided',
-  'leakyRelu', 'leakyReluBackward', 'reluBackward', 'sigmoidBackward', 'tanhBackward',
-  'softplusBackward', 'fill', 'copy', 'axpy', 'countNonFinite', 'i32ToF32',
-  'reduceSum', 'reduceMax', 'dot',
-  'softmax', 'logSoftmax', 'softmaxBackward', 'logSoftmaxBackward',
-  'softmaxCrossEntropy', 'softmaxCrossEntropyBackward',
-  'sgdStep', 'adagradStep', 'rmspropStep', 'adamStep',
-  'im2col', 'col2im', 'conv2dDirect', 'conv2dDirectWorkBytes',
-  'maxPool2d', 'maxPool2dBackward', 'avgPool2d', 'avgPool2dBackward',
-  'batchNormTrain', 'batchNormApply', 'batchNormBackward', 'layerNorm', 'layerNormBackward',
-  'dropout',
-  // Each family's names are added here once its kernels exist (the loader checks them).
-] as const satisfies readonly (keyof Kernels)[];
+export type Kernels = { readonly [K in keyof typeof KERNEL_TABLE]: (typeof KERNEL_TABLE)[K] };
+export type KernelName = keyof Kernels;
 
-// Compile-time exhaustiveness: fails to type-check if a Kernels member is missing above.
-type Missing = Exclude<keyof Kernels, (typeof KERNEL_NAMES)[number]>;
-const exhaustive: Missing extends never ? true : Missing = true;
-void exhaustive;
+/** Names the loader verifies and the thread pool indexes kernels by. */
+export const KERNEL_NAMES = Object.keys(KERNEL_TABLE) as KernelName[];

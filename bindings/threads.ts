@@ -26,11 +26,11 @@
 // (`await startThreads()` starts them ahead of time). After a job a worker spins on its
 // sequence number for SPIN_MS before it sleeps in Atomics.wait, because waking a sleeping
 // thread costs 30-80 µs here.
-import { KERNEL_NAMES, type Kernels } from './kernels';
+import { KERNEL_NAMES, type KernelName, type Kernels } from './kernels';
 import { requestThreads, requestedThreads, runtime, type Runtime } from './index';
 import { execJob, workerSource } from './worker-entry';
 
-export type KernelName = (typeof KERNEL_NAMES)[number];
+export type { KernelName } from './kernels';
 
 /** Work below this many flops per thread is not split (2 threads from 4 MFLOP, ~100 µs). */
 let FLOPS_PER_THREAD = 2e6;

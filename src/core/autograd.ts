@@ -12,7 +12,10 @@ import { Tensor, fmt, full } from './tensor';
 export type Backward = (grad: Tensor) => (Tensor | null)[];
 
 export interface GraphNode {
+  /** Name of the op's definition (src/ops/registry.ts). */
   readonly op: string;
+  /** The op's attributes as parsed (stride, padding, axes, ...), for export and inspection. */
+  readonly attrs: Readonly<Record<string, unknown>>;
   readonly inputs: readonly Tensor[];
   readonly backward: Backward;
   /** Extra buffers the backward needs (softmax probabilities, masks), freed with the graph. */
@@ -83,10 +86,10 @@ export function needsGrad(...inputs: Tensor[]): boolean {
  * Called by every op on its output. Records the node when any input requires grad;
  * otherwise frees `saved` right away. Also runs the anomaly check.
  */
-export function record(op: string, out: Tensor, inputs: Tensor[], backward: Backward, saved: Tensor[] = []): Tensor {
+export function record(op: string, out: Tensor, inputs: Tensor[], backward: Backward, saved: Tensor[] = [], attrs: object = {}): Tensor {
   if (detectAnomaly && !inBackward) checkFinite(op, out, inputs);
   if (needsGrad(...inputs)) {
-    out.node = { op, inputs, backward, saved };
+    out.node = { op, attrs: attrs as Readonly<Record<string, unknown>>, inputs, backward, saved };
     out.requiresGrad = true;
   } else {
     for (const s of saved) s.dispose();

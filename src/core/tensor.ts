@@ -1,13 +1,15 @@
 // Tensors: (storage in wasm memory, shape, dtype) plus the autograd hooks. The graph engine
 // lives in autograd.ts; ops live in ops/<family>.ts and are attached as methods at the end
 // of ops/index.ts so that `x.add(y)` and `add(x, y)` are the same code.
-import { f32, i32, kernels, runtime } from '../../bindings/index';
+import { kernels, runtime } from '../../bindings/index';
 import type { Allocator } from '../../bindings/allocator';
+import {
+  advance, byteLength, fillElements, integerRange, isDType, read, write, type DType, type TypedData,
+} from '../../bindings/memory';
 import type { GraphNode } from './autograd';
 
-export type DType = 'float32' | 'int32';
+export type { DType, TypedData } from '../../bindings/memory';
 export type Shape = readonly number[];
-export type TypedData = Float32Array | Int32Array;
 
 /** Reference-counted block of wasm memory shared by a tensor and its views (reshape, detach). */
 export class Storage {
@@ -82,11 +84,21 @@ export class Tensor {
     return this.storage.ptr;
   }
 
+  /** Byte offset of element i (row-major) in wasm memory, for kernels that work on a part. */
+  ptrAt(i: number): number {
+    return advance(this.ptr, this.dtype, i);
+  }
+
   /** A copy of the values as a typed array (works after the graph released the memory, for the loss). */
   data(): TypedData {
     if (this.storage === null && this.snapshot !== null) return this.snapshot.slice();
-    const p = this.ptr >>> 2;
-    return this.dtype === 'float32' ? f32().slice(p, p + this.size) : i32().slice(p, p + this.size);
+    return read(this.dtype, this.ptr, this.size);
+  }
+
+  /** Overwrites the values in place (same number of elements; converted as typed arrays convert). */
+  setData(values: ArrayLike<number>): void {
+    if (values.length !== this.size) throw new Error(`setData: ${values.length} values for tensor ${fmt(this.shape)} (${this.size} elements)`);
+    write(this.dtype, this.ptr, values);
   }
 
   /** Values as nested JS arrays following the shape (a number for a scalar). */
@@ -170,7 +182,8 @@ export function fmt(shape: Shape): string {
 /** A tensor with uninitialised memory (contents are whatever the block held). */
 export function empty(shape: Shape, dtype: DType = 'float32'): Tensor {
   checkShape('empty', shape);
-  const bytes = sizeOf(shape) * 4;
+  if (!isDType(dtype)) throw new Error(`empty: unknown dtype '${String(dtype)}'`);
+  const bytes = byteLength('empty', dtype, sizeOf(shape));
   const allocator = runtime().allocator;
   return new Tensor(new Storage(allocator.alloc(bytes), bytes, allocator), shape, dtype);
 }
@@ -272,7 +285,7 @@ export function tensor(values: Nested | ArrayLike<number>, shapeOrOpts?: Shape |
   let dtype: DType = opts.dtype ?? 'float32';
   if (ArrayBuffer.isView(values)) {
     flat = values as unknown as ArrayLike<number>;
-    if (values instanceof Int32Array && opts.dtype === undefined) dtype = 'int32';
+    if (opts.dtype === undefined) dtype = values instanceof Int32Array ? 'int32' : values instanceof Int8Array ? 'int8' : values instanceof Uint8Array ? 'uint8' : 'float32';
     shape = shapeArg ? shapeArg.slice() : [flat.length];
   } else if (typeof values === 'number' || typeof values === 'boolean') {
     flat = [Number(values)];
@@ -290,15 +303,17 @@ export function tensor(values: Nested | ArrayLike<number>, shapeOrOpts?: Shape |
   if (sizeOf(shape) !== flat.length) {
     throw new Error(`tensor: ${flat.length} values do not fit shape ${fmt(shape)} (${sizeOf(shape)} elements)`);
   }
-  if (dtype === 'int32') {
+  if (!isDType(dtype)) throw new Error(`tensor: unknown dtype '${String(dtype)}'`);
+  const range = integerRange(dtype);
+  if (range.integer) {
     for (let i = 0; i < flat.length; i++) {
-      if (!Number.isInteger(flat[i])) throw new Error(`tensor: int32 tensor needs integer values, got ${flat[i]} at index ${i}`);
+      const v = flat[i];
+      if (!Number.isInteger(v)) throw new Error(`tensor: ${dtype} tensor needs integer values, got ${v} at index ${i}`);
+      if (v < range.min || v > range.max) throw new Error(`tensor: value ${v} at index ${i} is out of the ${dtype} range [${range.min}, ${range.max}]`);
     }
   }
   const t = empty(shape, dtype);
-  const p = t.ptr >>> 2;
-  if (dtype === 'float32') f32().set(flat, p);
-  else i32().set(flat, p);
+  write(dtype, t.ptr, flat);
   if (opts.requiresGrad) t.requiresGrad = true;
   return t;
 }
@@ -306,12 +321,14 @@ export function tensor(values: Nested | ArrayLike<number>, shapeOrOpts?: Shape |
 export function full(shape: Shape, value: number, opts: CreateOptions = {}): Tensor {
   checkShape('full', shape);
   const dtype = opts.dtype ?? 'float32';
+  if (!isDType(dtype)) throw new Error(`full: unknown dtype '${String(dtype)}'`);
+  const range = integerRange(dtype);
+  if (range.integer && (!Number.isInteger(value) || value < range.min || value > range.max)) {
+    throw new Error(`full: a ${dtype} tensor needs an integer value in [${range.min}, ${range.max}], got ${value}`);
+  }
   const t = empty(shape, dtype);
   if (dtype === 'float32') kernels().fill(t.ptr, value, t.size);
-  else {
-    if (!Number.isInteger(value)) throw new Error(`full: int32 tensor needs an integer value, got ${value}`);
-    i32().fill(value, t.ptr >>> 2, (t.ptr >>> 2) + t.size);
-  }
+  else fillElements(dtype, t.ptr, t.size, value);
   if (opts.requiresGrad) t.requiresGrad = true;
   return t;
 }

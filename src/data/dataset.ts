@@ -85,7 +85,7 @@ export class Dataset {
     if (x.ndim < 1 || y.ndim < 1 || x.shape[0] !== y.shape[0]) {
       throw new Error(`Dataset.fromTensors: x and y need the same number of rows, got ${fmt(x.shape)} and ${fmt(y.shape)}`);
     }
-    return new Dataset(x.data() as Float32Array, x.shape.slice(1), y.data(), { targetShape: y.shape.slice(1) });
+    return new Dataset(x.data() as Float32Array, x.shape.slice(1), y.data() as Float32Array | Int32Array, { targetShape: y.shape.slice(1) });
   }
 
   /** Whether targets are int32 class labels. */

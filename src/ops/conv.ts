@@ -24,7 +24,7 @@ import { Job, plannedThreads, threadsFor } from '../../bindings/threads';
 import { gemmCall } from './matmul';
 import { record } from '../core/autograd';
 import { Tensor, empty, fmt, type Shape } from '../core/tensor';
-import { assertFloat, assertTensor } from './util';
+import { assertFloat, assertTensor } from '../core/validate';
 
 /** A size given once for both spatial dims, or as [height, width]. */
 export type Size2 = number | readonly [number, number];

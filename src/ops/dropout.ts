@@ -7,7 +7,7 @@ import { BinOp, kernels } from '../../bindings/index';
 import { record } from '../core/autograd';
 import { rng } from '../core/random';
 import { Tensor, empty } from '../core/tensor';
-import { assertFloat, assertTensor } from './util';
+import { assertFloat, assertTensor } from '../core/validate';
 
 /** Zeroes elements with probability p and scales the rest by 1/(1-p); x itself when !training or p = 0. */
 export function dropout(x: Tensor, p = 0.5, training = true): Tensor {

@@ -1,10 +1,13 @@
-// Elementwise ops with broadcasting (NumPy rules) and activations: forward, backward and
-// shape rules together.
-import { BinOp, UnOp, f32, i32, kernels, runtime } from '../../bindings/index';
-import { record } from '../core/autograd';
+// Elementwise ops: binary arithmetic with NumPy broadcasting, unary maths and activations.
+// Each op is one registry definition (src/ops/registry.ts); kernels in assembly/elementwise.ts.
+import { BinOp, UnOp, kernels } from '../../bindings/index';
+import { readAt, withInt32Arrays } from '../../bindings/memory';
 import { Tensor, empty, fmt, full, type Shape } from '../core/tensor';
-import { assertFiniteNumber, assertFloat, sameShape, type TensorLike } from './util';
+import { assertFiniteNumber, assertFloat, sameShape, type TensorLike } from '../core/validate';
+import { hostBroadcast, hostMap, hostScalar } from './host';
+import { callOp, defineComposite, defineOp, type HostTensor, type InputSpec, type OpFn, type OpSample } from './registry';
 import { sum } from './reduce';
+import { reshape } from './shape';
 
 // ---- broadcasting ------------------------------------------------------------------------
 
@@ -35,38 +38,21 @@ function stridesFor(shape: Shape, outShape: Shape): number[] {
   return strides;
 }
 
-/** Runs a strided kernel call with small i32 arrays placed in wasm memory for it. */
-export function withI32Arrays<T>(arrays: readonly (readonly number[])[], fn: (ptrs: number[]) => T): T {
-  const alloc = runtime().allocator;
-  const ptrs = arrays.map((a) => {
-    const p = alloc.alloc(a.length * 4);
-    i32().set(a, p >>> 2);
-    return p;
-  });
-  try {
-    return fn(ptrs);
-  } finally {
-    for (const p of ptrs) alloc.release(p);
-  }
-}
-
-/** out = a op b with broadcasting, no graph. Picks the cheapest kernel for the pattern. */
-function binaryRaw(opName: string, op: BinOp, a: Tensor, b: Tensor): Tensor {
+/** out = a op b into a fresh tensor of the broadcast shape, no graph. Picks the cheapest kernel for the pattern. */
+function binaryRaw(op: BinOp, a: Tensor, b: Tensor, shape: readonly number[]): Tensor {
   const k = kernels();
+  const out = empty(shape);
   if (sameShape(a.shape, b.shape)) {
-    const out = empty(a.shape);
     k.binary(op, a.ptr, b.ptr, out.ptr, out.size);
     return out;
   }
-  const shape = broadcastShapes(opName, a.shape, b.shape);
-  const out = empty(shape);
   if (out.size === 0) return out;
   if (b.size === 1 && a.size === out.size) {
-    k.binaryScalar(op, a.ptr, f32()[b.ptr >>> 2], out.ptr, out.size, 0);
+    k.binaryScalar(op, a.ptr, readAt('float32', b.ptr, 0), out.ptr, out.size, 0);
     return out;
   }
   if (a.size === 1 && b.size === out.size) {
-    k.binaryScalar(op, b.ptr, f32()[a.ptr >>> 2], out.ptr, out.size, 1);
+    k.binaryScalar(op, b.ptr, readAt('float32', a.ptr, 0), out.ptr, out.size, 1);
     return out;
   }
   const rowCols = trailingMatch(b.shape, shape);
@@ -89,7 +75,7 @@ function binaryRaw(opName: string, op: BinOp, a: Tensor, b: Tensor): Tensor {
     k.binaryCol(op, b.ptr, a.ptr, out.ptr, colRowsA, out.size / colRowsA, 1);
     return out;
   }
-  withI32Arrays([shape, stridesFor(a.shape, shape), stridesFor(b.shape, shape)], ([sp, sa, sb]) => {
+  withInt32Arrays([shape, stridesFor(a.shape, shape), stridesFor(b.shape, shape)], ([sp, sa, sb]) => {
     k.binaryStrided(op, a.ptr, b.ptr, out.ptr, shape.length, sp, sa, sb);
   });
   return out;
@@ -144,61 +130,98 @@ export function sumToShape(g: Tensor, shape: Shape): Tensor {
   return out;
 }
 
-function toTensor(x: TensorLike): Tensor {
-  return typeof x === 'number' ? full([], x) : x;
+/** x * s into a fresh tensor (no graph): the scaling steps of backward passes. */
+function scaled(x: Tensor, s: number): Tensor {
+  const out = empty(x.shape);
+  kernels().binaryScalar(BinOp.Mul, x.ptr, s, out.ptr, x.size, 0);
+  return out;
 }
 
-function binaryOp(name: string, op: BinOp, a: TensorLike, b: TensorLike, backward: (g: Tensor, ta: Tensor, tb: Tensor, out: Tensor) => [Tensor | null, Tensor | null]): Tensor {
-  if (typeof a === 'number' && typeof b === 'number') throw new Error(`${name}: at least one argument must be a Tensor`);
-  if (typeof a === 'number') assertFiniteOrNaN(name, a);
-  if (typeof b === 'number') assertFiniteOrNaN(name, b);
-  const scalarA = typeof a === 'number';
-  const scalarB = typeof b === 'number';
-  const ta = toTensor(a);
-  const tb = toTensor(b);
-  assertFloat(name, ta, tb);
-  const out = binaryRaw(name, op, ta, tb);
-  const saved = [scalarA ? ta : null, scalarB ? tb : null].filter((t): t is Tensor => t !== null);
-  return record(name, out, [ta, tb], (g) => {
-    const [ga, gb] = backward(g, ta, tb, out);
-    return [ga === null ? null : sumToShape(ga, ta.shape), gb === null ? null : sumToShape(gb, tb.shape)];
-  }, saved);
-}
+// ---- binary ops ----------------------------------------------------------------------------
 
-function assertFiniteOrNaN(op: string, v: number): void {
-  if (typeof v !== 'number') throw new Error(`${op}: expected a Tensor or a number, got ${typeof v}`);
+type BinaryGrad = (g: Tensor, a: Tensor, b: Tensor, out: Tensor) => [Tensor | null, Tensor | null];
+
+const U34: InputSpec = { shape: [3, 4] };
+
+/**
+ * A broadcasting binary op: either argument may be a number (it becomes a scalar input of the
+ * node, freed with the graph). `grad` gives the gradients before they are summed back to each
+ * input's shape.
+ */
+function defineBinary(name: string, op: BinOp, summary: string, js: (x: number, y: number) => number, grad: BinaryGrad,
+  samples: OpSample[]): OpFn<[TensorLike, TensorLike], true> {
+  return defineOp({
+    name, family: 'elementwise', summary, inputs: ['a', 'b'], method: true,
+    parse: (a: TensorLike, b: TensorLike) => {
+      if (typeof a === 'number' && typeof b === 'number') throw new Error(`${name}: at least one argument must be a Tensor`);
+      const temps: Tensor[] = [];
+      const asTensor = (v: TensorLike): Tensor => {
+        if (typeof v !== 'number') return v;
+        const t = full([], v);
+        temps.push(t);
+        return t;
+      };
+      const ta = asTensor(a);
+      const tb = asTensor(b);
+      try {
+        assertFloat(name, ta, tb);
+      } catch (e) {
+        for (const t of temps) t.dispose();
+        throw e;
+      }
+      return { inputs: [ta, tb], attrs: {}, temps };
+    },
+    shape: ([a, b]) => broadcastShapes(name, a!, b!),
+    forward: ([a, b], _attrs, shape) => binaryRaw(op, a!, b!, shape),
+    backward: (g, { inputs: [a, b], out }) => {
+      const [ga, gb] = grad(g, a!, b!, out);
+      return [ga === null ? null : sumToShape(ga, a!.shape), gb === null ? null : sumToShape(gb, b!.shape)];
+    },
+    reference: { js: (a: HostTensor | number, b: HostTensor | number) => hostBroadcast(hostScalar(a), hostScalar(b), js) },
+    samples,
+  });
 }
 
 /** a + b (broadcasting). */
-export function add(a: TensorLike, b: TensorLike): Tensor {
-  return binaryOp('add', BinOp.Add, a, b, (g) => [g, g]);
-}
+export const add = defineBinary('add', BinOp.Add, 'a + b with broadcasting', (x, y) => x + y, (g) => [g, g], [
+  { label: 'same shape', inputs: [U34, U34] },
+  { label: 'row broadcast', inputs: [U34, { shape: [4] }] },
+  { label: 'column broadcast', inputs: [U34, { shape: [3, 1] }] },
+  { label: 'middle-dim broadcast', inputs: [{ shape: [2, 3, 4] }, { shape: [2, 1, 4] }] },
+  { label: 'both broadcast', inputs: [{ shape: [3, 1] }, { shape: [1, 4] }] },
+  { label: 'scalar', inputs: [{ shape: [5] }], args: [2.5] },
+]);
 
 /** a - b (broadcasting). */
-export function sub(a: TensorLike, b: TensorLike): Tensor {
-  return binaryOp('sub', BinOp.Sub, a, b, (g, _a, tb) => [g, tb.requiresGrad ? neg(g) : null]);
-}
+export const sub = defineBinary('sub', BinOp.Sub, 'a - b with broadcasting', (x, y) => x - y,
+  (g, _a, b) => [g, b.requiresGrad ? scaled(g, -1) : null], [
+    { label: 'row broadcast', inputs: [U34, { shape: [4] }] },
+    { label: 'scalar first', inputs: [{ shape: [5] }], call: (a) => callOp('sub', 1, a) },
+  ]);
 
 /** a * b elementwise (broadcasting). */
-export function mul(a: TensorLike, b: TensorLike): Tensor {
-  return binaryOp('mul', BinOp.Mul, a, b, (g, ta, tb) => [ta.requiresGrad ? mul(g, tb) : null, tb.requiresGrad ? mul(g, ta) : null]);
-}
+export const mul = defineBinary('mul', BinOp.Mul, 'a * b elementwise with broadcasting', (x, y) => x * y,
+  (g, a, b) => [a.requiresGrad ? mul(g, b) : null, b.requiresGrad ? mul(g, a) : null], [
+    { label: 'same shape', inputs: [U34, U34] },
+    { label: 'column broadcast', inputs: [U34, { shape: [3, 1] }] },
+  ]);
 
 /** a / b elementwise (broadcasting). */
-export function div(a: TensorLike, b: TensorLike): Tensor {
-  return binaryOp('div', BinOp.Div, a, b, (g, ta, tb, out) => {
-    const ga = ta.requiresGrad ? div(g, tb) : null;
+export const div = defineBinary('div', BinOp.Div, 'a / b elementwise with broadcasting', (x, y) => x / y,
+  (g, a, b, out) => {
     let gb: Tensor | null = null;
-    if (tb.requiresGrad) {
+    if (b.requiresGrad) {
       // d(a/b)/db = -out / b
-      const t = div(out, tb);
+      const t = div(out, b);
       gb = mul(g, t);
       kernels().binaryScalar(BinOp.Mul, gb.ptr, -1, gb.ptr, gb.size, 0);
       t.dispose();
     }
-    return [ga, gb];
-  });
-}
+    return [a.requiresGrad ? div(g, b) : null, gb];
+  }, [
+    { label: 'same shape', inputs: [U34, { shape: [3, 4], lo: 0.5, hi: 2 }] },
+    { label: 'row broadcast', inputs: [U34, { shape: [4], lo: 0.5, hi: 2 }] },
+  ]);
 
 // ---- unary ops and activations -------------------------------------------------------------
 
@@ -208,124 +231,156 @@ function unaryRaw(op: UnOp, x: Tensor): Tensor {
   return out;
 }
 
-function unaryOp(name: string, op: UnOp, x: Tensor, backward: (g: Tensor, x: Tensor, y: Tensor) => Tensor): Tensor {
-  assertFloat(name, x);
-  const y = unaryRaw(op, x);
-  return record(name, y, [x], (g) => [backward(g, x, y)]);
-}
-
-/** Elementwise kernel of the form dx = f(a, g) into a fresh tensor. */
+/** A kernel of the form dx = f(a, g) into a fresh tensor (a is x or y, whichever the derivative needs). */
 function gradKernel(fn: (a: number, g: number, dx: number, n: number) => void, a: Tensor, g: Tensor): Tensor {
   const dx = empty(g.shape);
   fn(a.ptr, g.ptr, dx.ptr, g.size);
   return dx;
 }
 
-export function neg(x: Tensor): Tensor {
-  return unaryOp('neg', UnOp.Neg, x, (g) => unaryRaw(UnOp.Neg, g));
+function checkFloatInput(name: string, x: Tensor): { inputs: Tensor[]; attrs: Record<string, never> } {
+  assertFloat(name, x);
+  return { inputs: [x], attrs: {} };
 }
 
-export function exp(x: Tensor): Tensor {
-  return unaryOp('exp', UnOp.Exp, x, (g, _x, y) => mul(g, y));
-}
-
-export function log(x: Tensor): Tensor {
-  return unaryOp('log', UnOp.Log, x, (g, xx) => div(g, xx));
-}
-
-export function sqrt(x: Tensor): Tensor {
-  return unaryOp('sqrt', UnOp.Sqrt, x, (g, _x, y) => {
-    const t = div(g, y);
-    kernels().binaryScalar(BinOp.Mul, t.ptr, 0.5, t.ptr, t.size, 0);
-    return t;
+/** A unary op on the `unary` kernel; `grad(g, x, y)` is its backward. */
+function defineUnary(name: string, op: UnOp, summary: string, js: (v: number) => number,
+  grad: (g: Tensor, x: Tensor, y: Tensor) => Tensor, input: Omit<InputSpec, 'shape'> = {}): OpFn<[Tensor], true> {
+  return defineOp({
+    name, family: 'elementwise', summary, inputs: ['x'], method: true,
+    parse: (x: Tensor) => checkFloatInput(name, x),
+    shape: ([x]) => x!.slice(),
+    forward: ([x]) => unaryRaw(op, x!),
+    backward: (g, { inputs: [x], out }) => [grad(g, x!, out)],
+    reference: { js: (x: HostTensor) => hostMap(x, js) },
+    samples: [{ label: '', inputs: [{ shape: [3, 5], ...input }] }],
   });
 }
 
-export function square(x: Tensor): Tensor {
-  return unaryOp('square', UnOp.Square, x, (g, xx) => {
-    const t = mul(g, xx);
-    kernels().binaryScalar(BinOp.Mul, t.ptr, 2, t.ptr, t.size, 0);
-    return t;
-  });
-}
+export const neg = defineUnary('neg', UnOp.Neg, '-x', (v) => -v, (g) => unaryRaw(UnOp.Neg, g));
 
-export function abs(x: Tensor): Tensor {
-  // d|x|/dx = sign(x), taking 1 at 0 (a subgradient), via the leaky-ReLU backward with slope -1.
-  return unaryOp('abs', UnOp.Abs, x, (g, xx) => {
-    const dx = empty(g.shape);
-    kernels().leakyReluBackward(xx.ptr, g.ptr, dx.ptr, g.size, -1);
-    return dx;
-  });
-}
+export const exp = defineUnary('exp', UnOp.Exp, 'e^x', Math.exp, (g, _x, y) => mul(g, y));
+
+export const log = defineUnary('log', UnOp.Log, 'natural logarithm', Math.log, (g, x) => div(g, x), { lo: 0.5, hi: 2 });
+
+export const sqrt = defineUnary('sqrt', UnOp.Sqrt, 'square root', Math.sqrt, (g, _x, y) => {
+  const t = div(g, y);
+  kernels().binaryScalar(BinOp.Mul, t.ptr, 0.5, t.ptr, t.size, 0);
+  return t;
+}, { lo: 0.5, hi: 2 });
+
+export const square = defineUnary('square', UnOp.Square, 'x²', (v) => v * v, (g, x) => {
+  const t = mul(g, x);
+  kernels().binaryScalar(BinOp.Mul, t.ptr, 2, t.ptr, t.size, 0);
+  return t;
+});
+
+// d|x|/dx = sign(x), taking 1 at 0 (a subgradient), via the leaky-ReLU backward with slope -1.
+export const abs = defineUnary('abs', UnOp.Abs, '|x|', Math.abs,
+  (g, x) => gradKernel((a, gg, d, n) => kernels().leakyReluBackward(a, gg, d, n, -1), x, g), { kind: 'away' });
 
 /** ReLU(x) = max(x, 0). */
-export function relu(x: Tensor): Tensor {
-  return unaryOp('relu', UnOp.Relu, x, (g, xx) => gradKernel((a, gg, d, n) => kernels().reluBackward(a, gg, d, n), xx, g));
-}
+export const relu = defineUnary('relu', UnOp.Relu, 'max(x, 0)', (v) => Math.max(v, 0),
+  (g, x) => gradKernel((a, gg, d, n) => kernels().reluBackward(a, gg, d, n), x, g), { kind: 'away' });
 
 /** σ(x) = 1 / (1 + e^-x); σ' = σ(1 - σ) (notes §1.3.5.1). */
-export function sigmoid(x: Tensor): Tensor {
-  return unaryOp('sigmoid', UnOp.Sigmoid, x, (g, _x, y) => gradKernel((a, gg, d, n) => kernels().sigmoidBackward(a, gg, d, n), y, g));
-}
+export const sigmoid = defineUnary('sigmoid', UnOp.Sigmoid, '1 / (1 + e^-x)', (v) => 1 / (1 + Math.exp(-v)),
+  (g, _x, y) => gradKernel((a, gg, d, n) => kernels().sigmoidBackward(a, gg, d, n), y, g), { lo: -3, hi: 3 });
 
-export function tanh(x: Tensor): Tensor {
-  return unaryOp('tanh', UnOp.Tanh, x, (g, _x, y) => gradKernel((a, gg, d, n) => kernels().tanhBackward(a, gg, d, n), y, g));
-}
+export const tanh = defineUnary('tanh', UnOp.Tanh, 'hyperbolic tangent', Math.tanh,
+  (g, _x, y) => gradKernel((a, gg, d, n) => kernels().tanhBackward(a, gg, d, n), y, g), { lo: -2, hi: 2 });
 
 /** softplus(x) = ln(1 + e^x), computed stably; its derivative is σ(x). */
-export function softplus(x: Tensor): Tensor {
-  return unaryOp('softplus', UnOp.Softplus, x, (g, xx) => gradKernel((a, gg, d, n) => kernels().softplusBackward(a, gg, d, n), xx, g));
-}
+export const softplus = defineUnary('softplus', UnOp.Softplus, 'ln(1 + e^x)', (v) => Math.max(v, 0) + Math.log1p(Math.exp(-Math.abs(v))),
+  (g, x) => gradKernel((a, gg, d, n) => kernels().softplusBackward(a, gg, d, n), x, g), { lo: -3, hi: 3 });
 
 /** x for x >= 0, slope * x otherwise. */
-export function leakyRelu(x: Tensor, slope = 0.01): Tensor {
-  assertFloat('leakyRelu', x);
-  assertFiniteNumber('leakyRelu', 'slope', slope);
-  const y = empty(x.shape);
-  kernels().leakyRelu(x.ptr, y.ptr, x.size, slope);
-  return record('leakyRelu', y, [x], (g) => {
-    const dx = empty(g.shape);
-    kernels().leakyReluBackward(x.ptr, g.ptr, dx.ptr, g.size, slope);
-    return [dx];
-  });
-}
+export const leakyRelu: OpFn<[x: Tensor, slope?: number], true> = defineOp({
+  name: 'leakyRelu', family: 'elementwise', summary: 'x >= 0 ? x : slope·x', inputs: ['x'], method: true,
+  parse: (x: Tensor, slope = 0.01) => {
+    assertFloat('leakyRelu', x);
+    assertFiniteNumber('leakyRelu', 'slope', slope);
+    return { inputs: [x], attrs: { slope } };
+  },
+  shape: ([x]) => x!.slice(),
+  forward: ([x], { slope }) => {
+    const y = empty(x!.shape);
+    kernels().leakyRelu(x!.ptr, y.ptr, x!.size, slope);
+    return y;
+  },
+  backward: (g, { inputs: [x], attrs: { slope } }) => [gradKernel((a, gg, d, n) => kernels().leakyReluBackward(a, gg, d, n, slope), x!, g)],
+  reference: { js: (x: HostTensor, slope = 0.01) => hostMap(x, (v) => (v >= 0 ? v : slope * v)) },
+  samples: [{ label: 'slope 0.1', inputs: [{ shape: [3, 5], kind: 'away' }], args: [0.1] }],
+  badInputs: [{ label: 'slope NaN', call: () => callOp('leakyRelu', full([2], 1), NaN), error: 'leakyRelu: slope must be a finite number, got NaN' }],
+});
+
+/** ELU(x) = x for x > 0, alpha·(e^x − 1) otherwise (Clevert et al.; PyTorch's nn.ELU). */
+export const elu: OpFn<[x: Tensor, alpha?: number], true> = defineOp({
+  name: 'elu', family: 'elementwise', summary: 'x > 0 ? x : alpha·(e^x − 1)', inputs: ['x'], method: true,
+  parse: (x: Tensor, alpha = 1) => {
+    assertFloat('elu', x);
+    assertFiniteNumber('elu', 'alpha', alpha);
+    return { inputs: [x], attrs: { alpha } };
+  },
+  shape: ([x]) => x!.slice(),
+  forward: ([x], { alpha }) => {
+    const y = empty(x!.shape);
+    kernels().elu(x!.ptr, y.ptr, x!.size, alpha);
+    return y;
+  },
+  backward: (g, { inputs: [x], attrs: { alpha } }) => [gradKernel((a, gg, d, n) => kernels().eluBackward(a, gg, d, n, alpha), x!, g)],
+  reference: { js: (x: HostTensor, alpha = 1) => hostMap(x, (v) => (v > 0 ? v : alpha * Math.expm1(v))) },
+  samples: [{ label: 'alpha 0.7', inputs: [{ shape: [4, 5], kind: 'away', lo: 0.05, hi: 3 }], args: [0.7] }],
+  badInputs: [{ label: 'alpha Infinity', call: () => callOp('elu', full([2], 1), Infinity), error: 'elu: alpha must be a finite number, got Infinity' }],
+});
+
+/** Clamps to [lo, hi]; the gradient passes where lo < x < hi and is 0 where clamped. */
+export const clamp: OpFn<[x: Tensor, lo: number, hi: number], true> = defineOp({
+  name: 'clamp', family: 'elementwise', summary: 'min(max(x, lo), hi)', inputs: ['x'], method: true,
+  parse: (x: Tensor, lo: number, hi: number) => {
+    assertFloat('clamp', x);
+    if (typeof lo !== 'number' || typeof hi !== 'number' || Number.isNaN(lo) || Number.isNaN(hi) || !(lo <= hi)) {
+      throw new Error(`clamp: lo (${String(lo)}) must be a number <= hi (${String(hi)})`);
+    }
+    return { inputs: [x], attrs: { lo, hi } };
+  },
+  shape: ([x]) => x!.slice(),
+  forward: ([x], { lo, hi }) => {
+    const y = empty(x!.shape);
+    const k = kernels();
+    k.binaryScalar(BinOp.Max, x!.ptr, lo, y.ptr, x!.size, 0);
+    k.binaryScalar(BinOp.Min, y.ptr, hi, y.ptr, x!.size, 0);
+    return y;
+  },
+  backward: (g, { inputs: [x], attrs: { lo, hi } }) => [gradKernel((a, gg, d, n) => kernels().clampBackward(a, gg, d, n, lo, hi), x!, g)],
+  reference: { js: (x: HostTensor, lo: number, hi: number) => hostMap(x, (v) => Math.min(Math.max(v, lo), hi)) },
+  samples: [{ label: '[-0.5, 0.5]', inputs: [{ shape: [4, 5], kind: 'away', lo: 0.05, hi: 1 }], args: [-0.5, 0.5], noGradcheck: 'kinks at ±0.5 may fall within the finite-difference step' },
+    { label: 'values off the kinks', inputs: [{ shape: [5], kind: 'values', values: [-0.9, -0.3, 0.1, 0.4, 0.8] }], args: [-0.5, 0.5] }],
+  badInputs: [{ label: 'lo > hi', call: () => callOp('clamp', full([2], 1), 1, 0), error: 'clamp: lo (1) must be a number <= hi (0)' }],
+});
 
 /**
  * PReLU with a learnable slope a (one value, or one per channel on axis 1):
  * x for x >= 0, a * x otherwise. Composed as relu(x) - a * relu(-x), so its gradient
  * (for x and a) comes from the primitives.
  */
-export function prelu(x: Tensor, slope: Tensor): Tensor {
-  assertFloat('prelu', x, slope);
-  let a = slope;
-  if (slope.size !== 1) {
-    if (x.ndim < 2 || slope.ndim !== 1 || slope.shape[0] !== x.shape[1]) {
-      throw new Error(`prelu: slope ${fmt(slope.shape)} must have 1 element or one per channel (axis 1 of input ${fmt(x.shape)})`);
+export const prelu: OpFn<[x: Tensor, slope: Tensor], false> = defineComposite({
+  name: 'prelu', family: 'elementwise', summary: 'x >= 0 ? x : a·x with a learnable slope a', inputs: ['x', 'slope'],
+  fn: (x: Tensor, slope: Tensor): Tensor => {
+    assertFloat('prelu', x, slope);
+    let a = slope;
+    if (slope.size !== 1) {
+      if (x.ndim < 2 || slope.ndim !== 1 || slope.shape[0] !== x.shape[1]) {
+        throw new Error(`prelu: slope ${fmt(slope.shape)} must have 1 element or one per channel (axis 1 of input ${fmt(x.shape)})`);
+      }
+      a = reshape(slope, [slope.shape[0], ...new Array<number>(x.ndim - 2).fill(1)]);
     }
-    a = slope.reshape([slope.shape[0], ...new Array<number>(x.ndim - 2).fill(1)]);
-  }
-  const pos = relu(x);
-  const negPart = relu(neg(x));
-  return sub(pos, mul(a, negPart));
-}
-
-/** Clamps to [lo, hi]; the gradient passes where lo < x < hi and is 0 where clamped. */
-export function clamp(x: Tensor, lo: number, hi: number): Tensor {
-  assertFloat('clamp', x);
-  if (!(lo <= hi)) throw new Error(`clamp: lo (${lo}) must be <= hi (${hi})`);
-  const y = empty(x.shape);
-  const k = kernels();
-  k.binaryScalar(BinOp.Max, x.ptr, lo, y.ptr, x.size, 0);
-  k.binaryScalar(BinOp.Min, y.ptr, hi, y.ptr, x.size, 0);
-  return record('clamp', y, [x], (g) => {
-    // A plain loop: clamp guards loss inputs (a batch of outputs), never a hot inner layer.
-    const dx = empty(g.shape);
-    const m = f32();
-    const xp = x.ptr >>> 2, gp = g.ptr >>> 2, dp = dx.ptr >>> 2;
-    for (let i = 0; i < g.size; i++) {
-      const v = m[xp + i];
-      m[dp + i] = v > lo && v < hi ? m[gp + i] : 0;
-    }
-    return [dx];
-  });
-}
+    return sub(relu(x), mul(a, relu(neg(x))));
+  },
+  noReference: 'composed of relu, neg, mul and sub, each checked against its own reference',
+  samples: [
+    { label: 'shared slope', inputs: [{ shape: [3, 4], kind: 'away' }, { shape: [1], lo: 0.1, hi: 0.3 }] },
+    { label: 'per channel', inputs: [{ shape: [2, 3, 4], kind: 'away' }, { shape: [3], lo: 0.1, hi: 0.3 }] },
+  ],
+  badInputs: [{ label: 'slope per channel of the wrong size', call: () => callOp('prelu', full([2, 3], 1), full([2], 0.1)), error: 'prelu: slope [2] must have 1 element or one per channel (axis 1 of input [2,3])' }],
+});

@@ -1,12 +1,19 @@
-// All ops, and the Tensor methods that forward to them (x.add(y) is add(x, y)).
+// All ops, and the Tensor methods that forward to them (x.add(y) is add(x, y)). Methods come
+// from the registry: every definition with `method: true` becomes one, at run time by the loop
+// below and in the types through MethodsOf over each family module.
 import { backward, type BackwardOptions } from '../core/autograd';
-import { Tensor, type Shape } from '../core/tensor';
-import * as ew from './elementwise';
-import * as mm from './matmul';
-import * as red from './reduce';
-import * as shp from './shape';
-import * as sm from './softmax';
-import type { TensorLike } from './util';
+import { Tensor } from '../core/tensor';
+import type * as elementwise from './elementwise';
+import type * as matmul from './matmul';
+import type * as reduce from './reduce';
+import type * as shape from './shape';
+import type * as softmax from './softmax';
+import type * as loss from './loss';
+import type * as conv from './conv';
+import type * as pool from './pool';
+import type * as norm from './norm';
+import type * as dropout from './dropout';
+import { methodOps, type MethodsOf } from './registry';
 
 export * from './elementwise';
 export * from './matmul';
@@ -14,31 +21,40 @@ export * from './reduce';
 export * from './shape';
 export * from './softmax';
 export * from './loss';
-export type { TensorLike } from './util';
+export * from './conv';
+export * from './pool';
+export * from './norm';
+export * from './dropout';
+export type { TensorLike } from '../core/validate';
+export {
+  allOps, getOp, opShape, type OpDef, type OpFamily, type OpSample, type InputSpec, type BadInput, type Reference, type HostTensor,
+} from './registry';
+
+type OpMethods = MethodsOf<typeof elementwise> & MethodsOf<typeof matmul> & MethodsOf<typeof reduce> & MethodsOf<typeof shape>
+  & MethodsOf<typeof softmax> & MethodsOf<typeof loss> & MethodsOf<typeof conv> & MethodsOf<typeof pool> & MethodsOf<typeof norm>
+  & MethodsOf<typeof dropout>;
 
 declare module '../core/tensor' {
+  // eslint-disable-next-line @typescript-eslint/no-empty-object-type
+  interface Tensor extends OpMethods {
+    backward(opts?: BackwardOptions): void;
+  }
+}
+
+// TEMPORARY, while the families move into the registry: methods of ops not yet defined there.
+// Each family's conversion deletes its lines here (its definitions set `method: true`).
+import * as legacyMm from './matmul';
+import * as legacyRed from './reduce';
+import * as legacyShp from './shape';
+import * as legacySm from './softmax';
+declare module '../core/tensor' {
   interface Tensor {
-    add(b: TensorLike): Tensor;
-    sub(b: TensorLike): Tensor;
-    mul(b: TensorLike): Tensor;
-    div(b: TensorLike): Tensor;
-    neg(): Tensor;
-    exp(): Tensor;
-    log(): Tensor;
-    sqrt(): Tensor;
-    square(): Tensor;
-    abs(): Tensor;
-    relu(): Tensor;
-    sigmoid(): Tensor;
-    tanh(): Tensor;
-    softplus(): Tensor;
-    clamp(lo: number, hi: number): Tensor;
     matmul(b: Tensor): Tensor;
     sum(axis?: number, keepDim?: boolean): Tensor;
     mean(axis?: number, keepDim?: boolean): Tensor;
     max(axis?: number, keepDim?: boolean): Tensor;
     argmax(axis?: number, keepDim?: boolean): Tensor;
-    reshape(shape: Shape): Tensor;
+    reshape(shape: readonly number[]): Tensor;
     flatten(startDim?: number): Tensor;
     transpose(dim0?: number, dim1?: number): Tensor;
     permute(dims: readonly number[]): Tensor;
@@ -46,46 +62,27 @@ declare module '../core/tensor' {
     softmax(axis?: number): Tensor;
     logSoftmax(axis?: number): Tensor;
     detach(): Tensor;
-    backward(opts?: BackwardOptions): void;
   }
 }
+const L = Tensor.prototype;
+L.matmul = function (b) { return legacyMm.matmul(this, b); };
+L.sum = function (axis, keepDim) { return legacyRed.sum(this, axis, keepDim); };
+L.mean = function (axis, keepDim) { return legacyRed.mean(this, axis, keepDim); };
+L.max = function (axis, keepDim) { return legacyRed.max(this, axis, keepDim); };
+L.argmax = function (axis, keepDim) { return legacyRed.argmax(this, axis, keepDim); };
+L.reshape = function (shape) { return legacyShp.reshape(this, shape); };
+L.flatten = function (startDim) { return legacyShp.flatten(this, startDim); };
+L.transpose = function (d0, d1) { return legacyShp.transpose(this, d0, d1); };
+L.permute = function (dims) { return legacyShp.permute(this, dims); };
+L.slice = function (b, s) { return legacyShp.slice(this, b, s); };
+L.softmax = function (axis) { return legacySm.softmax(this, axis); };
+L.logSoftmax = function (axis) { return legacySm.logSoftmax(this, axis); };
+L.detach = function () { return legacyShp.detach(this); };
+// END TEMPORARY
 
-const P = Tensor.prototype;
-P.add = function (b) { return ew.add(this, b); };
-P.sub = function (b) { return ew.sub(this, b); };
-P.mul = function (b) { return ew.mul(this, b); };
-P.div = function (b) { return ew.div(this, b); };
-P.neg = function () { return ew.neg(this); };
-P.exp = function () { return ew.exp(this); };
-P.log = function () { return ew.log(this); };
-P.sqrt = function () { return ew.sqrt(this); };
-P.square = function () { return ew.square(this); };
-P.abs = function () { return ew.abs(this); };
-P.relu = function () { return ew.relu(this); };
-P.sigmoid = function () { return ew.sigmoid(this); };
-P.tanh = function () { return ew.tanh(this); };
-P.softplus = function () { return ew.softplus(this); };
-P.clamp = function (lo, hi) { return ew.clamp(this, lo, hi); };
-P.matmul = function (b) { return mm.matmul(this, b); };
-P.sum = function (axis, keepDim) { return red.sum(this, axis, keepDim); };
-P.mean = function (axis, keepDim) { return red.mean(this, axis, keepDim); };
-P.max = function (axis, keepDim) { return red.max(this, axis, keepDim); };
-P.argmax = function (axis, keepDim) { return red.argmax(this, axis, keepDim); };
-P.reshape = function (shape) { return shp.reshape(this, shape); };
-P.flatten = function (startDim) { return shp.flatten(this, startDim); };
-P.transpose = function (d0, d1) { return shp.transpose(this, d0, d1); };
-P.permute = function (dims) { return shp.permute(this, dims); };
-P.slice = function (b, s) { return shp.slice(this, b, s); };
-P.softmax = function (axis) { return sm.softmax(this, axis); };
-P.logSoftmax = function (axis) { return sm.logSoftmax(this, axis); };
-P.detach = function () { return shp.detach(this); };
-P.backward = function (opts) { backward(this, opts); };
-export {
-  conv2d, convTranspose2d, conv2dOutputShape, convTranspose2dOutputShape,
-  type Conv2dOptions, type ConvTranspose2dOptions, type Size2,
-} from './conv';
-export {
-  maxPool2d, avgPool2d, globalAvgPool2d, pool2dOutputShape, type Pool2dOptions, type AvgPool2dOptions,
-} from './pool';
-export { batchNorm, layerNorm, type BatchNormOptions } from './norm';
-export { dropout } from './dropout';
+const P = Tensor.prototype as unknown as Record<string, unknown>;
+for (const def of methodOps()) {
+  const fn = def.fn as (...args: unknown[]) => Tensor;
+  P[def.name] = function (this: Tensor, ...rest: unknown[]) { return fn(this, ...rest); };
+}
+P.backward = function (this: Tensor, opts?: BackwardOptions) { backward(this, opts); };

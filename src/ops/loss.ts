@@ -5,7 +5,7 @@ import { record } from '../core/autograd';
 import { Tensor, empty, fmt } from '../core/tensor';
 import { add, clamp, log, mul, neg, softplus, square, sub } from './elementwise';
 import { mean, sum } from './reduce';
-import { assertFloat, assertTensor, sameShape } from './util';
+import { assertFloat, assertTensor, sameShape } from '../core/validate';
 
 export type Reduction = 'mean' | 'sum' | 'none';
 

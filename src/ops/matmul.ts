@@ -9,7 +9,7 @@ import { kernels, runtime } from '../../bindings/index';
 import { Job, threadsFor } from '../../bindings/threads';
 import { record } from '../core/autograd';
 import { Tensor, empty, fmt } from '../core/tensor';
-import { assertFloat } from './util';
+import { assertFloat } from '../core/validate';
 
 /**
  * C = op(A)·op(B) into a fresh [M,N] tensor (optionally + bias per column, ReLU).

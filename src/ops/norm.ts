@@ -14,7 +14,7 @@
 import { f32, kernels } from '../../bindings/index';
 import { record } from '../core/autograd';
 import { Tensor, empty, fmt, full, type Shape } from '../core/tensor';
-import { assertFloat, assertTensor, sameShape } from './util';
+import { assertFloat, assertTensor, sameShape } from '../core/validate';
 
 export interface BatchNormOptions {
   /** Batch statistics + running-average update (true) or the running averages (false, default, as PyTorch). */

@@ -6,7 +6,7 @@ import { BinOp, kernels } from '../../bindings/index';
 import { record } from '../core/autograd';
 import { Tensor, empty, fmt, type Shape } from '../core/tensor';
 import { size2, type Size2 } from './conv';
-import { assertFloat, assertTensor } from './util';
+import { assertFloat, assertTensor } from '../core/validate';
 
 export interface Pool2dOptions {
   /** Step of the window (default: the kernel size, so windows do not overlap). */

@@ -3,7 +3,7 @@
 import { BinOp, f32, kernels } from '../../bindings/index';
 import { record } from '../core/autograd';
 import { Tensor, empty, fmt } from '../core/tensor';
-import { assertFloat, assertTensor, normAxis } from './util';
+import { assertFloat, assertTensor, normAxis } from '../core/validate';
 
 interface Split {
   outer: number;

@@ -1,10 +1,10 @@
 // Shape ops: reshape (a view), permute/transpose and slice (one strided kernel call),
 // concat (contiguous block copies), detach.
 import { BinOp, f32, kernels } from '../../bindings/index';
+import { withInt32Arrays } from '../../bindings/memory';
 import { record } from '../core/autograd';
 import { Tensor, checkShape, empty, fmt, sizeOf, type Shape } from '../core/tensor';
-import { withI32Arrays } from './elementwise';
-import { assertTensor, normAxis } from './util';
+import { assertTensor, normAxis } from '../core/validate';
 
 /** Same data, new shape (one dimension may be -1). Shares memory with x. */
 export function reshape(x: Tensor, shape: Shape): Tensor {
@@ -57,7 +57,7 @@ function gatherStrided(x: Tensor, offset: number, shape: readonly number[], stri
   }
   // max(v, v) == v bit for bit, so the broadcasting kernel doubles as a strided copy.
   const p = x.ptr + offset * 4;
-  withI32Arrays([shape, strides], ([sp, st]) => {
+  withInt32Arrays([shape, strides], ([sp, st]) => {
     kernels().binaryStrided(BinOp.Max, p, p, out.ptr, shape.length, sp, st, st);
   });
   return out;

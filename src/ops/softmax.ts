@@ -2,7 +2,7 @@
 import { kernels } from '../../bindings/index';
 import { record } from '../core/autograd';
 import { Tensor, empty, fmt } from '../core/tensor';
-import { assertFloat, normAxis } from './util';
+import { assertFloat, normAxis } from '../core/validate';
 
 function rowsCols(op: string, x: Tensor, axis: number): [number, number] {
   if (x.ndim === 0) throw new Error(`${op}: needs at least one dimension, got a scalar`);

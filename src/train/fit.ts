@@ -13,7 +13,7 @@ import { binaryCrossEntropy, binaryCrossEntropyWithLogits, crossEntropy, mseLoss
 import { concat, slice } from '../ops/shape';
 import { Optimizer } from '../optim/optimizer';
 import type { Generator } from '../core/random';
-import { Tensor, fmt, scope } from '../core/tensor';
+import { Tensor, fmt, scope, type TypedData } from '../core/tensor';
 import { clipGradNorm, clipGradValue } from './clip';
 import { resolveMetric, type Metric, type MetricLike } from './metrics';
 import { scheduleFn, type ScheduleLike } from './schedules';
@@ -238,7 +238,7 @@ export function fit(model: Module, trainData: Dataset | DataLoader, options: Fit
   if (mode !== 'min' && mode !== 'max') throw new Error(`${W}: earlyStopping.mode must be 'min' or 'max', got '${String(mode)}'`);
   let best = mode === 'min' ? Infinity : -Infinity;
   let wait = 0;
-  let bestWeights: Record<string, { shape: number[]; data: Float32Array | Int32Array }> | null = null;
+  let bestWeights: Record<string, { shape: number[]; data: TypedData }> | null = null;
 
   // Frozen sub-modules the user put in eval mode stay in eval mode while training.
   const keepEval = model.namedModules().map(([, m]) => m).filter((m) => m !== model && !m.training && m.parameters().length > 0 && m.parameters().every((p) => !p.requiresGrad));
@@ -360,8 +360,8 @@ function disposeBatch(b: LoaderBatch): void {
   b.y.dispose();
 }
 
-function snapshot(model: Module): Record<string, { shape: number[]; data: Float32Array | Int32Array }> {
-  const out: Record<string, { shape: number[]; data: Float32Array | Int32Array }> = {};
+function snapshot(model: Module): Record<string, { shape: number[]; data: TypedData }> {
+  const out: Record<string, { shape: number[]; data: TypedData }> = {};
   for (const [k, t] of Object.entries(model.stateDict())) out[k] = { shape: t.shape.slice(), data: t.data() };
   return out;
 }
