@@ -222,6 +222,20 @@ export function scope<T>(fn: () => T): T {
   return result;
 }
 
+/**
+ * Runs fn with scope tracking suspended: tensors it makes belong to the caller, not to any
+ * enclosing scope() (optimizer state, caches a layer keeps across steps). They are freed by
+ * dispose() or, as a backstop, when collected.
+ */
+export function persistent<T>(fn: () => T): T {
+  const suspended = scopeStack.splice(0);
+  try {
+    return fn();
+  } finally {
+    scopeStack.push(...suspended);
+  }
+}
+
 function collectTensors(v: unknown, into: Set<Tensor>, depth: number): void {
   if (depth > 4 || v === null || typeof v !== 'object') return;
   if (v instanceof Tensor) {
