@@ -224,9 +224,7 @@ export function col2im(
 // broadcasts and 8 multiply-adds into 8 accumulators (the GEMM micro-kernel's shape, see
 // gemm.ts). Slots cover each row exactly, so no output is computed twice. Each output sums
 // its taps in the order (c, i, j) from +0 and then adds the bias, as im2col + GEMM + a bias
-// pass do, so both paths give bitwise the same results (threads split the GEMM path). Measured for 32 images 1x28x28 -> 32 filters 3x3 'same': 28 ->
-// 34 GFLOP/s with mul+add and 34 -> 43 with FMA (72-74 % of the SIMD peak) over
-// im2col + GEMM; also faster for 3 channels (27 taps: 75 -> 88 % FMA) and 8 channels.
+// pass do, so both paths give bitwise the same results (threads split the GEMM path).
 
 // @ts-ignore: decorator
 @inline function madd4(a: v128, b: v128, c: v128): v128 {
@@ -263,6 +261,97 @@ export function col2im(
 // @ts-ignore: decorator
 @inline function recordBytesOf(groups: i32, K: i32): i32 {
   return (groups * K * 20 + 15) & ~15;
+}
+
+/**
+ * One tile of conv2dDirect: 4 filters (the tap records at pw4) x 8 outputs (4 at in0, 4 at
+ * in1), stored at yo0 / yo1 (rows of filters yPlane bytes apart), the bias added from pb
+ * (0: none). Returns the tap records of the next group. Inlined twice with `whole` constant:
+ * true (n0 = n1 = rows = 4) stores plain vectors, false stores n0 / n1 lanes of `rows` rows;
+ * the compiler drops the other branch at each site.
+ */
+// @ts-ignore: decorator
+@inline function directTile(pw4: usize, restBytes: usize, in0: usize, in1: usize, pb: usize, yo0: usize, yo1: usize,
+  yPlane: usize, whole: bool, n0: i32, n1: i32, rows: i32): usize {
+  const zero = f32x4.splat(0);
+  // The first tap is peeled (sums start from +0 as in the GEMM, without zeroing 8 registers
+  // first); the loop runs over the other K - 1.
+  const o0 = <usize>load<i32>(pw4);
+  let b0 = v128.load(in0 + o0);
+  let b1 = v128.load(in1 + o0);
+  let a = v128.load32_splat(pw4, 4);
+  let c00 = madd4(a, b0, zero);
+  let c01 = madd4(a, b1, zero);
+  a = v128.load32_splat(pw4, 8);
+  let c10 = madd4(a, b0, zero);
+  let c11 = madd4(a, b1, zero);
+  a = v128.load32_splat(pw4, 12);
+  let c20 = madd4(a, b0, zero);
+  let c21 = madd4(a, b1, zero);
+  a = v128.load32_splat(pw4, 16);
+  let c30 = madd4(a, b0, zero);
+  let c31 = madd4(a, b1, zero);
+  pw4 += 20;
+  const end = pw4 + restBytes;
+  while (pw4 < end) {
+    const o = <usize>load<i32>(pw4);
+    b0 = v128.load(in0 + o);
+    b1 = v128.load(in1 + o);
+    a = v128.load32_splat(pw4, 4);
+    c00 = madd4(a, b0, c00);
+    c01 = madd4(a, b1, c01);
+    a = v128.load32_splat(pw4, 8);
+    c10 = madd4(a, b0, c10);
+    c11 = madd4(a, b1, c11);
+    a = v128.load32_splat(pw4, 12);
+    c20 = madd4(a, b0, c20);
+    c21 = madd4(a, b1, c21);
+    a = v128.load32_splat(pw4, 16);
+    c30 = madd4(a, b0, c30);
+    c31 = madd4(a, b1, c31);
+    pw4 += 20;
+  }
+  if (pb != 0) {
+    // Added last, as a separate bias pass after a GEMM would (same rounding).
+    let bb = v128.load32_splat(pb);
+    c00 = f32x4.add(c00, bb);
+    c01 = f32x4.add(c01, bb);
+    bb = v128.load32_splat(pb, 4);
+    c10 = f32x4.add(c10, bb);
+    c11 = f32x4.add(c11, bb);
+    bb = v128.load32_splat(pb, 8);
+    c20 = f32x4.add(c20, bb);
+    c21 = f32x4.add(c21, bb);
+    bb = v128.load32_splat(pb, 12);
+    c30 = f32x4.add(c30, bb);
+    c31 = f32x4.add(c31, bb);
+  }
+  if (whole) {
+    v128.store(yo0, c00);
+    v128.store(yo0 + yPlane, c10);
+    v128.store(yo0 + 2 * yPlane, c20);
+    v128.store(yo0 + 3 * yPlane, c30);
+    v128.store(yo1, c01);
+    v128.store(yo1 + yPlane, c11);
+    v128.store(yo1 + 2 * yPlane, c21);
+    v128.store(yo1 + 3 * yPlane, c31);
+  } else {
+    storeLanes(yo0, c00, n0);
+    if (n1 > 0) storeLanes(yo1, c01, n1);
+    if (rows > 1) {
+      storeLanes(yo0 + yPlane, c10, n0);
+      if (n1 > 0) storeLanes(yo1 + yPlane, c11, n1);
+    }
+    if (rows > 2) {
+      storeLanes(yo0 + 2 * yPlane, c20, n0);
+      if (n1 > 0) storeLanes(yo1 + 2 * yPlane, c21, n1);
+    }
+    if (rows > 3) {
+      storeLanes(yo0 + 3 * yPlane, c30, n0);
+      if (n1 > 0) storeLanes(yo1 + 3 * yPlane, c31, n1);
+    }
+  }
+  return pw4;
 }
 
 /** Bytes of scratch conv2dDirect needs for these sizes (f64: may exceed 2^31 for absurd sizes). */
@@ -361,142 +450,13 @@ export function conv2dDirect(
       if (n0 == 4 && n1 == 4) {
         // Whole slots and whole groups of 4 filters: plain vector stores.
         for (; g < fullGroups; g++) {
-          // The first tap is peeled (sums start from +0 as in the GEMM, without zeroing 8
-          // registers first); the loop runs over the other K - 1.
-          const o0 = <usize>load<i32>(pw4);
-          let b0 = v128.load(in0 + o0);
-          let b1 = v128.load(in1 + o0);
-          let a = v128.load32_splat(pw4, 4);
-          let c00 = madd4(a, b0, zero);
-          let c01 = madd4(a, b1, zero);
-          a = v128.load32_splat(pw4, 8);
-          let c10 = madd4(a, b0, zero);
-          let c11 = madd4(a, b1, zero);
-          a = v128.load32_splat(pw4, 12);
-          let c20 = madd4(a, b0, zero);
-          let c21 = madd4(a, b1, zero);
-          a = v128.load32_splat(pw4, 16);
-          let c30 = madd4(a, b0, zero);
-          let c31 = madd4(a, b1, zero);
-          pw4 += 20;
-          const end = pw4 + restBytes;
-          while (pw4 < end) {
-            const o = <usize>load<i32>(pw4);
-            b0 = v128.load(in0 + o);
-            b1 = v128.load(in1 + o);
-            a = v128.load32_splat(pw4, 4);
-            c00 = madd4(a, b0, c00);
-            c01 = madd4(a, b1, c01);
-            a = v128.load32_splat(pw4, 8);
-            c10 = madd4(a, b0, c10);
-            c11 = madd4(a, b1, c11);
-            a = v128.load32_splat(pw4, 12);
-            c20 = madd4(a, b0, c20);
-            c21 = madd4(a, b1, c21);
-            a = v128.load32_splat(pw4, 16);
-            c30 = madd4(a, b0, c30);
-            c31 = madd4(a, b1, c31);
-            pw4 += 20;
-          }
-          if (bias != 0) {
-            // Added last, as a separate bias pass after a GEMM would (same rounding).
-            const pb = bq + (<usize>g << 4);
-            let bb = v128.load32_splat(pb);
-            c00 = f32x4.add(c00, bb);
-            c01 = f32x4.add(c01, bb);
-            bb = v128.load32_splat(pb, 4);
-            c10 = f32x4.add(c10, bb);
-            c11 = f32x4.add(c11, bb);
-            bb = v128.load32_splat(pb, 8);
-            c20 = f32x4.add(c20, bb);
-            c21 = f32x4.add(c21, bb);
-            bb = v128.load32_splat(pb, 12);
-            c30 = f32x4.add(c30, bb);
-            c31 = f32x4.add(c31, bb);
-          }
-          let p = yo0;
-          v128.store(p, c00);
-          v128.store(p + yPlane, c10);
-          v128.store(p + 2 * yPlane, c20);
-          v128.store(p + 3 * yPlane, c30);
-          p = yo1;
-          v128.store(p, c01);
-          v128.store(p + yPlane, c11);
-          v128.store(p + 2 * yPlane, c21);
-          v128.store(p + 3 * yPlane, c31);
+          pw4 = directTile(pw4, restBytes, in0, in1, bias != 0 ? bq + (<usize>g << 4) : 0, yo0, yo1, yPlane, true, 4, 4, 4);
           yo0 += yGroup;
           yo1 += yGroup;
         }
       }
       for (; g < groups; g++) {
-        // The first tap is peeled (sums start from +0 as in the GEMM, without zeroing 8
-        // registers first); the loop runs over the other K - 1.
-        const o0 = <usize>load<i32>(pw4);
-        let b0 = v128.load(in0 + o0);
-        let b1 = v128.load(in1 + o0);
-        let a = v128.load32_splat(pw4, 4);
-        let c00 = madd4(a, b0, zero);
-        let c01 = madd4(a, b1, zero);
-        a = v128.load32_splat(pw4, 8);
-        let c10 = madd4(a, b0, zero);
-        let c11 = madd4(a, b1, zero);
-        a = v128.load32_splat(pw4, 12);
-        let c20 = madd4(a, b0, zero);
-        let c21 = madd4(a, b1, zero);
-        a = v128.load32_splat(pw4, 16);
-        let c30 = madd4(a, b0, zero);
-        let c31 = madd4(a, b1, zero);
-        pw4 += 20;
-        const end = pw4 + restBytes;
-        while (pw4 < end) {
-          const o = <usize>load<i32>(pw4);
-          b0 = v128.load(in0 + o);
-          b1 = v128.load(in1 + o);
-          a = v128.load32_splat(pw4, 4);
-          c00 = madd4(a, b0, c00);
-          c01 = madd4(a, b1, c01);
-          a = v128.load32_splat(pw4, 8);
-          c10 = madd4(a, b0, c10);
-          c11 = madd4(a, b1, c11);
-          a = v128.load32_splat(pw4, 12);
-          c20 = madd4(a, b0, c20);
-          c21 = madd4(a, b1, c21);
-          a = v128.load32_splat(pw4, 16);
-          c30 = madd4(a, b0, c30);
-          c31 = madd4(a, b1, c31);
-          pw4 += 20;
-        }
-        if (bias != 0) {
-          // Added last, as a separate bias pass after a GEMM would (same rounding).
-          const pb = bq + (<usize>g << 4);
-          let bb = v128.load32_splat(pb);
-          c00 = f32x4.add(c00, bb);
-          c01 = f32x4.add(c01, bb);
-          bb = v128.load32_splat(pb, 4);
-          c10 = f32x4.add(c10, bb);
-          c11 = f32x4.add(c11, bb);
-          bb = v128.load32_splat(pb, 8);
-          c20 = f32x4.add(c20, bb);
-          c21 = f32x4.add(c21, bb);
-          bb = v128.load32_splat(pb, 12);
-          c30 = f32x4.add(c30, bb);
-          c31 = f32x4.add(c31, bb);
-        }
-        const rowsF = min(4, F - 4 * g);
-        storeLanes(yo0, c00, n0);
-        if (n1 > 0) storeLanes(yo1, c01, n1);
-        if (rowsF > 1) {
-          storeLanes(yo0 + yPlane, c10, n0);
-          if (n1 > 0) storeLanes(yo1 + yPlane, c11, n1);
-        }
-        if (rowsF > 2) {
-          storeLanes(yo0 + 2 * yPlane, c20, n0);
-          if (n1 > 0) storeLanes(yo1 + 2 * yPlane, c21, n1);
-        }
-        if (rowsF > 3) {
-          storeLanes(yo0 + 3 * yPlane, c30, n0);
-          if (n1 > 0) storeLanes(yo1 + 3 * yPlane, c31, n1);
-        }
+        pw4 = directTile(pw4, restBytes, in0, in1, bias != 0 ? bq + (<usize>g << 4) : 0, yo0, yo1, yPlane, false, n0, n1, min(4, F - 4 * g));
         yo0 += yGroup;
         yo1 += yGroup;
       }

@@ -22,19 +22,16 @@
 
 // Block sizes. 4x8 is the largest tile that fits V8's 15 usable xmm registers: V8 issues all
 // loads of a loop iteration before its arithmetic, so accumulators + loaded values must fit
-// (8 + 2 B vectors + 4 broadcasts); 5x8, 6x8, 4x12 and a hand-unrolled k loop spill and run
-// at 40-55 % of peak. On its own, on L1-resident panels, this micro-kernel runs at 97 % of
-// the mul+add peak and 93 % of the FMA peak (the FMA build has exactly 8 independent chains
-// of latency 4 for 2 FMAs per cycle; 3x12 with 9 chains measured 94 %, not worth its edge
-// waste on power-of-two sizes).
+// (8 + 2 B vectors + 4 broadcasts); 5x8, 6x8, 4x12 and a hand-unrolled k loop spill. The FMA
+// build has exactly 8 independent accumulator chains, enough to cover the FMA latency; a
+// 3x12 tile (9 chains) would waste more at the edges of power-of-two sizes than it gains.
 // The micro-kernel is inlined into the driver's loop nest on purpose: V8 unrolls (and peels)
 // only small loops nested deep enough, and unrolled it hoists the broadcast address
-// arithmetic and runs one stack check per several k steps. As a separate function at loop
-// depth 1 it was left as is and the whole GEMM ran ~10 % slower (83 % vs 91-94 % of the
-// mul+add peak at n = 128..512).
+// arithmetic and runs one stack check per several k steps, which it does not for a separate
+// function at loop depth 1.
 // KC x 8 floats of B (16 KB at KC = 512) stay in L1 and MC x KC floats of A (128 KB) in L2.
-// The kernel is compute-bound here: KC 256/512, MC 64-256 and NC 256-2048 all measured
-// within noise, so MC and NC are kept small to keep the workspace at ~1.1 MB.
+// The kernel is compute-bound here, insensitive to KC, MC and NC within a wide range, so MC
+// and NC are kept small to keep the workspace at ~1.1 MB.
 const MR: i32 = 4;
 const NR: i32 = 8;
 const KC: i32 = 512;
@@ -42,10 +39,8 @@ const MC: i32 = 64;
 const NC: i32 = 512;
 // With few rows of C (M <= DIRECT_M, not transB) each 8-column strip of B is reused by few
 // tiles, so packing it costs more than it saves: the micro-kernel then reads B in place with
-// stride ldb (measured 1.1-1.6x faster for M = 1..16, e.g. 4x128x784). The FMA build waits on
-// its accumulator chains and hides the slower strided reads up to M = 64 (64x784x128: 86 ->
-// 88 % of peak, 64^3 84 -> 87 %); the mul+add build is issue-bound there and loses (92 -> 80 %).
-// Beyond 64 rows both lose.
+// stride ldb. The FMA build waits on its accumulator chains and hides the slower strided
+// reads for more rows than the mul+add build, which is issue-bound there.
 const DIRECT_M: i32 = ASC_FEATURE_RELAXED_SIMD ? 64 : 16;
 
 const AP_BYTES: usize = <usize>(MC * KC) << 2;
@@ -373,8 +368,7 @@ const F_RELU: i32 = 8; // C = max(C, 0)
 // columns, N = 4 computes 8). Instead C[i, j] = A[i, :] . op(B)[:, j] is computed along k: A
 // is read in place (its rows are contiguous in k), op(B) is packed once as column pairs, and
 // a 4x2 tile keeps 8 f32x4 partial sums over 4 consecutive k each, reduced horizontally at
-// the end. Measured for 64x128 . 128xN: N = 10 from 21 to 34 GFLOP/s (mul+add; 25 -> 40
-// FMA); N = 4 and 12 gain too; at N = 16 the 8-column strips are as fast or faster.
+// the end. From 16 columns on, the 8-column strips are as fast or faster.
 const NARROW_N: i32 = 15;
 
 /**
@@ -659,5 +653,52 @@ export function gemm(
         }
       }
     }
+  }
+}
+
+// ---- transpose ------------------------------------------------------------------------------
+
+/** Columns of src per pass over a band of 4 rows: the band's reads and writes stay in cache. */
+const TR_COLS: i32 = 64;
+
+/**
+ * dst[c, r] = src[r, c] for src [rows, cols] (dst is [cols, rows]; the two must not overlap).
+ * 4x4 blocks are transposed in registers (two rounds of shuffles); the last rows % 4 rows and
+ * cols % 4 columns are copied one by one.
+ */
+export function transpose2d(src: usize, rows: i32, cols: i32, dst: usize): void {
+  const rb = <usize>rows << 2; // bytes of one dst row
+  const cb = <usize>cols << 2; // bytes of one src row
+  const rows4 = rows & ~3;
+  const cols4 = cols & ~3;
+  for (let c0 = 0; c0 < cols4; c0 += TR_COLS) {
+    const c1 = min(c0 + TR_COLS, cols4);
+    for (let r = 0; r < rows4; r += 4) {
+      let s = src + <usize>r * cb + (<usize>c0 << 2);
+      let d = dst + <usize>c0 * rb + (<usize>r << 2);
+      for (let c = c0; c < c1; c += 4) {
+        const a0 = v128.load(s);
+        const a1 = v128.load(s + cb);
+        const a2 = v128.load(s + 2 * cb);
+        const a3 = v128.load(s + 3 * cb);
+        const t0 = v128.shuffle<f32>(a0, a1, 0, 4, 1, 5);
+        const t1 = v128.shuffle<f32>(a0, a1, 2, 6, 3, 7);
+        const t2 = v128.shuffle<f32>(a2, a3, 0, 4, 1, 5);
+        const t3 = v128.shuffle<f32>(a2, a3, 2, 6, 3, 7);
+        v128.store(d, v128.shuffle<f32>(t0, t2, 0, 1, 4, 5));
+        v128.store(d + rb, v128.shuffle<f32>(t0, t2, 2, 3, 6, 7));
+        v128.store(d + 2 * rb, v128.shuffle<f32>(t1, t3, 0, 1, 4, 5));
+        v128.store(d + 3 * rb, v128.shuffle<f32>(t1, t3, 2, 3, 6, 7));
+        s += 16;
+        d += rb << 2;
+      }
+    }
+  }
+  // The last rows % 4 rows (all columns), then the last cols % 4 columns of the other rows.
+  for (let r = rows4; r < rows; r++) {
+    for (let c = 0; c < cols; c++) store<f32>(dst + <usize>c * rb + (<usize>r << 2), load<f32>(src + <usize>r * cb + (<usize>c << 2)));
+  }
+  for (let r = 0; r < rows4; r++) {
+    for (let c = cols4; c < cols; c++) store<f32>(dst + <usize>c * rb + (<usize>r << 2), load<f32>(src + <usize>r * cb + (<usize>c << 2)));
   }
 }

@@ -1,10 +1,12 @@
 // Entry point of the wasm module: re-exports every kernel family.
 export { heapBase } from './memory';
 export * from './optim';
-export { gemm, gemmWorkspaceBytes } from './gemm';
+export { gemm, gemmWorkspaceBytes, transpose2d } from './gemm';
 export * from './elementwise';
 export * from './reduce';
-export * from './softmax';
+export { softmax, logSoftmax, softmaxBackward, logSoftmaxBackward } from './softmax';
+export * from './loss';
+export * from './shape';
 export * from './conv';
 export * from './pool';
 export * from './norm';

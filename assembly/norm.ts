@@ -265,6 +265,35 @@ export function batchNormApply(x: usize, N: i32, C: i32, S: i32, gamma: usize, b
   }
 }
 
+// Running averages and evaluation statistics: C values, computed in f64 like the JavaScript
+// they replace (momentum and eps arrive as f64), each result rounded to f32 once.
+
+/**
+ * The notes' running averages after a training step: runningMean = α·runningMean + (1 - α)·mean,
+ * runningStd = α·runningStd + (1 - α)·σ, with σ = sqrt(max(0, 1/invstd² - eps)) the batch's
+ * biased standard deviation recovered from the invstd batchNormTrain wrote.
+ */
+export function batchNormRunningUpdate(mean: usize, invstd: usize, C: i32, eps: f64, momentum: f64,
+  runningMean: usize, runningStd: usize): void {
+  for (let c = 0; c < C; c++) {
+    const o = <usize>c << 2;
+    const is = <f64>load<f32>(invstd + o);
+    const sigma = Math.sqrt(max<f64>(0, 1 / (is * is) - eps));
+    store<f32>(runningMean + o, <f32>(momentum * <f64>load<f32>(runningMean + o) + (1 - momentum) * <f64>load<f32>(mean + o)));
+    store<f32>(runningStd + o, <f32>(momentum * <f64>load<f32>(runningStd + o) + (1 - momentum) * sigma));
+  }
+}
+
+/** Evaluation statistics from the running averages: mean = runningMean, invstd = 1/sqrt(runningStd² + eps). */
+export function batchNormEvalStats(runningMean: usize, runningStd: usize, C: i32, eps: f64, mean: usize, invstd: usize): void {
+  for (let c = 0; c < C; c++) {
+    const o = <usize>c << 2;
+    store<f32>(mean + o, load<f32>(runningMean + o));
+    const s = <f64>load<f32>(runningStd + o);
+    store<f32>(invstd + o, <f32>(1 / Math.sqrt(s * s + eps)));
+  }
+}
+
 // dx = gamma*invstd/M * (M*dy - Σdy - xhat*Σ(dy*xhat)) = A*dy + B*(x - mean) + D with
 // A = gamma*invstd, B = -A*invstd*Σ(dy*xhat)/M, D = -A*Σdy/M.
 export function batchNormBackward(x: usize, dy: usize, N: i32, C: i32, S: i32, gamma: usize, mean: usize,

@@ -1,4 +1,4 @@
-// Reductions over the middle axis of an [outer, n, inner] view, and dot.
+// Reductions over the middle axis of an [outer, n, inner] view (and max's backward), and dot.
 //
 // inner == 1 (rows): each row is contiguous; SIMD runs along n with 16 partial sums.
 // inner > 1: SIMD runs across inner, 16 columns (4 vectors) at a time, walking down n;
@@ -234,6 +234,23 @@ export function reduceMax(x: usize, out: usize, argmax: usize, outer: i32, n: i3
   for (let o = 0; o < outer; o++) {
     const oo = (<usize>o * <usize>inner) << 2;
     maxColumns(x + <usize>o * block, out + oo, argmax != 0 ? argmax + oo : 0, n, inner);
+  }
+}
+
+/**
+ * The backward of reduceMax: dx ([outer, n, inner], zeroed here) gets dy[o, i] at
+ * k = argmax[o, i], every other element 0. An index outside [0, n) scatters nothing.
+ */
+export function reduceMaxBackward(dy: usize, argmax: usize, dx: usize, outer: i32, n: i32, inner: i32): void {
+  if (outer <= 0 || n <= 0 || inner <= 0) return;
+  memory.fill(dx, 0, (<usize>outer * <usize>n * <usize>inner) << 2);
+  for (let o = 0; o < outer; o++) {
+    const row = <usize>o * <usize>inner;
+    const block = dx + ((row * <usize>n) << 2);
+    for (let i = 0; i < inner; i++) {
+      const k = load<i32>(argmax + ((row + <usize>i) << 2));
+      if (<u32>k < <u32>n) store<f32>(block + ((<usize>k * <usize>inner + <usize>i) << 2), load<f32>(dy + ((row + <usize>i) << 2)));
+    }
   }
 }
 

@@ -1,4 +1,6 @@
-// Row-wise softmax family on [rows, cols] matrices.
+// Row-wise softmax family on [rows, cols] matrices. The row helpers (rowMax, expShiftSum,
+// scaleRow) are exported for the fused cross-entropy in loss.ts; index.ts re-exports only the
+// kernels.
 //
 // Forward is three passes over a row that stays in L1: max, then exp(x - max) stored and
 // summed in the same pass, then a scale by 1/sum. exp is vexpLow (its input is <= 0).
@@ -7,7 +9,7 @@
 import { dotContig, hsum, laneMask, loadPartial, nmadd, splat, storePartial, sumContig, vexpLow } from './vmath';
 
 /** max of p[0..n), n >= 1 (NaN lanes may be skipped: callers get NaN later via exp). */
-function rowMax(p: usize, n: i32): f32 {
+export function rowMax(p: usize, n: i32): f32 {
   const ninf = splat(-Infinity);
   let m0 = ninf, m1 = ninf, m2 = ninf, m3 = ninf;
   let i = 0;
@@ -32,9 +34,9 @@ function rowMax(p: usize, n: i32): f32 {
 
 /** y[i] = exp(x[i] - m) (if store), returns the sum of those exps. */
 // @ts-ignore: decorator
-@inline function expShiftSum(x: usize, y: usize, n: i32, m: f32, doStore: bool): f32 {
+@inline export function expShiftSum(x: usize, y: usize, n: i32, m: f32, doStore: bool): f32 {
   const mv = splat(m);
-  // Two vectors per step: measured faster than four here (fewer spills in V8).
+  // Two vectors per step, not four: four spill registers in V8.
   let s0 = splat(0.0), s1 = splat(0.0);
   let i = 0;
   for (; i + 8 <= n; i += 8) {
@@ -67,7 +69,7 @@ function rowMax(p: usize, n: i32): f32 {
 }
 
 /** y[i] *= s */
-function scaleRow(y: usize, n: i32, s: f32): void {
+export function scaleRow(y: usize, n: i32, s: f32): void {
   const sv = splat(s);
   let i = 0;
   for (; i + 16 <= n; i += 16) {
@@ -199,65 +201,5 @@ export function logSoftmaxBackward(y: usize, dy: usize, dx: usize, rows: i32, co
       const k = cols - i;
       storePartial(dr + o, nmadd(vexpLow(loadPartial(yr + o, k)), sv, loadPartial(gr + o, k)), k);
     }
-  }
-}
-
-/**
- * Fused softmax + cross-entropy for i32 labels in [0, cols). Writes probs and returns
- * sum_r (max_r - logit[r, label]) + log(sum_r): logsumexp - logit, finite even when the
- * true class's logit is hugely negative. A label outside [0, cols) contributes NaN.
- */
-export function softmaxCrossEntropy(logits: usize, labels: usize, probs: usize, rows: i32, cols: i32): f64 {
-  if (cols <= 0) return 0;
-  const stride = <usize>cols << 2;
-  let loss: f64 = 0;
-  for (let r = 0; r < rows; r++) {
-    const off = <usize>r * stride;
-    const xr = logits + off;
-    const label = load<i32>(labels + (<usize>r << 2));
-    const m = rowMax(xr, cols);
-    // Read the true logit before probs (possibly the same memory) is written.
-    const xl: f32 = label >= 0 && label < cols ? load<f32>(xr + (<usize>label << 2)) : NaN;
-    const s = expShiftSum(xr, probs + off, cols, m, true);
-    scaleRow(probs + off, cols, <f32>1.0 / s);
-    loss += <f64>(m - xl) + <f64>Mathf.log(s);
-  }
-  return loss;
-}
-
-/** dlogits[r, c] = scale * (probs[r, c] - (c == label[r])) */
-export function softmaxCrossEntropyBackward(probs: usize, labels: usize, dlogits: usize, rows: i32, cols: i32, scale: f32): void {
-  if (cols <= 0) return;
-  const stride = <usize>cols << 2;
-  const sv = splat(scale);
-  for (let r = 0; r < rows; r++) {
-    const off = <usize>r * stride;
-    const pr = probs + off;
-    const dr = dlogits + off;
-    const label = load<i32>(labels + (<usize>r << 2));
-    const valid = label >= 0 && label < cols;
-    const pl: f32 = valid ? load<f32>(pr + (<usize>label << 2)) : 0;
-    let i = 0;
-    for (; i + 16 <= cols; i += 16) {
-      const o = <usize>i << 2;
-      const a0 = f32x4.mul(v128.load(pr + o), sv);
-      const a1 = f32x4.mul(v128.load(pr + o, 16), sv);
-      const a2 = f32x4.mul(v128.load(pr + o, 32), sv);
-      const a3 = f32x4.mul(v128.load(pr + o, 48), sv);
-      v128.store(dr + o, a0);
-      v128.store(dr + o, a1, 16);
-      v128.store(dr + o, a2, 32);
-      v128.store(dr + o, a3, 48);
-    }
-    for (; i + 4 <= cols; i += 4) {
-      const o = <usize>i << 2;
-      v128.store(dr + o, f32x4.mul(v128.load(pr + o), sv));
-    }
-    if (i < cols) {
-      const o = <usize>i << 2;
-      const k = cols - i;
-      storePartial(dr + o, f32x4.mul(loadPartial(pr + o, k), sv), k);
-    }
-    if (valid) store<f32>(dr + (<usize>label << 2), scale * (pl - 1));
   }
 }

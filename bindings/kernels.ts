@@ -59,6 +59,8 @@ const KERNEL_TABLE = {
     A: Ptr, lda: number, B: Ptr, ldb: number, beta: number, C: Ptr, ldc: number,
     bias: Ptr, relu: number, work: Ptr,
   ) => void>(),
+  /** dst[c, r] = src[r, c] for src [rows, cols] (dst [cols, rows]; no overlap). */
+  transpose2d: kernel<(src: Ptr, rows: number, cols: number, dst: Ptr) => void>(),
 
   // ---- elementwise.ts ------------------------------------------------------------------
   /** out[i] = unop(x[i]) */
@@ -113,6 +115,8 @@ const KERNEL_TABLE = {
   reduceSum: kernel<(x: Ptr, out: Ptr, outer: number, n: number, inner: number, scale: number) => void>(),
   /** Same view; out[o, i] = max_k x[o, k, i]; if argmax != 0, writes the first maximising k (i32). n >= 1. */
   reduceMax: kernel<(x: Ptr, out: Ptr, argmax: Ptr, outer: number, n: number, inner: number) => void>(),
+  /** Backward of reduceMax: dx [outer, n, inner] (zeroed by the kernel) gets dy[o, i] at k = argmax[o, i] (i32). */
+  reduceMaxBackward: kernel<(dy: Ptr, argmax: Ptr, dx: Ptr, outer: number, n: number, inner: number) => void>(),
   /** sum_i x[i] * y[i] (f32 accumulate in SIMD lanes) */
   dot: kernel<(x: Ptr, y: Ptr, n: number) => number>(),
 
@@ -125,14 +129,26 @@ const KERNEL_TABLE = {
   softmaxBackward: kernel<(y: Ptr, dy: Ptr, dx: Ptr, rows: number, cols: number) => void>(),
   /** dx = dy - exp(y) * sum_c(dy) per row, y = log-softmax output. */
   logSoftmaxBackward: kernel<(y: Ptr, dy: Ptr, dx: Ptr, rows: number, cols: number) => void>(),
+
+  // ---- loss.ts (labels: i32[rows], each in [0, cols); an invalid one gives NaN / scatters nothing) ----
   /**
-   * Fused softmax + cross-entropy for integer labels (i32[rows], each in [0, cols)).
-   * Writes probs = softmax(logits) and returns sum over rows of -log p[r, label[r]]
-   * (computed as logsumexp - logit, so it stays finite).
+   * Fused softmax + cross-entropy: writes probs = softmax(logits) and returns the sum over rows
+   * of -log p[r, label[r]] (computed as logsumexp - logit, so it stays finite).
    */
-  softmaxCrossEntropy: kernel<(logits: Ptr, labels: Ptr, probs: Ptr, rows: number, cols: number) => number>(),
+  crossEntropy: kernel<(logits: Ptr, labels: Ptr, probs: Ptr, rows: number, cols: number) => number>(),
   /** dlogits[r, c] = scale * (probs[r, c] - (c == label[r])) */
-  softmaxCrossEntropyBackward: kernel<(probs: Ptr, labels: Ptr, dlogits: Ptr, rows: number, cols: number, scale: number) => void>(),
+  crossEntropyBackward: kernel<(probs: Ptr, labels: Ptr, dlogits: Ptr, rows: number, cols: number, scale: number) => void>(),
+  /** -sum_r logProbs[r, label[r]] (f64 accumulation). */
+  nllLoss: kernel<(logProbs: Ptr, labels: Ptr, rows: number, cols: number) => number>(),
+  /** dlogProbs (zeroed by the kernel) = value at [r, label[r]], 0 elsewhere. */
+  nllLossBackward: kernel<(labels: Ptr, dlogProbs: Ptr, rows: number, cols: number, value: number) => void>(),
+
+  // ---- shape.ts -------------------------------------------------------------------------
+  /**
+   * Strided block copy: for every index i of shape (i32[ndim]), dst[i · dstStrides] = src[i · srcStrides]
+   * (element strides, i32[ndim]); elements of `bytes` bytes (1, 2, 4, 8); no overlap. ndim 0: one element.
+   */
+  copyStrided: kernel<(src: Ptr, dst: Ptr, ndim: number, shapePtr: Ptr, srcStridesPtr: Ptr, dstStridesPtr: Ptr, bytes: number) => void>(),
 
   // ---- optim.ts (all in place on w and the state buffers; g is read only) ---------------
   /**
@@ -204,6 +220,10 @@ const KERNEL_TABLE = {
    */
   batchNormBackward: kernel<(x: Ptr, dy: Ptr, N: number, C: number, S: number, gamma: Ptr, mean: Ptr, invstd: Ptr,
     dx: Ptr, dgamma: Ptr, dbeta: Ptr) => void>(),
+  /** runningMean = m·runningMean + (1-m)·mean; runningStd = m·runningStd + (1-m)·sqrt(max(0, 1/invstd² - eps)) (f64). */
+  batchNormRunningUpdate: kernel<(mean: Ptr, invstd: Ptr, C: number, eps: number, momentum: number, runningMean: Ptr, runningStd: Ptr) => void>(),
+  /** mean = runningMean; invstd = 1/sqrt(runningStd² + eps) (f64). */
+  batchNormEvalStats: kernel<(runningMean: Ptr, runningStd: Ptr, C: number, eps: number, mean: Ptr, invstd: Ptr) => void>(),
   /** Layer norm over the last dim: x [rows, cols]; y = gamma[col]*(x-mean_r)*invstd_r + beta[col]. */
   layerNorm: kernel<(x: Ptr, rows: number, cols: number, gamma: Ptr, beta: Ptr, eps: number, y: Ptr, mean: Ptr, invstd: Ptr) => void>(),
   /** Layer-norm backward: writes dx, and dgamma[cols], dbeta[cols] (overwritten). */

@@ -1,7 +1,9 @@
-// conv2d / convTranspose2d against direct nested-loop references (forward and all three
-// gradients), the adjoint relation between them, bad configurations, and the layers.
+// conv2d / convTranspose2d against the direct nested-loop references of their definitions
+// (src/ops/conv.ts: forward and all three gradients), the adjoint relation between them, and
+// the layers. Bad configurations are the ops' registry badInputs (test/ops).
 import { describe, expect, it } from 'vitest';
 import * as sg from '../src/index';
+import { conv2dNaive, convTranspose2dNaive } from '../src/ops/conv-reference';
 import { randomF32 } from './helpers/wasm';
 import { expectFlatTraining } from './helpers/memory';
 
@@ -17,42 +19,11 @@ function resolve(c: Cfg): { ph: number; pw: number; OH: number; OW: number } {
   return { ph, pw, OH: Math.floor((c.H + 2 * ph - c.kh) / c.stride[0]) + 1, OW: Math.floor((c.W + 2 * pw - c.kw) / c.stride[1]) + 1 };
 }
 
-/**
- * Direct conv2d: y[n,f,oy,ox] = b[f] + Σ x[n,c,oy*sh-ph+i,ox*sw-pw+j]·w[f,c,i,j], and for a
- * given dy the gradients dx, dw, db by the same loops (f64). `abs` is Σ|terms| per output,
- * the scale for the f32 tolerance.
- */
+/** conv2d's reference for a case (its own resolution of the geometry, 'same' included). */
 function refConv2d(c: Cfg, x: Float32Array, w: Float32Array, b: Float32Array | null, dy: Float32Array | null) {
   const { ph, pw, OH, OW } = resolve(c);
-  const [sh, sw] = c.stride;
-  const y = new Float64Array(c.N * c.F * OH * OW);
-  const abs = new Float64Array(y.length);
-  const dx = new Float64Array(x.length), dxAbs = new Float64Array(x.length);
-  const dw = new Float64Array(w.length), dwAbs = new Float64Array(w.length);
-  const db = new Float64Array(c.F), dbAbs = new Float64Array(c.F);
-  for (let n = 0; n < c.N; n++) for (let f = 0; f < c.F; f++) for (let oy = 0; oy < OH; oy++) for (let ox = 0; ox < OW; ox++) {
-    const o = ((n * c.F + f) * OH + oy) * OW + ox;
-    let s = b ? b[f] : 0;
-    let a = b ? Math.abs(b[f]) : 0;
-    const g = dy ? dy[o] : 0;
-    db[f] += g;
-    dbAbs[f] += Math.abs(g);
-    for (let ch = 0; ch < c.C; ch++) for (let i = 0; i < c.kh; i++) for (let j = 0; j < c.kw; j++) {
-      const iy = oy * sh - ph + i, ix = ox * sw - pw + j;
-      if (iy < 0 || iy >= c.H || ix < 0 || ix >= c.W) continue;
-      const xi = ((n * c.C + ch) * c.H + iy) * c.W + ix;
-      const wi = ((f * c.C + ch) * c.kh + i) * c.kw + j;
-      s += x[xi] * w[wi];
-      a += Math.abs(x[xi] * w[wi]);
-      dx[xi] += g * w[wi];
-      dw[wi] += g * x[xi];
-      dxAbs[xi] += Math.abs(g * w[wi]);
-      dwAbs[wi] += Math.abs(g * x[xi]);
-    }
-    y[o] = s;
-    abs[o] = a;
-  }
-  return { y, abs, dx, dw, db, dxAbs, dwAbs, dbAbs, shape: [c.N, c.F, OH, OW] };
+  return conv2dNaive({ shape: [c.N, c.C, c.H, c.W], data: x }, { shape: [c.F, c.C, c.kh, c.kw], data: w }, b && { shape: [c.F], data: b },
+    { stride: c.stride, padding: [ph, pw], out: [OH, OW] }, dy ?? undefined);
 }
 
 interface TCfg {
@@ -60,43 +31,13 @@ interface TCfg {
   stride: [number, number]; padding: [number, number]; outputPadding: [number, number];
 }
 
-/** Direct transposed conv: y[n,co,iy*sh-ph+i,ix*sw-pw+j] += x[n,ci,iy,ix]·w[ci,co,i,j] (+ b[co]). */
+/** convTranspose2d's reference for a case. */
 function refConvT(c: TCfg, x: Float32Array, w: Float32Array, b: Float32Array | null, dy: Float32Array | null) {
   const [sh, sw] = c.stride, [ph, pw] = c.padding;
   const OH = (c.H - 1) * sh - 2 * ph + c.kh + c.outputPadding[0];
   const OW = (c.W - 1) * sw - 2 * pw + c.kw + c.outputPadding[1];
-  const y = new Float64Array(c.N * c.Cout * OH * OW);
-  const abs = new Float64Array(y.length);
-  const dx = new Float64Array(x.length), dxAbs = new Float64Array(x.length);
-  const dw = new Float64Array(w.length), dwAbs = new Float64Array(w.length);
-  const db = new Float64Array(c.Cout), dbAbs = new Float64Array(c.Cout);
-  for (let n = 0; n < c.N; n++) for (let co = 0; co < c.Cout; co++) for (let p = 0; p < OH * OW; p++) {
-    const o = (n * c.Cout + co) * OH * OW + p;
-    y[o] = b ? b[co] : 0;
-    abs[o] = Math.abs(y[o]);
-    if (dy) {
-      db[co] += dy[o];
-      dbAbs[co] += Math.abs(dy[o]);
-    }
-  }
-  for (let n = 0; n < c.N; n++) for (let ci = 0; ci < c.Cin; ci++) for (let iy = 0; iy < c.H; iy++) for (let ix = 0; ix < c.W; ix++) {
-    const xi = ((n * c.Cin + ci) * c.H + iy) * c.W + ix;
-    for (let co = 0; co < c.Cout; co++) for (let i = 0; i < c.kh; i++) for (let j = 0; j < c.kw; j++) {
-      const oy = iy * sh - ph + i, ox = ix * sw - pw + j;
-      if (oy < 0 || oy >= OH || ox < 0 || ox >= OW) continue;
-      const o = ((n * c.Cout + co) * OH + oy) * OW + ox;
-      const wi = ((ci * c.Cout + co) * c.kh + i) * c.kw + j;
-      y[o] += x[xi] * w[wi];
-      abs[o] += Math.abs(x[xi] * w[wi]);
-      if (dy) {
-        dx[xi] += dy[o] * w[wi];
-        dw[wi] += dy[o] * x[xi];
-        dxAbs[xi] += Math.abs(dy[o] * w[wi]);
-        dwAbs[wi] += Math.abs(dy[o] * x[xi]);
-      }
-    }
-  }
-  return { y, abs, dx, dw, db, dxAbs, dwAbs, dbAbs, shape: [c.N, c.Cout, OH, OW] };
+  return convTranspose2dNaive({ shape: [c.N, c.Cin, c.H, c.W], data: x }, { shape: [c.Cin, c.Cout, c.kh, c.kw], data: w }, b && { shape: [c.Cout], data: b },
+    { stride: c.stride, padding: c.padding, out: [OH, OW] }, dy ?? undefined);
 }
 
 /** Max of |got - ref| / (scale + 1e-3), scale = Σ|terms|: f32 vs f64 accumulation, FMA or not. */
@@ -255,36 +196,27 @@ describe('convTranspose2d is the adjoint of conv2d', () => {
   }
 });
 
-describe('bad configurations name the op and the shapes', () => {
-  const x = sg.zeros([2, 3, 8, 8]);
-  const w = sg.zeros([4, 3, 3, 3]);
-  const cases: [string, () => unknown, RegExp][] = [
-    ['channel mismatch', () => sg.conv2d(x, sg.zeros([4, 5, 3, 3])), /^conv2d: channel mismatch: input \[2,3,8,8\], weight \[4,5,3,3\]/],
-    ['3-D input', () => sg.conv2d(sg.zeros([3, 8, 8]), w), /^conv2d: input must be 4-D \[N, C, H, W\], got \[3,8,8\]/],
-    ['2-D weight', () => sg.conv2d(x, sg.zeros([4, 27])), /^conv2d: weight must be 4-D .*got \[4,27\]/],
-    ['kernel larger than the padded input', () => sg.conv2d(sg.zeros([1, 3, 2, 8]), sg.zeros([4, 3, 5, 3]), null, { padding: 1 }), /^conv2d: kernel 5x3 is larger than the padded input 4x10 \(input \[1,3,2,8\], weight \[4,3,5,3\], padding \[1,1\]\)/],
-    ['zero stride', () => sg.conv2d(x, w, null, { stride: 0 }), /^conv2d: stride must be a positive integer or a pair \[h, w\] of them, got 0/],
-    ['fractional stride', () => sg.conv2d(x, w, null, { stride: [1, 1.5] }), /^conv2d: stride must be .*got \[1,1\.5\]/],
-    ['negative padding', () => sg.conv2d(x, w, null, { padding: -1 }), /^conv2d: padding must be an integer >= 0 or a pair/],
-    ['padding of three numbers', () => sg.conv2d(x, w, null, { padding: [1, 1, 1] as unknown as [number, number] }), /^conv2d: padding must be .*got \[1,1,1\]/],
-    ['unknown padding string', () => sg.conv2d(x, w, null, { padding: 'full' as 'same' }), /^conv2d: padding must be .*got 'full'/],
-    ["'same' with stride 2", () => sg.conv2d(x, w, null, { stride: 2, padding: 'same' }), /^conv2d: padding 'same' needs stride 1/],
-    ['wrong bias shape', () => sg.conv2d(x, w, sg.zeros([3])), /^conv2d: bias must be \[4\] for weight \[4,3,3,3\], got \[3\]/],
-    ['int32 input', () => sg.conv2d(sg.zeros([2, 3, 8, 8], { dtype: 'int32' }), w), /^conv2d: expected float32 tensors, got int32 \[2,3,8,8\]/],
-    ['not a tensor', () => sg.conv2d([1, 2] as unknown as sg.Tensor, w), /^conv2d: input must be a Tensor/],
-    ['unknown option', () => sg.conv2d(x, w, null, { strides: 2 } as never), /^conv2d: unknown option 'strides'/],
-    ['transposed: channel mismatch', () => sg.convTranspose2d(x, sg.zeros([4, 2, 3, 3])), /^convTranspose2d: channel mismatch: input \[2,3,8,8\], weight \[4,2,3,3\]/],
-    ['transposed: outputPadding >= stride', () => sg.convTranspose2d(x, sg.zeros([3, 2, 3, 3]), null, { stride: 2, outputPadding: 2 }), /^convTranspose2d: outputPadding \[2,2\] must be smaller than the stride \[2,2\]/],
-    ['transposed: padding too large', () => sg.convTranspose2d(sg.zeros([1, 3, 1, 1]), sg.zeros([3, 2, 3, 3]), null, { padding: 2 }), /^convTranspose2d: output would be -1x-1: padding \[2,2\] is too large for input \[1,3,1,1\], weight \[3,2,3,3\]/],
-    ["transposed: padding 'same'", () => sg.convTranspose2d(x, sg.zeros([3, 2, 3, 3]), null, { padding: 'same' as never }), /^convTranspose2d: padding must be/],
-    ['transposed: wrong bias', () => sg.convTranspose2d(x, sg.zeros([3, 2, 3, 3]), sg.zeros([3])), /^convTranspose2d: bias must be \[2\] for weight \[3,2,3,3\], got \[3\]/],
-    ['transposed: zero stride', () => sg.convTranspose2d(x, sg.zeros([3, 2, 3, 3]), null, { stride: [0, 1] }), /^convTranspose2d: stride must be a positive integer/],
-  ];
-  for (const [name, fn, msg] of cases) {
-    it(name, () => {
-      expect(fn).toThrow(msg);
-    });
-  }
+describe('graph attributes (for export and pruning)', () => {
+  it('conv2d records strides, padding before/after and its weight layout; opShape agrees', () => {
+    const x = sg.rand([1, 2, 5, 6], 0, 1, { requiresGrad: true });
+    const y = sg.conv2d(x, sg.rand([3, 2, 4, 2]), null, { padding: 'same' });
+    expect(y.node?.op).toBe('conv2d');
+    expect(y.node?.attrs).toEqual({ stride: [1, 1], padding: [1, 0], paddingEnd: [2, 1], weightLayout: 'OIHW' });
+    expect(sg.opShape('conv2d', [[1, 2, 5, 6], [3, 2, 4, 2]], y.node!.attrs)).toEqual([1, 3, 5, 6]);
+    const t = sg.convTranspose2d(x, sg.rand([2, 4, 3, 3]), null, { stride: 2, padding: 1, outputPadding: 1 });
+    expect(t.node?.attrs).toEqual({ stride: [2, 2], padding: [1, 1], outputPadding: [1, 1], weightLayout: 'IOHW' });
+    expect(t.shape).toEqual([1, 4, 10, 12]);
+  });
+
+  it("linear records 'linear' with its fused ReLU as an attribute", () => {
+    const x = sg.rand([2, 3], 0, 1, { requiresGrad: true });
+    const w = sg.rand([4, 3]);
+    expect(sg.linear(x, w).node?.attrs).toEqual({ relu: false });
+    const y = sg.linear(x, w, sg.rand([4]), { relu: true });
+    expect(y.node?.op).toBe('linear');
+    expect(y.node?.attrs).toEqual({ relu: true });
+    expect(y.node?.inputs.length).toBe(3);
+  });
 });
 
 describe('nn.Conv2d and nn.ConvTranspose2d', () => {

@@ -25,9 +25,6 @@ export function distinct(shape: number[]): Tensor {
   const p = gen.permutation(n);
   return sg.tensor(Array.from(p, (i) => (i - n / 2) * 0.1), shape, { requiresGrad: true });
 }
-function labels(v: number[]): Tensor {
-  return sg.tensor(v, { dtype: 'int32' });
-}
 function constant(t: Tensor): Tensor {
   t.requiresGrad = false;
   return t;
@@ -67,37 +64,6 @@ export const opTable: OpCase[] = [
   { op: 'clamp', label: '', make: () => ({ fn: (x) => sg.clamp(x, -0.5, 0.5), inputs: [sg.tensor([-0.9, -0.3, 0.1, 0.4, 0.8], { requiresGrad: true })] }) },
   { op: 'prelu (composed)', label: 'shared slope', make: () => ({ fn: sg.prelu, inputs: [away([3, 4]), uni([1], 0.1, 0.3)] }) },
   { op: 'prelu (composed)', label: 'per channel', make: () => ({ fn: sg.prelu, inputs: [away([2, 3, 4]), uni([3], 0.1, 0.3)] }) },
-  { op: 'matmul', label: '2-D', make: () => ({ fn: sg.matmul, inputs: [uni([3, 5]), uni([5, 4])] }) },
-  { op: 'matmul', label: 'N-D x 2-D', make: () => ({ fn: sg.matmul, inputs: [uni([2, 3, 5]), uni([5, 2])] }) },
-  { op: 'matmul', label: 'batched', make: () => ({ fn: sg.matmul, inputs: [uni([2, 3, 5]), uni([2, 5, 2])] }) },
-  { op: 'linear', label: 'with bias', make: () => ({ fn: (x, w, b) => sg.linear(x, w, b), inputs: [uni([4, 5]), uni([3, 5]), uni([3])] }) },
-  { op: 'linear', label: 'no bias', make: () => ({ fn: (x, w) => sg.linear(x, w), inputs: [uni([4, 5]), uni([3, 5])] }) },
-  { op: 'linear+relu', label: '', make: () => ({ fn: (x, w, b) => sg.linear(x, w, b, { relu: true }), inputs: [away([4, 5]), away([3, 5]), away([3], 0.3, 0.6)] }) },
-  { op: 'sum', label: 'all', make: () => ({ fn: (x) => sg.sum(x), inputs: [uni([3, 4])] }) },
-  { op: 'sum', label: 'axis 0', make: () => ({ fn: (x) => sg.sum(x, 0), inputs: [uni([3, 4])] }) },
-  { op: 'sum', label: 'axis 1 keepDim', make: () => ({ fn: (x) => sg.sum(x, 1, true), inputs: [uni([3, 4])] }) },
-  { op: 'sum', label: 'middle axis', make: () => ({ fn: (x) => sg.sum(x, 1), inputs: [uni([2, 3, 4])] }) },
-  { op: 'mean', label: 'all', make: () => ({ fn: (x) => sg.mean(x), inputs: [uni([3, 4])] }) },
-  { op: 'mean', label: 'axis -1', make: () => ({ fn: (x) => sg.mean(x, -1), inputs: [uni([3, 4])] }) },
-  { op: 'max', label: 'axis 1', make: () => ({ fn: (x) => sg.max(x, 1), inputs: [distinct([3, 4])] }) },
-  { op: 'max', label: 'all', make: () => ({ fn: (x) => sg.max(x), inputs: [distinct([3, 4])] }) },
-  { op: 'reshape', label: '', make: () => ({ fn: (x) => sg.reshape(x, [4, -1]), inputs: [uni([2, 6])] }) },
-  { op: 'reshape', label: 'flatten', make: () => ({ fn: (x) => sg.flatten(x), inputs: [uni([2, 3, 2])] }) },
-  { op: 'permute', label: 'transpose', make: () => ({ fn: (x) => sg.transpose(x), inputs: [uni([3, 5])] }) },
-  { op: 'permute', label: '3-D', make: () => ({ fn: (x) => sg.permute(x, [2, 0, 1]), inputs: [uni([2, 3, 4])] }) },
-  { op: 'slice', label: '', make: () => ({ fn: (x) => sg.slice(x, [1, 1], [2, -1]), inputs: [uni([4, 5])] }) },
-  { op: 'concat', label: 'axis 1', make: () => ({ fn: (a, b) => sg.concat([a, b], 1), inputs: [uni([2, 3]), uni([2, 2])] }) },
-  { op: 'concat', label: 'axis 0', make: () => ({ fn: (a, b) => sg.concat([a, b], 0), inputs: [uni([2, 3]), uni([1, 3])] }) },
-  { op: 'softmax', label: '', make: () => ({ fn: (x) => sg.softmax(x), inputs: [uni([3, 5], -2, 2)] }) },
-  { op: 'logSoftmax', label: '', make: () => ({ fn: (x) => sg.logSoftmax(x), inputs: [uni([3, 5], -2, 2)] }) },
-  { op: 'crossEntropy', label: 'mean', make: () => ({ fn: (x) => sg.crossEntropy(x, labels([2, 0, 4])), inputs: [uni([3, 5], -2, 2)] }) },
-  { op: 'crossEntropy', label: 'sum', make: () => ({ fn: (x) => sg.crossEntropy(x, labels([1, 3]), 'sum'), inputs: [uni([2, 5], -2, 2)] }) },
-  { op: 'nllLoss', label: '', make: () => ({ fn: (x) => sg.nllLoss(sg.logSoftmax(x), labels([2, 0, 4])), inputs: [uni([3, 5], -2, 2)] }) },
-  { op: 'mseLoss (composed)', label: '', make: () => ({ fn: (a, b) => sg.mseLoss(a, b), inputs: [uni([3, 4]), uni([3, 4])] }) },
-  { op: 'quadraticCost (composed)', label: '', make: () => ({ fn: sg.quadraticCost, inputs: [uni([3, 4]), uni([3, 4])] }) },
-  { op: 'binaryCrossEntropy (composed)', label: '', make: () => ({ fn: (a, b) => sg.binaryCrossEntropy(a, b), inputs: [uni([3, 4], 0.1, 0.9), constant(uni([3, 4], 0, 1))] }) },
-  { op: 'binaryCrossEntropyWithLogits (composed)', label: '', make: () => ({ fn: (a, b) => sg.binaryCrossEntropyWithLogits(a, b), inputs: [uni([3, 4], -3, 3), constant(uni([3, 4], 0, 1))] }) },
-  { op: 'klDivergence (composed)', label: '', make: () => ({ fn: sg.klDivergence, inputs: [uni([2, 4], 0.1, 0.6), uni([2, 4], 0.1, 0.6)] }) },
   {
     op: 'nn.Linear (layer)', label: '',
     make: () => {
@@ -112,16 +78,6 @@ export const opTable: OpCase[] = [
       return { fn: (x) => m.forward(x), inputs: [uni([3, 4]), ...m.parameters()] };
     },
   },
-  { op: 'conv2d', label: '3x3 padding 1, bias, batch 2', make: () => ({ fn: (x, w, b) => sg.conv2d(x, w, b, { padding: 1 }), inputs: [uni([2, 2, 5, 4]), uni([3, 2, 3, 3]), uni([3])] }) },
-  { op: 'conv2d', label: '3x3 stride 2 padding 1, no bias', make: () => ({ fn: (x, w) => sg.conv2d(x, w, null, { stride: 2, padding: 1 }), inputs: [uni([1, 3, 6, 5]), uni([2, 3, 3, 3])] }) },
-  { op: 'conv2d', label: '5x3 stride [2,1] padding [2,0], bias', make: () => ({ fn: (x, w, b) => sg.conv2d(x, w, b, { stride: [2, 1], padding: [2, 0] }), inputs: [uni([2, 1, 7, 5]), uni([2, 1, 5, 3]), uni([2])] }) },
-  { op: 'conv2d', label: '1x1 pointwise, bias', make: () => ({ fn: (x, w, b) => sg.conv2d(x, w, b), inputs: [uni([2, 3, 3, 2]), uni([2, 3, 1, 1]), uni([2])] }) },
-  { op: 'conv2d', label: "'same' with an even 2x2 kernel", make: () => ({ fn: (x, w) => sg.conv2d(x, w, null, { padding: 'same' }), inputs: [uni([1, 2, 4, 5]), uni([2, 2, 2, 2])] }) },
-  { op: 'convTranspose2d', label: '3x3 stride 2 padding 1 outputPadding 1, bias', make: () => ({ fn: (x, w, b) => sg.convTranspose2d(x, w, b, { stride: 2, padding: 1, outputPadding: 1 }), inputs: [uni([2, 3, 3, 2]), uni([3, 2, 3, 3]), uni([2])] }) },
-  { op: 'convTranspose2d', label: '2x2 stride 1, no bias', make: () => ({ fn: (x, w) => sg.convTranspose2d(x, w), inputs: [uni([1, 2, 4, 3]), uni([2, 3, 2, 2])] }) },
-  { op: 'convTranspose2d', label: '4x4 stride 2 padding 1, bias', make: () => ({ fn: (x, w, b) => sg.convTranspose2d(x, w, b, { stride: 2, padding: 1 }), inputs: [uni([1, 2, 3, 3]), uni([2, 2, 4, 4]), uni([2])] }) },
-  { op: 'convTranspose2d', label: '5x3 stride [2,1] padding [2,1], no bias', make: () => ({ fn: (x, w) => sg.convTranspose2d(x, w, null, { stride: [2, 1], padding: [2, 1], outputPadding: [1, 0] }), inputs: [uni([2, 1, 3, 4]), uni([1, 2, 5, 3])] }) },
-  { op: 'convTranspose2d', label: '1x1 pointwise, bias', make: () => ({ fn: (x, w, b) => sg.convTranspose2d(x, w, b), inputs: [uni([2, 3, 2, 3]), uni([3, 2, 1, 1]), uni([2])] }) },
   {
     op: 'nn.Conv2d (layer)', label: '3x3 stride 2 padding 1',
     make: () => {
@@ -144,40 +100,6 @@ export const opTable: OpCase[] = [
     },
   },
   // ---- pooling, normalisation, dropout ----
-  { op: 'maxPool2d', label: '2x2 stride 2', make: () => ({ fn: (x) => sg.maxPool2d(x, 2), inputs: [distinct([2, 2, 4, 6])] }) },
-  { op: 'maxPool2d', label: '3x3 stride 1 padding 1 (overlapping windows)', make: () => ({ fn: (x) => sg.maxPool2d(x, 3, { stride: 1, padding: 1 }), inputs: [distinct([1, 2, 5, 4])] }) },
-  { op: 'maxPool2d', label: '3x2 stride [2,1] padding [1,0], 3-D input', make: () => ({ fn: (x) => sg.maxPool2d(x, [3, 2], { stride: [2, 1], padding: [1, 0] }), inputs: [distinct([3, 5, 7])] }) },
-  { op: 'avgPool2d', label: '2x2 stride 2', make: () => ({ fn: (x) => sg.avgPool2d(x, 2), inputs: [uni([2, 2, 4, 5])] }) },
-  { op: 'avgPool2d', label: '3x3 stride 2 padding 1, countIncludePad', make: () => ({ fn: (x) => sg.avgPool2d(x, 3, { stride: 2, padding: 1 }), inputs: [uni([1, 2, 5, 6])] }) },
-  { op: 'avgPool2d', label: '3x3 stride 1 padding 1, !countIncludePad', make: () => ({ fn: (x) => sg.avgPool2d(x, 3, { stride: 1, padding: 1, countIncludePad: false }), inputs: [uni([2, 1, 4, 5])] }) },
-  { op: 'globalAvgPool2d', label: '', make: () => ({ fn: sg.globalAvgPool2d, inputs: [uni([2, 3, 3, 2])] }) },
-  { op: 'batchNorm', label: 'training [N,C,H,W], x gamma beta', make: () => ({ fn: (x, g, b) => sg.batchNorm(x, g, b, null, null, { training: true }), inputs: [uni([3, 2, 2, 3]), uni([2], 0.5, 1.5), uni([2])] }) },
-  { op: 'batchNorm', label: 'training [N,C], x gamma beta', make: () => ({ fn: (x, g, b) => sg.batchNorm(x, g, b, null, null, { training: true }), inputs: [uni([5, 6]), uni([6], 0.5, 1.5), uni([6])] }) },
-  {
-    op: 'batchNorm', label: 'training [N,C,L], no affine, running stats updated',
-    make: () => {
-      const rm = sg.zeros([3]), rs = sg.ones([3]);
-      return { fn: (x) => sg.batchNorm(x, null, null, rm, rs, { training: true }), inputs: [uni([4, 3, 5])] };
-    },
-  },
-  {
-    op: 'batchNorm', label: 'eval [N,C,H,W] with running stats',
-    make: () => {
-      const rm = constant(uni([2], -0.5, 0.5)), rs = constant(uni([2], 0.5, 1.5));
-      return { fn: (x, g, b) => sg.batchNorm(x, g, b, rm, rs, { training: false }), inputs: [uni([2, 2, 3, 2]), uni([2], 0.5, 1.5), uni([2])] };
-    },
-  },
-  {
-    op: 'batchNorm', label: 'eval [N,C], no affine',
-    make: () => {
-      const rm = constant(uni([5], -0.5, 0.5)), rs = constant(uni([5], 0.5, 1.5));
-      return { fn: (x) => sg.batchNorm(x, null, null, rm, rs), inputs: [uni([3, 5])] };
-    },
-  },
-  { op: 'layerNorm', label: 'last dim, gamma beta', make: () => ({ fn: (x, g, b) => sg.layerNorm(x, g, b), inputs: [uni([3, 5]), uni([5], 0.5, 1.5), uni([5])] }) },
-  { op: 'layerNorm', label: 'two trailing dims', make: () => ({ fn: (x, g, b) => sg.layerNorm(x, g, b), inputs: [uni([2, 2, 3]), uni([2, 3], 0.5, 1.5), uni([2, 3])] }) },
-  { op: 'layerNorm', label: 'no affine', make: () => ({ fn: (x) => sg.layerNorm(x), inputs: [uni([4, 7])] }) },
-  { op: 'dropout', label: 'p 0.4, fixed mask (reseeded each call)', make: () => ({ fn: (x) => { sg.manualSeed(2024); return sg.dropout(x, 0.4, true); }, inputs: [uni([3, 7])] }) },
   { op: 'nn.MaxPool2d (layer)', label: '2x2', make: () => { const l = new sg.nn.MaxPool2d(2); return { fn: (x) => l.forward(x), inputs: [distinct([2, 3, 4, 4])] }; } },
   { op: 'nn.AvgPool2d (layer)', label: '3x3 stride 2 padding 1', make: () => { const l = new sg.nn.AvgPool2d(3, { stride: 2, padding: 1 }); return { fn: (x) => l.forward(x), inputs: [uni([2, 2, 5, 5])] }; } },
   { op: 'nn.GlobalAvgPool2d (layer)', label: '', make: () => { const l = new sg.nn.GlobalAvgPool2d(); return { fn: (x) => l.forward(x), inputs: [uni([2, 3, 2, 3])] }; } },

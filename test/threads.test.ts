@@ -1,8 +1,9 @@
-// Threads (bindings/threads.ts): large GEMM and convolution calls split across worker threads
+// Threads (bindings/parallel): large GEMM and convolution calls split across worker threads
 // over the shared wasm memory give the same numbers as one thread — bitwise where each
 // output element is computed by one thread (GEMM split by rows or columns, conv forward and
-// input gradients split by images), within float rounding for summed weight gradients — and
-// small calls stay on one thread. The fallbacks (setThreads(1), no SharedArrayBuffer, threads
+// input gradients split by images), within float rounding for summed weight gradients, which
+// depend on the planned thread count only — and small calls stay on one thread. A plan
+// written directly (runPlan) keeps the same guarantees. The fallbacks (setThreads(1), no SharedArrayBuffer, threads
 // 'off') work and say why; a process that used threads exits by itself.
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -12,9 +13,8 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { build } from 'esbuild';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as sg from '../src/index';
-import { runtime } from '../bindings/index';
-import { Job, threadsFor, tuneThreads } from '../bindings/threads';
-import { gemmCall } from '../src/ops/matmul';
+import { BinOp, runtime } from '../bindings/index';
+import { Job, parallelGemm as gemmCall, runPlan, threadsFor, tuneThreads } from '../bindings/parallel/index';
 import { blankF32, free, getF32, putF32, randomF32 } from './helpers/wasm';
 
 const jobs = (): number => tuneThreads().jobs;
@@ -213,6 +213,80 @@ describe('GEMM on two threads equals one thread, bitwise', () => {
     expect(two.jobs).toBe(1);
     expectBitwise(two.out as Float32Array, one.out as Float32Array);
     big.dispose();
+  });
+});
+
+describe('parallel plans', () => {
+  // The example of plan.ts: dW[M, K] = Σ_b dY_b · X_bᵀ over a batch, each X_b copied into the
+  // running thread's scratch; each item also writes out_b = 2·X_b on its own.
+  const B = 24, M = 16, K = 32, P = 300;
+  const run = (x: sg.Tensor, dy: sg.Tensor): Float32Array[] => {
+    const dw = sg.empty([M, K]);
+    const out = sg.empty([B, K, P]);
+    runPlan({
+      flops: 2 * B * M * K * P, items: B,
+      scratch: { xb: K * P },
+      sums: { dw: { elements: M * K, into: dw.ptr } },
+      work: (s, b) => {
+        s.call('copy', [x.ptrAt(b * K * P), s.scratch('xb'), K * P]);
+        s.call('binaryScalar', [BinOp.Mul, s.scratch('xb'), 2, out.ptrAt(b * K * P), K * P, 0]);
+        s.gemm(false, true, M, K, P, dy.ptrAt(b * M * P), P, s.scratch('xb'), P, s.first ? 0 : 1, s.sum('dw'), K);
+      },
+    });
+    const r = [dw.data(), out.data()] as Float32Array[];
+    sg.dispose(dw, out);
+    return r;
+  };
+
+  it('per-item outputs are bitwise those of one thread; sums depend on the planned count only', () => {
+    sg.manualSeed(17);
+    const x = sg.randn([B, K, P]);
+    const dy = sg.randn([B, M, P]);
+    const one = withThreads(1, () => run(x, dy));
+    const two = withThreads(2, () => run(x, dy));
+    expect(one.jobs).toBe(0);
+    expect(two.jobs).toBe(1);
+    expectBitwise(two.out[1], one.out[1]);
+    expect(maxRelErr(two.out[0], one.out[0])).toBeLessThan(1e-5);
+    tuneThreads({ serial: true });
+    try {
+      const alone = withThreads(2, () => run(x, dy));
+      expect(alone.jobs).toBe(0);
+      expectBitwise(alone.out[0], two.out[0]);
+      expectBitwise(alone.out[1], two.out[1]);
+    } finally {
+      tuneThreads({ serial: false });
+    }
+    // The sum against plain JS.
+    const xv = x.data(), dyv = dy.data();
+    let err = 0;
+    for (let m = 0; m < M; m++) for (let k = 0; k < K; k++) {
+      let want = 0;
+      for (let b = 0; b < B; b++) for (let p = 0; p < P; p++) want += dyv[(b * M + m) * P + p] * xv[(b * K + k) * P + p];
+      err = Math.max(err, Math.abs(two.out[0][m * K + k] - want) / Math.max(1, Math.abs(want)));
+    }
+    expect(err).toBeLessThan(1e-4);
+    sg.dispose(x, dy);
+  });
+
+  it('ranges cut the items into aligned runs; a sum over no items is zero and reaches finish', () => {
+    const seen: [number, number][] = [];
+    withThreads(2, () => runPlan({
+      flops: 1e9, items: 50, threads: 2, ranges: { perThread: 2, align: 4 },
+      work: (s, i0, count) => {
+        seen.push([i0, count]);
+        s.call('fill', [runtime().gemmWork, 0, 0]);
+      },
+    }));
+    // 50 items, 4 ranges on 2 threads, each a multiple of 4 items but the last.
+    expect(seen).toEqual([[0, 16], [16, 16], [32, 16], [48, 2]]);
+    let total = -1;
+    runPlan({
+      flops: 0, items: 0, sums: { s: { elements: 8, into: null } },
+      work: () => { throw new Error('no items'); },
+      finish: ({ s }) => { total = s; expect(Array.from(getF32(s, 8))).toEqual(new Array(8).fill(0)); },
+    });
+    expect(total).toBeGreaterThan(0);
   });
 });
 

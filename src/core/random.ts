@@ -1,4 +1,4 @@
-import { f32, i32 } from '../../bindings/index';
+import { view } from '../../bindings/memory';
 import { Tensor, checkShape, empty, type CreateOptions, type Shape } from './tensor';
 
 // The one seeded random number generator behind every random draw in simdgrad:
@@ -107,9 +107,9 @@ export function manualSeed(seed: number): void {
 function filled(op: string, shape: Shape, opts: CreateOptions, draw: () => number): Tensor {
   checkShape(op, shape);
   const t = empty(shape);
-  const m = f32();
-  const p = t.ptr >>> 2;
-  for (let i = 0; i < t.size; i++) m[p + i] = draw();
+  const values = new Float32Array(t.size);
+  for (let i = 0; i < t.size; i++) values[i] = draw();
+  t.setData(values);
   if (opts.requiresGrad) t.requiresGrad = true;
   return t;
 }
@@ -131,8 +131,7 @@ export function randint(shape: Shape, low: number, high: number): Tensor {
   checkShape('randint', shape);
   if (!(Number.isInteger(low) && Number.isInteger(high) && low < high)) throw new Error(`randint: need integers low < high, got ${low}, ${high}`);
   const t = empty(shape, 'int32');
-  const m = i32();
-  const p = t.ptr >>> 2;
-  for (let i = 0; i < t.size; i++) m[p + i] = low + rng.int(high - low);
+  const values = view('int32', t.ptr, t.size);
+  for (let i = 0; i < t.size; i++) values[i] = low + rng.int(high - low);
   return t;
 }

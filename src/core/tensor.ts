@@ -166,6 +166,17 @@ export function sizeOf(shape: Shape): number {
   return n;
 }
 
+/** Row-major element strides of a dense tensor of `shape` (the last dim has stride 1). */
+export function stridesOf(shape: Shape): number[] {
+  const st = new Array<number>(shape.length);
+  let s = 1;
+  for (let i = shape.length - 1; i >= 0; i--) {
+    st[i] = s;
+    s *= shape[i];
+  }
+  return st;
+}
+
 export function checkShape(op: string, shape: Shape): void {
   if (!Array.isArray(shape)) throw new Error(`${op}: shape must be an array of integers, got ${String(shape)}`);
   for (const d of shape) {

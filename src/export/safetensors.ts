@@ -1,9 +1,12 @@
 // safetensors: an 8-byte little-endian header length, a JSON header mapping each tensor name
 // to { dtype, shape, data_offsets: [begin, end) } relative to the data block, then the data.
 // Other tools (Python's safetensors, PyTorch) read these files directly.
+import { bytesPerElement, type DType, type TypedData } from '../../bindings/memory';
 import { Tensor, fmt, tensor } from '../core/tensor';
 
-const DTYPES: Record<string, 'float32' | 'int32'> = { F32: 'float32', I32: 'int32' };
+// safetensors dtype codes of the dtypes simdgrad tensors hold.
+const DTYPES: Record<string, DType> = { F32: 'float32', I32: 'int32', I8: 'int8', U8: 'uint8' };
+const CODES: Record<DType, string> = { float32: 'F32', int32: 'I32', int8: 'I8', uint8: 'U8' };
 const MAX_HEADER = 100 * 1024 * 1024;
 
 /** Serialises named tensors (e.g. module.stateDict()) to safetensors bytes. */
@@ -14,8 +17,9 @@ export function saveSafetensors(tensors: Record<string, Tensor>, metadata: Recor
   let offset = 0;
   for (const name of names) {
     const t = tensors[name];
-    header[name] = { dtype: t.dtype === 'float32' ? 'F32' : 'I32', shape: t.shape, data_offsets: [offset, offset + t.size * 4] };
-    offset += t.size * 4;
+    const bytes = t.size * bytesPerElement(t.dtype);
+    header[name] = { dtype: CODES[t.dtype], shape: t.shape, data_offsets: [offset, offset + bytes] };
+    offset += bytes;
   }
   let json = JSON.stringify(header);
   // Pad with spaces so the data block starts 8-byte aligned, as the format recommends.
@@ -38,9 +42,9 @@ export function saveSafetensors(tensors: Record<string, Tensor>, metadata: Recor
 }
 
 export interface LoadedTensor {
-  dtype: 'float32' | 'int32';
+  dtype: DType;
   shape: number[];
-  data: Float32Array | Int32Array;
+  data: TypedData;
 }
 
 /**
@@ -74,7 +78,7 @@ export function parseSafetensors(bytes: Uint8Array): { tensors: Record<string, L
     const e = raw as { dtype?: unknown; shape?: unknown; data_offsets?: unknown };
     if (e === null || typeof e !== 'object') throw new Error(`safetensors: entry '${name}' is not an object`);
     const dtype = typeof e.dtype === 'string' ? DTYPES[e.dtype] : undefined;
-    if (dtype === undefined) throw new Error(`safetensors: tensor '${name}' has unsupported dtype ${JSON.stringify(e.dtype)} (F32 and I32 are supported)`);
+    if (dtype === undefined) throw new Error(`safetensors: tensor '${name}' has unsupported dtype ${JSON.stringify(e.dtype)} (${Object.keys(DTYPES).join(', ')} are supported)`);
     if (!Array.isArray(e.shape) || !e.shape.every((d) => Number.isSafeInteger(d) && d >= 0)) throw new Error(`safetensors: tensor '${name}' has an invalid shape ${JSON.stringify(e.shape)}`);
     const offs = e.data_offsets;
     if (!Array.isArray(offs) || offs.length !== 2 || !offs.every((d) => Number.isSafeInteger(d) && d >= 0) || offs[0] > offs[1]) {
@@ -83,7 +87,8 @@ export function parseSafetensors(bytes: Uint8Array): { tensors: Record<string, L
     const [begin, end] = offs as number[];
     if (end > dataLen) throw new Error(`safetensors: tensor '${name}' data [${begin}, ${end}) lies outside the ${dataLen}-byte data block`);
     const count = (e.shape as number[]).reduce((a, b) => a * b, 1);
-    if (count * 4 !== end - begin) throw new Error(`safetensors: tensor '${name}' ${fmt(e.shape as number[])} needs ${count * 4} bytes, offsets give ${end - begin}`);
+    const need = count * bytesPerElement(dtype);
+    if (need !== end - begin) throw new Error(`safetensors: tensor '${name}' ${fmt(e.shape as number[])} needs ${need} bytes, offsets give ${end - begin}`);
     entries.push([name, { dtype, shape: e.shape as number[], data: new Float32Array(0), begin, end }]);
   }
   const sorted = entries.map(([, e]) => e).sort((a, b) => a.begin - b.begin);
@@ -93,7 +98,8 @@ export function parseSafetensors(bytes: Uint8Array): { tensors: Record<string, L
   const tensors: Record<string, LoadedTensor> = {};
   for (const [name, e] of entries) {
     const copy = bytes.slice(dataStart + e.begin, dataStart + e.end);
-    const data = e.dtype === 'float32' ? new Float32Array(copy.buffer) : new Int32Array(copy.buffer);
+    const data = e.dtype === 'float32' ? new Float32Array(copy.buffer) : e.dtype === 'int32' ? new Int32Array(copy.buffer)
+      : e.dtype === 'int8' ? new Int8Array(copy.buffer) : new Uint8Array(copy.buffer);
     tensors[name] = { dtype: e.dtype, shape: e.shape, data };
   }
   return { tensors, metadata };

@@ -7,24 +7,19 @@
 //   convTranspose2d  y[n] = col2im(Wᵀ · x[n])                   W [Cin, Cout·kh·kw]
 //                    dx[n] = W · im2col(dY[n]);  dW += x[n] · im2col(dY[n])ᵀ
 //
-// One scratch column buffer (C·kh·kw × OH·OW floats) is allocated per call and reused for
-// every image. A 1×1 kernel with stride 1 and no padding skips im2col/col2im entirely (the
-// image is its own column matrix). Bias gradients are row sums of dY, then a sum over images.
-//
-// Threads (bindings/threads.ts) split large calls by images, each thread with its own column
-// buffer: forward passes and input gradients are then bitwise identical to one thread. Weight
-// gradients are sums over images: for a call planned for several threads the images are cut
-// into fixed lanes (runs of consecutive images, 4 per planned thread), each accumulated into
-// its own partial, and the partials are added in lane order. The result then depends on the
-// setThreads() count (within float rounding of the one-thread sum), never on timing or on how
-// many threads actually ran it. With fewer images than threads, the per-image GEMMs are split
-// instead (by rows, bitwise identical).
-import { BinOp, f32, kernels, runtime } from '../../bindings/index';
-import { Job, plannedThreads, threadsFor } from '../../bindings/threads';
-import { gemmCall } from './matmul';
-import { record } from '../core/autograd';
-import { Tensor, empty, fmt, type Shape } from '../core/tensor';
-import { assertFloat, assertTensor } from '../core/validate';
+// Each direction is one parallel plan (bindings/parallel/plan.ts): the calls for one image,
+// with a column buffer per thread, and the weight gradient as a sum over images. The plan
+// decides threads and lanes: outputs and input gradients come out bitwise as on one thread,
+// weight gradients depend on the setThreads() count only. A 1×1 kernel with stride 1 and no
+// padding skips im2col/col2im entirely (the image is its own column matrix). Bias gradients
+// are row sums of dY, then a sum over images.
+import { conv2dNaive, convTranspose2dNaive, pair, type NaiveConvGeometry } from './conv-reference';
+import { BinOp, kernels } from '../../bindings/index';
+import { withScratch } from '../../bindings/memory';
+import { WORKSPACE, runPlan, type PlanArg as Ptr, type Step } from '../../bindings/parallel/index';
+import { Tensor, empty, fmt, full, type Shape } from '../core/tensor';
+import { assertFloat, assertTensor, checkOptions } from '../core/validate';
+import { callOp, defineOp, type BadInput, type HostTensor, type OpFn } from './registry';
 
 /** A size given once for both spatial dims, or as [height, width]. */
 export type Size2 = number | readonly [number, number];
@@ -46,6 +41,24 @@ export interface ConvTranspose2dOptions {
   padding?: Size2;
   /** Extra rows/columns added at the bottom/right of the output, < stride (default 0). */
   outputPadding?: Size2;
+}
+
+/** What conv2d records in the graph (ONNX's Conv: strides, pads begin/end, weight OIHW). */
+export interface Conv2dAttrs {
+  stride: [number, number];
+  /** Zeros before the first row and column. */
+  padding: [number, number];
+  /** Zeros after the last row and column (differs from padding for 'same' with an even kernel). */
+  paddingEnd: [number, number];
+  weightLayout: 'OIHW';
+}
+
+/** What convTranspose2d records in the graph (ONNX's ConvTranspose; weight [Cin, Cout, kh, kw]). */
+export interface ConvTranspose2dAttrs {
+  stride: [number, number];
+  padding: [number, number];
+  outputPadding: [number, number];
+  weightLayout: 'IOHW';
 }
 
 /** Everything a conv kernel call needs, for one direction of the im2col mapping. */
@@ -72,16 +85,45 @@ function checkRank4(op: string, what: string, shape: Shape, layout: string): voi
   if (shape.length !== 4) throw new Error(`${op}: ${what} must be 4-D ${layout}, got ${fmt(shape)}`);
 }
 
-function checkOptions(op: string, opts: unknown, allowed: readonly string[]): void {
-  if (opts === null || typeof opts !== 'object') throw new Error(`${op}: options must be an object, got ${opts === null ? 'null' : typeof opts}`);
-  for (const k of Object.keys(opts)) {
-    if (!allowed.includes(k)) throw new Error(`${op}: unknown option '${k}' (expected ${allowed.join(', ')})`);
+function checkBiasShape(op: string, bias: Shape | null, channels: number, wShape: Shape): void {
+  if (bias !== null && (bias.length !== 1 || bias[0] !== channels)) {
+    throw new Error(`${op}: bias must be [${channels}] for weight ${fmt(wShape)}, got ${fmt(bias)}`);
   }
 }
 
-function conv2dGeometry(xShape: Shape, wShape: Shape, opts: Conv2dOptions): Geometry {
+/** Checks the tensors (bias optional) of a conv op. */
+function checkConvTensors(op: string, x: Tensor, weight: Tensor, bias: Tensor | null | undefined): Tensor | null {
+  assertTensor(op, x, 'input');
+  assertTensor(op, weight, 'weight');
+  assertFloat(op, x, weight);
+  if (bias === null || bias === undefined) return null;
+  assertTensor(op, bias, 'bias');
+  assertFloat(op, bias);
+  return bias;
+}
+
+/** conv2d's options as attributes; 'same' is resolved with the kernel size of `wShape`. */
+function conv2dAttrs(xShape: Shape, wShape: Shape, opts: Conv2dOptions): Conv2dAttrs {
   const op = 'conv2d';
   checkOptions(op, opts, ['stride', 'padding']);
+  const stride = size2(op, 'stride', opts.stride ?? 1, 1);
+  const pad = opts.padding ?? 0;
+  if (pad === 'same') {
+    if (stride[0] !== 1 || stride[1] !== 1) {
+      throw new Error(`${op}: padding 'same' needs stride 1, got stride [${stride}] (input ${fmt(xShape)}, weight ${fmt(wShape)})`);
+    }
+    // Total padding k - 1 per dim: floor half before, the rest after (the kernel reads zeros there).
+    const [kh, kw] = wShape.length === 4 ? [wShape[2], wShape[3]] : [1, 1];
+    const padding: [number, number] = [(kh - 1) >> 1, (kw - 1) >> 1];
+    return { stride, padding, paddingEnd: [kh - 1 - padding[0], kw - 1 - padding[1]], weightLayout: 'OIHW' };
+  }
+  const padding = pad === 'valid' ? [0, 0] as [number, number] : size2(op, 'padding', pad, 0);
+  return { stride, padding, paddingEnd: [padding[0], padding[1]], weightLayout: 'OIHW' };
+}
+
+/** conv2d's shape rule: the im2col geometry of x and weight (validated). */
+function conv2dGeometry(xShape: Shape, wShape: Shape, a: Conv2dAttrs): Geometry {
+  const op = 'conv2d';
   checkRank4(op, 'input', xShape, '[N, C, H, W]');
   checkRank4(op, 'weight', wShape, '[outChannels, inChannels, kh, kw]');
   const [N, C, H, W] = xShape;
@@ -89,30 +131,36 @@ function conv2dGeometry(xShape: Shape, wShape: Shape, opts: Conv2dOptions): Geom
   if (F < 1 || Cw < 1 || kh < 1 || kw < 1) throw new Error(`${op}: weight ${fmt(wShape)} has an empty dimension`);
   if (C !== Cw) throw new Error(`${op}: channel mismatch: input ${fmt(xShape)}, weight ${fmt(wShape)} (input has ${C} channels, weight expects ${Cw})`);
   if (H < 1 || W < 1) throw new Error(`${op}: input ${fmt(xShape)} has an empty spatial dimension`);
-  const [sh, sw] = size2(op, 'stride', opts.stride ?? 1, 1);
-  const pad = opts.padding ?? 0;
-  let ph: number, pw: number, OH: number, OW: number;
-  if (pad === 'same') {
-    if (sh !== 1 || sw !== 1) throw new Error(`${op}: padding 'same' needs stride 1, got stride [${sh},${sw}] (input ${fmt(xShape)}, weight ${fmt(wShape)})`);
-    // Total padding k - 1 per dim: floor half before, the rest after (the kernel reads zeros there).
-    ph = (kh - 1) >> 1;
-    pw = (kw - 1) >> 1;
-    OH = H;
-    OW = W;
-  } else {
-    [ph, pw] = pad === 'valid' ? [0, 0] : size2(op, 'padding', pad, 0);
-    if (H + 2 * ph < kh || W + 2 * pw < kw) {
-      throw new Error(`${op}: kernel ${kh}x${kw} is larger than the padded input ${H + 2 * ph}x${W + 2 * pw} (input ${fmt(xShape)}, weight ${fmt(wShape)}, padding [${ph},${pw}])`);
-    }
-    OH = Math.floor((H + 2 * ph - kh) / sh) + 1;
-    OW = Math.floor((W + 2 * pw - kw) / sw) + 1;
+  const [sh, sw] = a.stride;
+  const [ph, pw] = a.padding;
+  const padH = ph + a.paddingEnd[0];
+  const padW = pw + a.paddingEnd[1];
+  if (H + padH < kh || W + padW < kw) {
+    throw new Error(`${op}: kernel ${kh}x${kw} is larger than the padded input ${H + padH}x${W + padW} (input ${fmt(xShape)}, weight ${fmt(wShape)}, padding [${ph},${pw}])`);
   }
-  return { N, C, H, W, kh, kw, sh, sw, ph, pw, OH, OW };
+  return { N, C, H, W, kh, kw, sh, sw, ph, pw, OH: Math.floor((H + padH - kh) / sh) + 1, OW: Math.floor((W + padW - kw) / sw) + 1 };
 }
 
-function convTranspose2dGeometry(xShape: Shape, wShape: Shape, opts: ConvTranspose2dOptions): Geometry {
+/** convTranspose2d's options as attributes. */
+function convTranspose2dAttrs(opts: ConvTranspose2dOptions): ConvTranspose2dAttrs {
   const op = 'convTranspose2d';
   checkOptions(op, opts, ['stride', 'padding', 'outputPadding']);
+  const stride = size2(op, 'stride', opts.stride ?? 1, 1);
+  const padding = size2(op, 'padding', opts.padding ?? 0, 0);
+  const outputPadding = size2(op, 'outputPadding', opts.outputPadding ?? 0, 0);
+  if (outputPadding[0] >= stride[0] || outputPadding[1] >= stride[1]) {
+    throw new Error(`${op}: outputPadding [${outputPadding}] must be smaller than the stride [${stride}]`);
+  }
+  return { stride, padding, outputPadding, weightLayout: 'IOHW' };
+}
+
+/**
+ * convTranspose2d's shape rule. The im2col geometry is that of the convolution from the
+ * output (C = Cout, OH x OW) back to the input (H x W): its "image" is this op's output, its
+ * "columns" this op's input.
+ */
+function convTranspose2dGeometry(xShape: Shape, wShape: Shape, a: ConvTranspose2dAttrs): Geometry {
+  const op = 'convTranspose2d';
   checkRank4(op, 'input', xShape, '[N, C, H, W]');
   checkRank4(op, 'weight', wShape, '[inChannels, outChannels, kh, kw]');
   const [N, Cin, H, W] = xShape;
@@ -120,44 +168,26 @@ function convTranspose2dGeometry(xShape: Shape, wShape: Shape, opts: ConvTranspo
   if (Cw < 1 || Cout < 1 || kh < 1 || kw < 1) throw new Error(`${op}: weight ${fmt(wShape)} has an empty dimension`);
   if (Cin !== Cw) throw new Error(`${op}: channel mismatch: input ${fmt(xShape)}, weight ${fmt(wShape)} (input has ${Cin} channels, weight expects ${Cw})`);
   if (H < 1 || W < 1) throw new Error(`${op}: input ${fmt(xShape)} has an empty spatial dimension`);
-  if ((opts.padding as unknown) === 'same' || (opts.padding as unknown) === 'valid') {
-    throw new Error(`${op}: padding must be an integer >= 0 or a pair [h, w] of them, got '${String(opts.padding)}'`);
-  }
-  const [sh, sw] = size2(op, 'stride', opts.stride ?? 1, 1);
-  const [ph, pw] = size2(op, 'padding', opts.padding ?? 0, 0);
-  const [oph, opw] = size2(op, 'outputPadding', opts.outputPadding ?? 0, 0);
-  if (oph >= sh || opw >= sw) {
-    throw new Error(`${op}: outputPadding [${oph},${opw}] must be smaller than the stride [${sh},${sw}]`);
-  }
-  const OH = (H - 1) * sh - 2 * ph + kh + oph;
-  const OW = (W - 1) * sw - 2 * pw + kw + opw;
+  const [sh, sw] = a.stride;
+  const [ph, pw] = a.padding;
+  const OH = (H - 1) * sh - 2 * ph + kh + a.outputPadding[0];
+  const OW = (W - 1) * sw - 2 * pw + kw + a.outputPadding[1];
   if (OH < 1 || OW < 1) {
     throw new Error(`${op}: output would be ${OH}x${OW}: padding [${ph},${pw}] is too large for input ${fmt(xShape)}, weight ${fmt(wShape)}, stride [${sh},${sw}]`);
   }
-  // The im2col geometry is that of the convolution from the output (C = Cout, OH x OW) back
-  // to the input (H x W): its "image" is this op's output, its "columns" this op's input.
   return { N, C: Cout, H: OH, W: OW, kh, kw, sh, sw, ph, pw, OH: H, OW: W };
 }
 
 /** Shape of conv2d(x, weight, ·, opts) for an input of `inputShape`; throws what conv2d would. */
 export function conv2dOutputShape(inputShape: Shape, weightShape: Shape, opts: Conv2dOptions = {}): number[] {
-  const g = conv2dGeometry(inputShape, weightShape, opts);
+  const g = conv2dGeometry(inputShape, weightShape, conv2dAttrs(inputShape, weightShape, opts));
   return [g.N, weightShape[0], g.OH, g.OW];
 }
 
 /** Shape of convTranspose2d(x, weight, ·, opts) for an input of `inputShape`; throws what it would. */
 export function convTranspose2dOutputShape(inputShape: Shape, weightShape: Shape, opts: ConvTranspose2dOptions = {}): number[] {
-  const g = convTranspose2dGeometry(inputShape, weightShape, opts);
+  const g = convTranspose2dGeometry(inputShape, weightShape, convTranspose2dAttrs(opts));
   return [g.N, g.C, g.H, g.W];
-}
-
-function checkBias(op: string, bias: Tensor | null | undefined, channels: number, wShape: Shape): void {
-  if (bias === null || bias === undefined) return;
-  assertTensor(op, bias, 'bias');
-  assertFloat(op, bias);
-  if (bias.ndim !== 1 || bias.shape[0] !== channels) {
-    throw new Error(`${op}: bias must be [${channels}] for weight ${fmt(wShape)}, got ${fmt(bias.shape)}`);
-  }
 }
 
 /** 1×1, stride 1, no padding: im2col is the identity, so the kernels are skipped. */
@@ -167,8 +197,8 @@ function isPointwise(g: Geometry): boolean {
 
 /**
  * Stride 1 with few taps (first layers, C·kh·kw <= 32): the forward runs on conv2dDirect
- * (bias fused), which reads the images directly instead of building column matrices
- * (32×1×28×28 -> 32 3×3: 1.3-1.5× faster than im2col + GEMM on one thread).
+ * (bias fused), which reads the images directly instead of copying every tap into a column
+ * matrix and running short GEMM tiles over it.
  */
 function fewTaps(g: Geometry, F: number): boolean {
   if (g.sh !== 1 || g.sw !== 1 || g.C * g.kh * g.kw > 32 || isPointwise(g)) return false;
@@ -176,126 +206,42 @@ function fewTaps(g: Geometry, F: number): boolean {
   return k.conv2dDirectWorkBytes(g.C, g.kh, g.kw, g.OH, g.OW, F) <= k.gemmWorkspaceBytes();
 }
 
-function im2colCall(g: Geometry, img: number, col: number): void {
-  kernels().im2col(img, g.C, g.H, g.W, g.kh, g.kw, g.sh, g.sw, g.ph, g.pw, g.OH, g.OW, col);
+function im2col(s: Step, g: Geometry, img: number, col: Ptr): void {
+  s.call('im2col', [img, g.C, g.H, g.W, g.kh, g.kw, g.sh, g.sw, g.ph, g.pw, g.OH, g.OW, col]);
 }
-function col2imCall(g: Geometry, col: number, img: number): void {
-  kernels().col2im(col, g.C, g.H, g.W, g.kh, g.kw, g.sh, g.sw, g.ph, g.pw, g.OH, g.OW, img);
+function col2im(s: Step, g: Geometry, col: Ptr, img: number): void {
+  s.call('col2im', [col, g.C, g.H, g.W, g.kh, g.kw, g.sh, g.sw, g.ph, g.pw, g.OH, g.OW, img]);
 }
-
-/** C = op(A)·op(B) (+ beta·C) with dense operands; pointers, not tensors. Threaded when large. */
-function gemm(transA: boolean, transB: boolean, M: number, N: number, K: number, a: number, b: number, beta: number, c: number): void {
-  gemmCall(transA, transB, M, N, K, a, transA ? M : K, b, transB ? K : N, beta, c, N);
-}
-
-// ---- the same steps as parallel job calls (the column buffer `col` is an offset into the
-// running thread's local scratch when `local` is set) ----
-const COL_ARG = 1 << 12; // im2col's col argument
-const COL_IN = 1; // col2im's col argument
-const A_ARG = 1 << 6; // gemm's A argument
-const B_ARG = 1 << 8; // gemm's B argument
-const C_ARG = 1 << 11; // gemm's C argument
-function jobIm2col(job: Job, g: Geometry, img: number, col: number, local: boolean): void {
-  job.call('im2col', [img, g.C, g.H, g.W, g.kh, g.kw, g.sh, g.sw, g.ph, g.pw, g.OH, g.OW, col], -1, local ? COL_ARG : 0);
-}
-function jobCol2im(job: Job, g: Geometry, col: number, img: number, local: boolean): void {
-  job.call('col2im', [col, g.C, g.H, g.W, g.kh, g.kw, g.sh, g.sw, g.ph, g.pw, g.OH, g.OW, img], -1, local ? COL_IN : 0);
-}
-function jobGemm(job: Job, transA: boolean, transB: boolean, M: number, N: number, K: number, a: number, b: number, beta: number, c: number, mask = 0): void {
-  job.gemm(transA, transB, M, N, K, a, transA ? M : K, b, transB ? K : N, beta, c, N, 0, false, mask);
-}
-
-/** Threads to run a call over N images of `flops` in all on now: at most one per image. */
-function imageThreads(flops: number, N: number): number {
-  return N < 2 ? 1 : threadsFor(flops, N);
-}
-/** Lanes for a weight gradient over N images (0: one thread's plain loop), from the plan only. */
-function planLanes(flops: number, N: number, weights: number): number {
-  const T = N < 2 ? 1 : plannedThreads(flops, N);
-  return T > 1 ? dwLanes(N, T, weights) : 0;
-}
-/** Images per parallel job, so a job's call list fits its buffer. */
-const ROUND = 512;
-
-/**
- * Runs `body` for every image as parallel tasks on T threads, in jobs of up to ROUND images;
- * `local(t)` is thread t's scratch. With lanes = 0 each image is a task; with L lanes the
- * images are cut into L fixed runs of consecutive images (image n is in lane ⌊n·L/N⌋), each
- * run one task, and `first` marks the first image of its lane.
- */
-function imageTasks(T: number, N: number, lanes: number, local: (t: number) => number,
-  body: (job: Job, n: number, lane: number, first: boolean) => void): void {
-  const laneOf = (n: number): number => (lanes > 0 ? Math.floor((n * lanes) / N) : n);
-  for (let n0 = 0; n0 < N; n0 += ROUND) {
-    const job = new Job(T);
-    for (let t = 0; t < T; t++) job.local(t, local(t));
-    let open = -1;
-    for (let n = n0; n < Math.min(N, n0 + ROUND); n++) {
-      const lane = laneOf(n);
-      if (lane !== open) {
-        job.task();
-        open = lane;
-      }
-      body(job, n, lane, n === 0 || laneOf(n - 1) !== lane);
-    }
-    job.run();
-  }
-}
-
-/**
- * Lanes for a threaded weight gradient: each accumulates its images into its own partial,
- * and the partials are summed in lane order, so the result depends on the lane count — 4 per
- * thread (spare lanes let a free thread take over work from a late one), fewer when the
- * partials would pass 64 MB — and not on which thread ran what.
- */
-function dwLanes(N: number, T: number, weights: number): number {
-  return Math.max(Math.min(T, N), Math.min(N, 4 * T, Math.floor((64 << 20) / (4 * weights))));
+/** C = op(A)·op(B) (+ beta·C) with dense operands. */
+function gemm(s: Step, transA: boolean, transB: boolean, M: number, N: number, K: number, a: Ptr, b: Ptr, beta: number, c: Ptr): void {
+  s.gemm(transA, transB, M, N, K, a, transA ? M : K, b, transB ? K : N, beta, c, N);
 }
 
 // Weight gradients dW[M, Nc] = Σ_n A_n[M, K] · B_n[Nc, K]ᵀ accumulate over images (beta = 1
-// after the first). The GEMM computes whole 4x8 tiles, so when the transposed product
-// dWᵀ = Σ B_n · A_nᵀ pads less (a one-channel 3x3 layer: dW [32, 9] is 512 tile entries,
-// dWᵀ [9, 32] 384; measured 0.86 -> 0.66 ms for 32 images of 28x28), that is accumulated in
-// scratch and transposed once at the end.
+// after the first image of a lane). The GEMM computes whole 4x8 tiles, so when the transposed
+// product dWᵀ = Σ B_n · A_nᵀ pads less (a one-channel 3x3 layer: dW [32, 9] is 512 tile
+// entries, dWᵀ [9, 32] 384), that is accumulated instead, in scratch, and transposed once at
+// the end (one pass over the weights, not per pixel).
 function tileArea(m: number, n: number): number {
   return Math.ceil(m / 4) * 4 * Math.ceil(n / 8) * 8;
 }
 function dwTransposed(M: number, Nc: number): boolean {
   return tileArea(Nc, M) < tileArea(M, Nc);
 }
-function dwGemm(transposed: boolean, M: number, Nc: number, K: number, a: number, b: number, first: boolean, dw: number, tmp: number): void {
-  if (transposed) gemm(false, true, Nc, M, K, b, a, first ? 0 : 1, tmp);
-  else gemm(false, true, M, Nc, K, a, b, first ? 0 : 1, dw);
-}
-function dwFinish(transposed: boolean, M: number, Nc: number, dw: Tensor, tmp: number, count: number): void {
-  if (count === 0) {
-    kernels().fill(dw.ptr, 0, dw.size);
-  } else if (transposed) {
-    // One pass over the M·Nc weights (not per pixel).
-    const m = f32();
-    const d = dw.ptr >>> 2;
-    const t = tmp >>> 2;
-    for (let r = 0; r < M; r++) for (let c = 0; c < Nc; c++) m[d + r * Nc + c] = m[t + c * M + r];
-  }
-}
-
-/** Runs fn with a scratch block of `floats` f32s (none when floats is 0), freed afterwards. */
-function withScratch<T>(floats: number, fn: (ptr: number) => T): T {
-  if (floats === 0) return fn(0);
-  const alloc = runtime().allocator;
-  const ptr = alloc.alloc(floats * 4);
-  try {
-    return fn(ptr);
-  } finally {
-    alloc.release(ptr);
-  }
+/** dW[M, Nc] (+)= A[M, K] · B[Nc, K]ᵀ into the lane's partial, or its transpose when `t`. */
+function dwGemm(s: Step<string, 'dw'>, t: boolean, M: number, Nc: number, K: number, a: Ptr, b: Ptr): void {
+  const beta = s.first ? 0 : 1;
+  if (t) gemm(s, false, true, Nc, M, K, b, a, beta, s.sum('dw'));
+  else gemm(s, false, true, M, Nc, K, a, b, beta, s.sum('dw'));
 }
 
 /** y[n, c, :] += bias[c] for y [N, channels, spatial]. */
 function addBias(y: Tensor, bias: Tensor, N: number, channels: number, spatial: number): void {
   const k = kernels();
-  const block = channels * spatial * 4;
-  for (let n = 0; n < N; n++) k.binaryCol(BinOp.Add, y.ptr + n * block, bias.ptr, y.ptr + n * block, channels, spatial, 0);
+  for (let n = 0; n < N; n++) {
+    const yn = y.ptrAt(n * channels * spatial);
+    k.binaryCol(BinOp.Add, yn, bias.ptr, yn, channels, spatial, 0);
+  }
 }
 
 /** Σ over images and positions of g [N, channels, spatial] -> [channels]. */
@@ -306,243 +252,258 @@ function biasGrad(g: Tensor, N: number, channels: number, spatial: number): Tens
     k.fill(out.ptr, 0, channels);
     return out;
   }
-  withScratch(N * channels, (rows) => {
+  withScratch('float32', [N * channels], ([rows]) => {
     k.reduceSum(g.ptr, rows, N * channels, spatial, 1, 1);
     k.reduceSum(rows, out.ptr, 1, N, channels, 1);
   });
   return out;
 }
 
+// ---- plain-JS references (the naive loops live in conv-reference.ts, which tests import) ----
+
+function conv2dReference(x: HostTensor, w: HostTensor, b: HostTensor | null = null, opts: Conv2dOptions = {}): HostTensor {
+  const [, , H, W] = x.shape;
+  const [, , kh, kw] = w.shape;
+  const [sh, sw] = pair(opts.stride ?? 1);
+  const pad = opts.padding ?? 0;
+  let geo: NaiveConvGeometry;
+  if (pad === 'same') geo = { stride: [sh, sw], padding: [(kh - 1) >> 1, (kw - 1) >> 1], out: [H, W] };
+  else {
+    const [ph, pw] = pair(pad === 'valid' ? 0 : pad);
+    geo = { stride: [sh, sw], padding: [ph, pw], out: [Math.floor((H + 2 * ph - kh) / sh) + 1, Math.floor((W + 2 * pw - kw) / sw) + 1] };
+  }
+  const r = conv2dNaive(x, w, b, geo);
+  return { shape: r.shape, data: r.y };
+}
+
+function convTranspose2dReference(x: HostTensor, w: HostTensor, b: HostTensor | null = null, opts: ConvTranspose2dOptions = {}): HostTensor {
+  const [, , H, W] = x.shape;
+  const [, , kh, kw] = w.shape;
+  const [sh, sw] = pair(opts.stride ?? 1);
+  const [ph, pw] = pair(opts.padding ?? 0);
+  const [oph, opw] = pair(opts.outputPadding ?? 0);
+  const r = convTranspose2dNaive(x, w, b, { stride: [sh, sw], padding: [ph, pw], out: [(H - 1) * sh - 2 * ph + kh + oph, (W - 1) * sw - 2 * pw + kw + opw] });
+  return { shape: r.shape, data: r.y };
+}
+
+// ---- the ops ----------------------------------------------------------------------------
+
+const zeros = (shape: number[]): Tensor => full(shape, 0);
+
+/**
+ * A bad call of `op` on zero tensors of shapes xShape and wShape, then `rest` (functions in it
+ * are called when the test runs: tensors cannot be made before init()), and the message it
+ * must throw.
+ */
+function bad(op: string, label: string, xShape: number[], wShape: number[], rest: unknown[], error: string | RegExp): BadInput {
+  return { label, call: () => callOp(op, zeros(xShape), zeros(wShape), ...rest.map((r) => (typeof r === 'function' ? (r as () => unknown)() : r))), error };
+}
+
 /**
  * 2-D convolution (cross-correlation, as PyTorch's conv2d): x [N, C, H, W], weight
  * [F, C, kh, kw], bias [F] or null -> [N, F, OH, OW] with OH = ⌊(H + 2·ph − kh)/sh⌋ + 1.
  */
-export function conv2d(x: Tensor, weight: Tensor, bias: Tensor | null = null, opts: Conv2dOptions = {}): Tensor {
-  const op = 'conv2d';
-  assertTensor(op, x, 'input');
-  assertTensor(op, weight, 'weight');
-  assertFloat(op, x, weight);
-  const g = conv2dGeometry(x.shape, weight.shape, opts);
-  const F = weight.shape[0];
-  checkBias(op, bias, F, weight.shape);
-  const { N, C, H, W, kh, kw, OH, OW } = g;
-  const K = C * kh * kw;
-  const P = OH * OW;
-  const xBlock = C * H * W * 4;
-  const yBlock = F * P * 4;
-  const direct = isPointwise(g);
-
-  const y = empty([N, F, OH, OW]);
-  const T = imageThreads(2 * N * F * K * P, N);
-  const few = fewTaps(g, F);
-  if (T > 1 && few) {
-    // Runs of images per task (4 per thread), each thread on its own workspace.
-    const per = Math.ceil(N / (4 * T));
-    const job = new Job(T);
-    for (let n = 0; n < N; n += per) {
-      const count = Math.min(per, N - n);
-      job.task().call('conv2dDirect', [x.ptr + n * xBlock, count, C, H, W, kh, kw, g.ph, g.pw, OH, OW, weight.ptr, F, bias === null ? 0 : bias.ptr, y.ptr + n * yBlock, 0], 15);
+export const conv2d: OpFn<[x: Tensor, weight: Tensor, bias?: Tensor | null, opts?: Conv2dOptions], false> = defineOp({
+  name: 'conv2d', family: 'conv', summary: '2-D convolution (cross-correlation), NCHW, weight [F, C, kh, kw]',
+  inputs: ['x', 'weight', 'bias?'],
+  parse: (x: Tensor, weight: Tensor, bias: Tensor | null = null, opts: Conv2dOptions = {}) => {
+    const b = checkConvTensors('conv2d', x, weight, bias);
+    return { inputs: [x, weight, b], attrs: conv2dAttrs(x.shape, weight.shape, opts) };
+  },
+  shape: ([x, w, b = null], attrs) => {
+    const g = conv2dGeometry(x!, w!, attrs);
+    checkBiasShape('conv2d', b, w![0], w!);
+    return [g.N, w![0], g.OH, g.OW];
+  },
+  forward: ([x, w, b], attrs, shape) => {
+    const g = conv2dGeometry(x!.shape, w!.shape, attrs);
+    const { N, C, H, W, kh, kw, OH, OW } = g;
+    const F = w!.shape[0];
+    const K = C * kh * kw;
+    const P = OH * OW;
+    const direct = isPointwise(g);
+    const y = empty(shape);
+    const flops = 2 * N * F * K * P;
+    if (fewTaps(g, F)) {
+      // Runs of images (4 per thread), each on its thread's workspace; the bias is fused.
+      runPlan({
+        flops, items: N, ranges: { perThread: 4 },
+        work: (s, n, count) => s.call('conv2dDirect', [x!.ptrAt(n * C * H * W), count, C, H, W, kh, kw, g.ph, g.pw, OH, OW,
+          w!.ptr, F, b === null ? 0 : b.ptr, y.ptrAt(n * F * P), WORKSPACE]),
+      });
+    } else {
+      runPlan({
+        flops, items: N, scratch: { col: direct ? 0 : K * P },
+        work: (s, n) => {
+          const xn = x!.ptrAt(n * C * H * W);
+          const col = direct ? xn : s.scratch('col');
+          if (!direct) im2col(s, g, xn, col);
+          gemm(s, false, false, F, P, K, w!.ptr, col, 0, y.ptrAt(n * F * P));
+        },
+      });
+      if (b !== null) addBias(y, b, N, F, P);
     }
-    job.run();
-  } else if (T > 1) {
-    // One task per image, each thread with its own columns.
-    withScratch(direct ? 0 : T * K * P, (cols) => {
-      imageTasks(T, N, 0, (t) => cols + t * K * P * 4, (job, n) => {
-        const xn = x.ptr + n * xBlock;
-        if (!direct) jobIm2col(job, g, xn, 0, true);
-        jobGemm(job, false, false, F, P, K, weight.ptr, direct ? xn : 0, 0, y.ptr + n * yBlock, direct ? 0 : B_ARG);
-      });
-    });
-  } else if (few) {
-    const rt = runtime();
-    rt.kernels.conv2dDirect(x.ptr, N, C, H, W, kh, kw, g.ph, g.pw, OH, OW, weight.ptr, F, bias === null ? 0 : bias.ptr, y.ptr, rt.gemmWork);
-  } else {
-    withScratch(direct ? 0 : K * P, (col) => {
-      for (let n = 0; n < N; n++) {
-        const xn = x.ptr + n * xBlock;
-        if (!direct) im2colCall(g, xn, col);
-        gemm(false, false, F, P, K, weight.ptr, direct ? xn : col, 0, y.ptr + n * yBlock);
-      }
-    });
-  }
-  if (bias !== null && !few) addBias(y, bias, N, F, P);
-
-  const inputs = bias === null ? [x, weight] : [x, weight, bias];
-  return record('conv2d', y, inputs, (gy) => {
-    const needX = x.requiresGrad;
-    const needW = weight.requiresGrad;
-    const dx = needX ? empty(x.shape) : null;
-    const dw = needW ? empty(weight.shape) : null;
-    if (dx !== null && !direct) kernels().fill(dx.ptr, 0, dx.size);
-    const flops = 2 * N * F * K * P * ((needX ? 1 : 0) + (needW ? 1 : 0));
-    const T = needX || needW ? imageThreads(flops, N) : 1;
-    // Weight gradients are split into lanes by the plan, whatever runs them now (maybe one thread).
-    const L = dw !== null ? planLanes(flops, N, F * K) : 0;
-    if (T > 1 || L > 0) {
-      const colFloats = direct ? 0 : K * P;
-      const wt = dw !== null && dwTransposed(F, K);
-      // Per thread its columns; per lane its partial dW (lane 0: dW itself, unless transposed).
-      withScratch(T * colFloats + L * F * K, (scratch) => {
-        const parts = scratch + T * colFloats * 4;
-        const partOf = (l: number): number => (l === 0 && !wt ? dw!.ptr : parts + l * F * K * 4);
-        imageTasks(T, N, L, (t) => scratch + t * colFloats * 4, (job, n, lane, first) => {
-          const xn = x.ptr + n * xBlock;
-          const gn = gy.ptr + n * yBlock;
-          if (dw !== null) {
-            if (!direct) jobIm2col(job, g, xn, 0, true);
-            // dW[F, K] (+)= dY[n] · colᵀ, or transposed: dWᵀ[K, F] (+)= col · dY[n]ᵀ
-            if (wt) jobGemm(job, false, true, K, F, P, direct ? xn : 0, gn, first ? 0 : 1, partOf(lane), direct ? 0 : A_ARG);
-            else jobGemm(job, false, true, F, K, P, gn, direct ? xn : 0, first ? 0 : 1, partOf(lane), direct ? 0 : B_ARG);
-          }
-          if (dx !== null) {
-            const dxn = dx.ptr + n * xBlock;
-            if (direct) {
-              jobGemm(job, true, false, K, P, F, weight.ptr, gn, 0, dxn);
-            } else {
-              jobGemm(job, true, false, K, P, F, weight.ptr, gn, 0, 0, C_ARG);
-              jobCol2im(job, g, 0, dxn, true);
-            }
-          }
-        });
-        if (dw !== null) {
-          // Lane partials in lane order, then the transposed layout is undone.
-          for (let l = 1; l < L; l++) kernels().axpy(1, partOf(l), partOf(0), F * K);
-          dwFinish(wt, F, K, dw, partOf(0), N);
-        }
-      });
-    } else if (needX || needW) {
-      const colFloats = direct ? 0 : K * P;
-      const wt = dw !== null && dwTransposed(F, K);
-      withScratch(colFloats + (wt ? F * K : 0), (col) => {
-        const tmp = col + colFloats * 4;
-        for (let n = 0; n < N; n++) {
-          const xn = x.ptr + n * xBlock;
-          const gn = gy.ptr + n * yBlock;
+    return { out: y, state: g };
+  },
+  backward: (gy, { inputs: [x, w, b], state: g }) => {
+    const { N, C, H, W, kh, kw, OH, OW } = g;
+    const F = w!.shape[0];
+    const K = C * kh * kw;
+    const P = OH * OW;
+    const direct = isPointwise(g);
+    const dx = x!.requiresGrad ? empty(x!.shape) : null;
+    const dw = w!.requiresGrad ? empty(w!.shape) : null;
+    if (dx !== null || dw !== null) {
+      if (dx !== null && !direct) kernels().fill(dx.ptr, 0, dx.size);
+      const wt = dwTransposed(F, K);
+      runPlan<'col', 'dw'>({
+        flops: 2 * N * F * K * P * ((dx !== null ? 1 : 0) + (dw !== null ? 1 : 0)), items: N,
+        scratch: { col: direct ? 0 : K * P },
+        sums: dw === null ? {} : { dw: { elements: F * K, into: wt ? null : dw.ptr } },
+        work: (s, n) => {
+          const xn = x!.ptrAt(n * C * H * W);
+          const gn = gy.ptrAt(n * F * P);
+          const col = direct ? xn : s.scratch('col');
           if (dw !== null) {
             // dW[F, K] (+)= dY[n][F, P] · col[K, P]ᵀ
-            if (!direct) im2colCall(g, xn, col);
-            dwGemm(wt, F, K, P, gn, direct ? xn : col, n === 0, dw.ptr, tmp);
+            if (!direct) im2col(s, g, xn, col);
+            dwGemm(s, wt, F, K, P, gn, col);
           }
           if (dx !== null) {
             // dcol[K, P] = Wᵀ · dY[n], folded back onto the image by col2im.
-            const dxn = dx.ptr + n * xBlock;
-            if (direct) {
-              gemm(true, false, K, P, F, weight.ptr, gn, 0, dxn);
-            } else {
-              gemm(true, false, K, P, F, weight.ptr, gn, 0, col);
-              col2imCall(g, col, dxn);
+            const dxn = dx.ptrAt(n * C * H * W);
+            if (direct) gemm(s, true, false, K, P, F, w!.ptr, gn, 0, dxn);
+            else {
+              gemm(s, true, false, K, P, F, w!.ptr, gn, 0, col);
+              col2im(s, g, col, dxn);
             }
           }
-        }
-        if (dw !== null) dwFinish(wt, F, K, dw, tmp, N);
+        },
+        finish: (sums) => {
+          if (dw !== null && wt) kernels().transpose2d(sums.dw, K, F, dw.ptr);
+        },
       });
     }
-    const db = bias !== null && bias.requiresGrad ? biasGrad(gy, N, F, P) : null;
-    return bias === null ? [dx, dw] : [dx, dw, db];
-  });
-}
+    const db = b !== null && b.requiresGrad ? biasGrad(gy, N, F, P) : null;
+    return [dx, dw, db];
+  },
+  reference: { js: conv2dReference },
+  samples: [
+    { label: '3x3 stride 2 padding 1, no bias', inputs: [{ shape: [1, 3, 6, 5] }, { shape: [2, 3, 3, 3] }], args: [null, { stride: 2, padding: 1 }] },
+    { label: '3x3 padding 1, bias, batch 2', inputs: [{ shape: [2, 2, 5, 4] }, { shape: [3, 2, 3, 3] }, { shape: [3] }], args: [{ padding: 1 }] },
+    { label: '5x3 stride [2,1] padding [2,0], bias', inputs: [{ shape: [2, 1, 7, 5] }, { shape: [2, 1, 5, 3] }, { shape: [2] }], args: [{ stride: [2, 1], padding: [2, 0] }] },
+    { label: '1x1 pointwise, bias', inputs: [{ shape: [2, 3, 3, 2] }, { shape: [2, 3, 1, 1] }, { shape: [2] }] },
+    { label: "'same' with an even 2x2 kernel", inputs: [{ shape: [1, 2, 4, 5] }, { shape: [2, 2, 2, 2] }], args: [null, { padding: 'same' }] },
+    { label: 'many channels (im2col + GEMM)', inputs: [{ shape: [2, 5, 4, 4] }, { shape: [3, 5, 3, 3] }, { shape: [3] }], args: [{ padding: 1 }] },
+  ],
+  badInputs: [
+    bad('conv2d', 'channel mismatch', [2, 3, 8, 8], [4, 5, 3, 3], [], /^conv2d: channel mismatch: input \[2,3,8,8\], weight \[4,5,3,3\]/),
+    bad('conv2d', '3-D input', [3, 8, 8], [4, 3, 3, 3], [], /^conv2d: input must be 4-D \[N, C, H, W\], got \[3,8,8\]/),
+    bad('conv2d', '2-D weight', [2, 3, 8, 8], [4, 27], [], /^conv2d: weight must be 4-D .*got \[4,27\]/),
+    bad('conv2d', 'kernel larger than the padded input', [1, 3, 2, 8], [4, 3, 5, 3], [null, { padding: 1 }],
+      'conv2d: kernel 5x3 is larger than the padded input 4x10 (input [1,3,2,8], weight [4,3,5,3], padding [1,1])'),
+    bad('conv2d', 'zero stride', [2, 3, 8, 8], [4, 3, 3, 3], [null, { stride: 0 }], 'conv2d: stride must be a positive integer or a pair [h, w] of them, got 0'),
+    bad('conv2d', 'fractional stride', [2, 3, 8, 8], [4, 3, 3, 3], [null, { stride: [1, 1.5] }], /^conv2d: stride must be .*got \[1,1\.5\]/),
+    bad('conv2d', 'negative padding', [2, 3, 8, 8], [4, 3, 3, 3], [null, { padding: -1 }], /^conv2d: padding must be an integer >= 0 or a pair/),
+    bad('conv2d', 'padding of three numbers', [2, 3, 8, 8], [4, 3, 3, 3], [null, { padding: [1, 1, 1] }], /^conv2d: padding must be .*got \[1,1,1\]/),
+    bad('conv2d', 'unknown padding string', [2, 3, 8, 8], [4, 3, 3, 3], [null, { padding: 'full' }], /^conv2d: padding must be .*got 'full'/),
+    bad('conv2d', "'same' with stride 2", [2, 3, 8, 8], [4, 3, 3, 3], [null, { stride: 2, padding: 'same' }], /^conv2d: padding 'same' needs stride 1/),
+    bad('conv2d', 'wrong bias shape', [2, 3, 8, 8], [4, 3, 3, 3], [() => zeros([3])], 'conv2d: bias must be [4] for weight [4,3,3,3], got [3]'),
+    bad('conv2d', 'unknown option', [2, 3, 8, 8], [4, 3, 3, 3], [null, { strides: 2 }], "conv2d: unknown option 'strides' (known: stride, padding)"),
+    { label: 'not a tensor', call: () => callOp('conv2d', [1, 2], zeros([4, 3, 3, 3])), error: /^conv2d: input must be a Tensor/ },
+  ],
+});
 
 /**
  * Transposed 2-D convolution (PyTorch's conv_transpose2d; the adjoint of conv2d with the same
  * stride and padding): x [N, Cin, H, W], weight [Cin, Cout, kh, kw], bias [Cout] or null ->
  * [N, Cout, OH, OW] with OH = (H − 1)·sh − 2·ph + kh + outputPadding.
  */
-export function convTranspose2d(x: Tensor, weight: Tensor, bias: Tensor | null = null, opts: ConvTranspose2dOptions = {}): Tensor {
-  const op = 'convTranspose2d';
-  assertTensor(op, x, 'input');
-  assertTensor(op, weight, 'weight');
-  assertFloat(op, x, weight);
-  const g = convTranspose2dGeometry(x.shape, weight.shape, opts);
-  const Cin = weight.shape[0];
-  const Cout = g.C;
-  checkBias(op, bias, Cout, weight.shape);
-  const { N, kh, kw } = g;
-  const Ko = Cout * kh * kw; // rows of the column matrix
-  const Pin = g.OH * g.OW; // input positions = columns of the column matrix
-  const Pout = g.H * g.W; // output positions
-  const xBlock = Cin * Pin * 4;
-  const yBlock = Cout * Pout * 4;
-  const direct = isPointwise(g);
-
-  const y = empty([N, Cout, g.H, g.W]);
-  if (!direct) kernels().fill(y.ptr, 0, y.size);
-  const T = imageThreads(2 * N * Ko * Pin * Cin, N);
-  if (T > 1) {
-    withScratch(direct ? 0 : T * Ko * Pin, (cols) => {
-      imageTasks(T, N, 0, (t) => cols + t * Ko * Pin * 4, (job, n) => {
-        const yn = y.ptr + n * yBlock;
-        if (direct) {
-          jobGemm(job, true, false, Ko, Pin, Cin, weight.ptr, x.ptr + n * xBlock, 0, yn);
-        } else {
-          jobGemm(job, true, false, Ko, Pin, Cin, weight.ptr, x.ptr + n * xBlock, 0, 0, C_ARG);
-          jobCol2im(job, g, 0, yn, true);
-        }
-      });
+export const convTranspose2d: OpFn<[x: Tensor, weight: Tensor, bias?: Tensor | null, opts?: ConvTranspose2dOptions], false> = defineOp({
+  name: 'convTranspose2d', family: 'conv', summary: 'transposed 2-D convolution (the adjoint of conv2d), NCHW, weight [Cin, Cout, kh, kw]',
+  inputs: ['x', 'weight', 'bias?'],
+  parse: (x: Tensor, weight: Tensor, bias: Tensor | null = null, opts: ConvTranspose2dOptions = {}) => {
+    const b = checkConvTensors('convTranspose2d', x, weight, bias);
+    return { inputs: [x, weight, b], attrs: convTranspose2dAttrs(opts) };
+  },
+  shape: ([x, w, b = null], attrs) => {
+    const g = convTranspose2dGeometry(x!, w!, attrs);
+    checkBiasShape('convTranspose2d', b, g.C, w!);
+    return [g.N, g.C, g.H, g.W];
+  },
+  forward: ([x, w, b], attrs, shape) => {
+    const g = convTranspose2dGeometry(x!.shape, w!.shape, attrs);
+    const { N, kh, kw } = g;
+    const Cin = w!.shape[0];
+    const Cout = g.C;
+    const Ko = Cout * kh * kw; // rows of the column matrix
+    const Pin = g.OH * g.OW; // input positions = columns of the column matrix
+    const Pout = g.H * g.W; // output positions
+    const direct = isPointwise(g);
+    const y = empty(shape);
+    if (!direct) kernels().fill(y.ptr, 0, y.size);
+    runPlan({
+      flops: 2 * N * Ko * Pin * Cin, items: N, scratch: { col: direct ? 0 : Ko * Pin },
+      work: (s, n) => {
+        // col[Ko, Pin] = W[Cin, Ko]ᵀ · x[n][Cin, Pin], folded onto the output image.
+        const yn = y.ptrAt(n * Cout * Pout);
+        const col = direct ? yn : s.scratch('col');
+        gemm(s, true, false, Ko, Pin, Cin, w!.ptr, x!.ptrAt(n * Cin * Pin), 0, col);
+        if (!direct) col2im(s, g, col, yn);
+      },
     });
-  } else withScratch(direct ? 0 : Ko * Pin, (col) => {
-    for (let n = 0; n < N; n++) {
-      const yn = y.ptr + n * yBlock;
-      // col[Ko, Pin] = W[Cin, Ko]ᵀ · x[n][Cin, Pin], folded onto the output image.
-      if (direct) {
-        gemm(true, false, Ko, Pin, Cin, weight.ptr, x.ptr + n * xBlock, 0, yn);
-      } else {
-        gemm(true, false, Ko, Pin, Cin, weight.ptr, x.ptr + n * xBlock, 0, col);
-        col2imCall(g, col, yn);
-      }
-    }
-  });
-  if (bias !== null) addBias(y, bias, N, Cout, Pout);
-
-  const inputs = bias === null ? [x, weight] : [x, weight, bias];
-  return record('convTranspose2d', y, inputs, (gy) => {
-    const dx = x.requiresGrad ? empty(x.shape) : null;
-    const dw = weight.requiresGrad ? empty(weight.shape) : null;
-    const flops = 2 * N * Cin * Ko * Pin * ((dx !== null ? 1 : 0) + (dw !== null ? 1 : 0));
-    const T = dx !== null || dw !== null ? imageThreads(flops, N) : 1;
-    const L = dw !== null ? planLanes(flops, N, Cin * Ko) : 0;
-    if (T > 1 || L > 0) {
-      const colFloats = direct ? 0 : Ko * Pin;
-      const wt = dw !== null && dwTransposed(Cin, Ko);
-      withScratch(T * colFloats + L * Cin * Ko, (scratch) => {
-        const parts = scratch + T * colFloats * 4;
-        const partOf = (l: number): number => (l === 0 && !wt ? dw!.ptr : parts + l * Cin * Ko * 4);
-        imageTasks(T, N, L, (t) => scratch + t * colFloats * 4, (job, n, lane, first) => {
-          const gn = gy.ptr + n * yBlock;
-          const xn = x.ptr + n * xBlock;
+    if (b !== null) addBias(y, b, N, Cout, Pout);
+    return { out: y, state: g };
+  },
+  backward: (gy, { inputs: [x, w, b], state: g }) => {
+    const { N, kh, kw } = g;
+    const Cin = w!.shape[0];
+    const Cout = g.C;
+    const Ko = Cout * kh * kw;
+    const Pin = g.OH * g.OW;
+    const Pout = g.H * g.W;
+    const direct = isPointwise(g);
+    const dx = x!.requiresGrad ? empty(x!.shape) : null;
+    const dw = w!.requiresGrad ? empty(w!.shape) : null;
+    if (dx !== null || dw !== null) {
+      const wt = dwTransposed(Cin, Ko);
+      runPlan<'col', 'dw'>({
+        flops: 2 * N * Cin * Ko * Pin * ((dx !== null ? 1 : 0) + (dw !== null ? 1 : 0)), items: N,
+        scratch: { col: direct ? 0 : Ko * Pin },
+        sums: dw === null ? {} : { dw: { elements: Cin * Ko, into: wt ? null : dw.ptr } },
+        work: (s, n) => {
           // The column matrix of dY[n]: [Ko, Pin].
-          if (!direct) jobIm2col(job, g, gn, 0, true);
-          const c = direct ? gn : 0;
-          if (dx !== null) jobGemm(job, false, false, Cin, Pin, Ko, weight.ptr, c, 0, dx.ptr + n * xBlock, direct ? 0 : B_ARG);
-          if (dw !== null) {
-            // dW[Cin, Ko] (+)= x[n] · colᵀ, or transposed: dWᵀ[Ko, Cin] (+)= col · x[n]ᵀ
-            if (wt) jobGemm(job, false, true, Ko, Cin, Pin, c, xn, first ? 0 : 1, partOf(lane), direct ? 0 : A_ARG);
-            else jobGemm(job, false, true, Cin, Ko, Pin, xn, c, first ? 0 : 1, partOf(lane), direct ? 0 : B_ARG);
-          }
-        });
-        if (dw !== null) {
-          for (let l = 1; l < L; l++) kernels().axpy(1, partOf(l), partOf(0), Cin * Ko);
-          dwFinish(wt, Cin, Ko, dw, partOf(0), N);
-        }
-      });
-    } else if (dx !== null || dw !== null) {
-      const colFloats = direct ? 0 : Ko * Pin;
-      const wt = dw !== null && dwTransposed(Cin, Ko);
-      withScratch(colFloats + (wt ? Cin * Ko : 0), (col) => {
-        const tmp = col + colFloats * 4;
-        for (let n = 0; n < N; n++) {
-          const gn = gy.ptr + n * yBlock;
-          const xn = x.ptr + n * xBlock;
-          // The column matrix of dY[n]: [Ko, Pin].
-          if (!direct) im2colCall(g, gn, col);
-          const c = direct ? gn : col;
-          if (dx !== null) gemm(false, false, Cin, Pin, Ko, weight.ptr, c, 0, dx.ptr + n * xBlock);
+          const gn = gy.ptrAt(n * Cout * Pout);
+          const col = direct ? gn : s.scratch('col');
+          if (!direct) im2col(s, g, gn, col);
+          if (dx !== null) gemm(s, false, false, Cin, Pin, Ko, w!.ptr, col, 0, dx.ptrAt(n * Cin * Pin));
           // dW[Cin, Ko] (+)= x[n][Cin, Pin] · col[Ko, Pin]ᵀ
-          if (dw !== null) dwGemm(wt, Cin, Ko, Pin, xn, c, n === 0, dw.ptr, tmp);
-        }
-        if (dw !== null) dwFinish(wt, Cin, Ko, dw, tmp, N);
+          if (dw !== null) dwGemm(s, wt, Cin, Ko, Pin, x!.ptrAt(n * Cin * Pin), col);
+        },
+        finish: (sums) => {
+          if (dw !== null && wt) kernels().transpose2d(sums.dw, Ko, Cin, dw.ptr);
+        },
       });
     }
-    const db = bias !== null && bias.requiresGrad ? biasGrad(gy, N, Cout, Pout) : null;
-    return bias === null ? [dx, dw] : [dx, dw, db];
-  });
-}
+    const db = b !== null && b.requiresGrad ? biasGrad(gy, N, Cout, Pout) : null;
+    return [dx, dw, db];
+  },
+  reference: { js: convTranspose2dReference },
+  samples: [
+    { label: '2x2 stride 1, no bias', inputs: [{ shape: [1, 2, 4, 3] }, { shape: [2, 3, 2, 2] }] },
+    { label: '3x3 stride 2 padding 1 outputPadding 1, bias', inputs: [{ shape: [2, 3, 3, 2] }, { shape: [3, 2, 3, 3] }, { shape: [2] }], args: [{ stride: 2, padding: 1, outputPadding: 1 }] },
+    { label: '4x4 stride 2 padding 1, bias', inputs: [{ shape: [1, 2, 3, 3] }, { shape: [2, 2, 4, 4] }, { shape: [2] }], args: [{ stride: 2, padding: 1 }] },
+    { label: '5x3 stride [2,1] padding [2,1], no bias', inputs: [{ shape: [2, 1, 3, 4] }, { shape: [1, 2, 5, 3] }], args: [null, { stride: [2, 1], padding: [2, 1], outputPadding: [1, 0] }] },
+    { label: '1x1 pointwise, bias', inputs: [{ shape: [2, 3, 2, 3] }, { shape: [3, 2, 1, 1] }, { shape: [2] }] },
+  ],
+  badInputs: [
+    bad('convTranspose2d', 'channel mismatch', [2, 3, 8, 8], [4, 2, 3, 3], [], /^convTranspose2d: channel mismatch: input \[2,3,8,8\], weight \[4,2,3,3\]/),
+    bad('convTranspose2d', 'outputPadding >= stride', [2, 3, 8, 8], [3, 2, 3, 3], [null, { stride: 2, outputPadding: 2 }], 'convTranspose2d: outputPadding [2,2] must be smaller than the stride [2,2]'),
+    bad('convTranspose2d', 'padding too large', [1, 3, 1, 1], [3, 2, 3, 3], [null, { padding: 2 }],
+      'convTranspose2d: output would be -1x-1: padding [2,2] is too large for input [1,3,1,1], weight [3,2,3,3], stride [1,1]'),
+    bad('convTranspose2d', "padding 'same'", [2, 3, 8, 8], [3, 2, 3, 3], [null, { padding: 'same' }], "convTranspose2d: padding must be an integer >= 0 or a pair [h, w] of them, got 'same'"),
+    bad('convTranspose2d', 'wrong bias', [2, 3, 8, 8], [3, 2, 3, 3], [() => zeros([3])], 'convTranspose2d: bias must be [2] for weight [3,2,3,3], got [3]'),
+    bad('convTranspose2d', 'zero stride', [2, 3, 8, 8], [3, 2, 3, 3], [null, { stride: [0, 1] }], /^convTranspose2d: stride must be a positive integer/),
+    bad('convTranspose2d', 'unknown option', [2, 3, 8, 8], [3, 2, 3, 3], [null, { output_padding: 1 }], "convTranspose2d: unknown option 'output_padding' (known: stride, padding, outputPadding)"),
+  ],
+});

@@ -41,44 +41,6 @@ declare module '../core/tensor' {
   }
 }
 
-// TEMPORARY, while the families move into the registry: methods of ops not yet defined there.
-// Each family's conversion deletes its lines here (its definitions set `method: true`).
-import * as legacyMm from './matmul';
-import * as legacyRed from './reduce';
-import * as legacyShp from './shape';
-import * as legacySm from './softmax';
-declare module '../core/tensor' {
-  interface Tensor {
-    matmul(b: Tensor): Tensor;
-    sum(axis?: number, keepDim?: boolean): Tensor;
-    mean(axis?: number, keepDim?: boolean): Tensor;
-    max(axis?: number, keepDim?: boolean): Tensor;
-    argmax(axis?: number, keepDim?: boolean): Tensor;
-    reshape(shape: readonly number[]): Tensor;
-    flatten(startDim?: number): Tensor;
-    transpose(dim0?: number, dim1?: number): Tensor;
-    permute(dims: readonly number[]): Tensor;
-    slice(begin: readonly number[], size?: readonly number[]): Tensor;
-    softmax(axis?: number): Tensor;
-    logSoftmax(axis?: number): Tensor;
-    detach(): Tensor;
-  }
-}
-const L = Tensor.prototype;
-L.matmul = function (b) { return legacyMm.matmul(this, b); };
-L.sum = function (axis, keepDim) { return legacyRed.sum(this, axis, keepDim); };
-L.mean = function (axis, keepDim) { return legacyRed.mean(this, axis, keepDim); };
-L.max = function (axis, keepDim) { return legacyRed.max(this, axis, keepDim); };
-L.argmax = function (axis, keepDim) { return legacyRed.argmax(this, axis, keepDim); };
-L.reshape = function (shape) { return legacyShp.reshape(this, shape); };
-L.flatten = function (startDim) { return legacyShp.flatten(this, startDim); };
-L.transpose = function (d0, d1) { return legacyShp.transpose(this, d0, d1); };
-L.permute = function (dims) { return legacyShp.permute(this, dims); };
-L.slice = function (b, s) { return legacyShp.slice(this, b, s); };
-L.softmax = function (axis) { return legacySm.softmax(this, axis); };
-L.logSoftmax = function (axis) { return legacySm.logSoftmax(this, axis); };
-L.detach = function () { return legacyShp.detach(this); };
-// END TEMPORARY
 
 const P = Tensor.prototype as unknown as Record<string, unknown>;
 for (const def of methodOps()) {

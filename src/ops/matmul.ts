@@ -1,15 +1,18 @@
-// Matrix products on the GEMM kernel. Backward passes use the kernel's transposed operands
-// directly (dA = g·Bᵀ, dB = Aᵀ·g): no transpose is ever materialised.
-//
-// Large products are split across threads (bindings/threads.ts): by rows of C in multiples
-// of the kernel's 4-row tile, or, when C has few rows, by columns in multiples of its 8-column
-// tile. Every element of C is then computed by the same sequence of operations as on one
-// thread, so threaded results are bitwise identical to single-threaded ones.
-import { kernels, runtime } from '../../bindings/index';
-import { Job, threadsFor } from '../../bindings/threads';
-import { record } from '../core/autograd';
-import { Tensor, empty, fmt } from '../core/tensor';
-import { assertFloat } from '../core/validate';
+// Matrix products on the GEMM kernel: matmul (2-D, N-D x 2-D, batched) and linear (x·Wᵀ + b,
+// with the bias and an optional ReLU fused into the GEMM's store). Backward passes use the
+// kernel's transposed operands directly (dA = g·Bᵀ, dB = Aᵀ·g): no transpose is ever
+// materialised. Large products are split across threads by bindings/parallel (a GEMM by rows
+// or columns of C, a batch by products), which leaves every number as on one thread.
+import { kernels } from '../../bindings/index';
+import { parallelGemm, runPlan } from '../../bindings/parallel/index';
+import { Tensor, empty, fmt, full } from '../core/tensor';
+import { assertBoolean, assertFloat, assertTensor, checkOptions } from '../core/validate';
+import { add, relu } from './elementwise';
+import { callOp, defineOp, type HostTensor, type OpFn } from './registry';
+import { transpose } from './shape';
+
+/** @internal C = op(A)·op(B) + beta·C (+ bias per column, ReLU) on pointers, split across threads when worth it. */
+export { parallelGemm as gemmCall } from '../../bindings/parallel/index';
 
 /**
  * C = op(A)·op(B) into a fresh [M,N] tensor (optionally + bias per column, ReLU).
@@ -20,142 +23,168 @@ export function gemmRaw(
   out?: Tensor, bias: Tensor | null = null, relu = false,
 ): Tensor {
   const c = out ?? empty([M, N]);
-  gemmCall(transA, transB, M, N, K, a.ptr, transA ? M : K, b.ptr, transB ? K : N, 0, c.ptr, N, bias === null ? 0 : bias.ptr, relu);
+  parallelGemm(transA, transB, M, N, K, a.ptr, transA ? M : K, b.ptr, transB ? K : N, 0, c.ptr, N, bias === null ? 0 : bias.ptr, relu);
   return c;
 }
 
-const MR = 4; // rows of the GEMM kernel's register tile
-const NR = 8; // columns
-
-function roundUp(x: number, m: number): number {
-  return Math.ceil(x / m) * m;
+/**
+ * c[i] = op(x[i])·op(y[i]) for i < B: one product per task when there are at least two per
+ * thread, else one product after the other, each split across the threads.
+ */
+function batchedGemm(x: Tensor, tx: boolean, y: Tensor, ty: boolean, c: Tensor, B: number, m: number, n: number, k: number): Tensor {
+  runPlan({
+    flops: 2 * B * m * n * k, items: B, minItemsPerThread: 2,
+    work: (s, i) => s.gemm(tx, ty, m, n, k, x.ptrAt(i * m * k), tx ? m : k, y.ptrAt(i * k * n), ty ? k : n, 0, c.ptrAt(i * m * n), n),
+  });
+  return c;
 }
 
-/**
- * @internal C = op(A)·op(B) + beta·C (+ bias per column, ReLU) on raw pointers, split
- * across threads when it is worth it (2·M·N·K flops; see threadsFor).
- */
-export function gemmCall(
-  transA: boolean, transB: boolean, M: number, N: number, K: number, a: number, lda: number,
-  b: number, ldb: number, beta: number, c: number, ldc: number, bias = 0, relu = false,
-): void {
-  const maxParts = Math.max(Math.ceil(M / MR), Math.ceil(N / NR));
-  const T = M > 0 && N > 0 && K > 0 ? threadsFor(2 * M * N * K, maxParts) : 1;
-  if (T === 1) {
-    const rt = runtime();
-    rt.kernels.gemm(transA ? 1 : 0, transB ? 1 : 0, M, N, K, 1, a, lda, b, ldb, beta, c, ldc, bias, relu ? 1 : 0, rt.gemmWork);
-    return;
-  }
-  const job = new Job(T);
-  // Rows unless C is short and wide: then each thread would re-pack all of B for a few rows.
-  if (M >= N || M >= 32 * T || Math.ceil(N / NR) < T) {
-    const rows = roundUp(Math.ceil(M / T), MR);
-    for (let i0 = 0; i0 < M; i0 += rows) {
-      const m = Math.min(rows, M - i0);
-      const ai = transA ? a + i0 * 4 : a + i0 * lda * 4;
-      job.task().gemm(transA, transB, m, N, K, ai, lda, b, ldb, beta, c + i0 * ldc * 4, ldc, bias, relu);
-    }
-  } else {
-    const cols = roundUp(Math.ceil(N / T), NR);
-    for (let j0 = 0; j0 < N; j0 += cols) {
-      const n = Math.min(cols, N - j0);
-      const bj = transB ? b + j0 * ldb * 4 : b + j0 * 4;
-      job.task().gemm(transA, transB, M, n, K, a, lda, bj, ldb, beta, c + j0 * 4, ldc, bias === 0 ? 0 : bias + j0 * 4, relu);
+/** Plain-JS matmul for the reference: 2-D b applies to every row of a; 3-D operands are batched. */
+function hostMatmul(a: HostTensor, b: HostTensor): HostTensor {
+  const K = a.shape[a.shape.length - 1];
+  const N = b.shape[b.shape.length - 1];
+  const batched = b.shape.length === 3;
+  const B = batched ? b.shape[0] : 1;
+  const M = batched ? a.shape[1] : a.data.length / K;
+  const out = new Array<number>(B * M * N).fill(0);
+  for (let i = 0; i < B; i++) {
+    for (let r = 0; r < M; r++) {
+      for (let c = 0; c < N; c++) {
+        let s = 0;
+        for (let k = 0; k < K; k++) s += a.data[(i * M + r) * K + k] * b.data[(i * K + k) * N + c];
+        out[(i * M + r) * N + c] = s;
+      }
     }
   }
-  job.run();
+  return { shape: batched ? [B, M, N] : [...a.shape.slice(0, -1), N], data: out };
 }
 
 /**
  * Matrix product. [M,K]·[K,N] -> [M,N]; [..., M, K]·[K, N] -> [..., M, N] (leading dims
  * flattened); [B, M, K]·[B, K, N] -> [B, M, N] (batched).
  */
-export function matmul(a: Tensor, b: Tensor): Tensor {
-  assertFloat('matmul', a, b);
-  if (a.ndim < 2 || b.ndim < 2) {
-    throw new Error(`matmul: both operands need at least 2 dimensions, got ${fmt(a.shape)} x ${fmt(b.shape)}`);
-  }
-  const K = a.shape[a.ndim - 1];
-  if (b.shape[b.ndim - 2] !== K) {
-    throw new Error(`matmul: inner dimensions differ: ${fmt(a.shape)} x ${fmt(b.shape)}`);
-  }
-  if (b.ndim === 2) {
-    const N = b.shape[1];
-    const M = a.size / K;
-    const outShape = [...a.shape.slice(0, -1), N];
-    const out = gemmRaw(a, false, b, false, M, N, K, empty(outShape));
-    return record('matmul', out, [a, b], (g) => [
-      a.requiresGrad ? gemmRaw(g, false, b, true, M, K, N, empty(a.shape)) : null,
-      b.requiresGrad ? gemmRaw(a, true, g, false, K, N, M, empty(b.shape)) : null,
-    ]);
-  }
-  if (a.ndim !== 3 || b.ndim !== 3 || a.shape[0] !== b.shape[0]) {
-    throw new Error(`matmul: batched operands must both be [B,M,K] x [B,K,N] with the same B, got ${fmt(a.shape)} x ${fmt(b.shape)}`);
-  }
-  const [B, M] = a.shape;
-  const N = b.shape[2];
-  const out = empty([B, M, N]);
-  const batched = (x: Tensor, tx: boolean, y: Tensor, ty: boolean, c: Tensor, m: number, n: number, kk: number, xs: number, ys: number): Tensor => {
-    const item = (job: Job | null, i: number): void => {
-      const args = [tx, ty, m, n, kk, x.ptr + i * xs * 4, tx ? m : kk, y.ptr + i * ys * 4, ty ? kk : n, 0, c.ptr + i * m * n * 4, n] as const;
-      if (job === null) gemmCall(...args);
-      else job.gemm(...args);
-    };
-    // One task per product when there are enough of them, else each product is split.
-    const T = m > 0 && n > 0 && kk > 0 && B > 1 ? threadsFor(2 * B * m * n * kk, B) : 1;
-    if (T === 1 || B < 2 * T) {
-      for (let i = 0; i < B; i++) item(null, i);
-    } else {
-      for (let i0 = 0; i0 < B; i0 += 1024) {
-        const job = new Job(T);
-        for (let i = i0; i < Math.min(B, i0 + 1024); i++) item(job.task(), i);
-        job.run();
-      }
+export const matmul: OpFn<[a: Tensor, b: Tensor], true> = defineOp({
+  name: 'matmul', family: 'matmul', summary: 'matrix product ([M,K]·[K,N], [...,M,K]·[K,N], batched [B,M,K]·[B,K,N])',
+  inputs: ['a', 'b'], method: true,
+  parse: (a: Tensor, b: Tensor) => {
+    assertFloat('matmul', a, b);
+    return { inputs: [a, b], attrs: {} };
+  },
+  shape: ([a, b]) => {
+    if (a!.length < 2 || b!.length < 2) throw new Error(`matmul: both operands need at least 2 dimensions, got ${fmt(a!)} x ${fmt(b!)}`);
+    const K = a![a!.length - 1];
+    if (b![b!.length - 2] !== K) throw new Error(`matmul: inner dimensions differ: ${fmt(a!)} x ${fmt(b!)}`);
+    if (b!.length === 2) return [...a!.slice(0, -1), b![1]];
+    if (a!.length !== 3 || b!.length !== 3 || a![0] !== b![0]) {
+      throw new Error(`matmul: batched operands must both be [B,M,K] x [B,K,N] with the same B, got ${fmt(a!)} x ${fmt(b!)}`);
     }
-    return c;
-  };
-  batched(a, false, b, false, out, M, N, K, M * K, K * N);
-  return record('matmul', out, [a, b], (g) => [
-    a.requiresGrad ? batched(g, false, b, true, empty(a.shape), M, K, N, M * N, K * N) : null,
-    b.requiresGrad ? batched(a, true, g, false, empty(b.shape), K, N, M, M * K, M * N) : null,
-  ]);
+    return [a![0], a![1], b![2]];
+  },
+  forward: ([a, b], _attrs, shape) => {
+    const K = a!.shape[a!.ndim - 1];
+    if (b!.ndim === 2) return gemmRaw(a!, false, b!, false, a!.size / K, b!.shape[1], K, empty(shape));
+    return batchedGemm(a!, false, b!, false, empty(shape), a!.shape[0], a!.shape[1], shape[2], K);
+  },
+  backward: (g, { inputs: [a, b] }) => {
+    const K = a!.shape[a!.ndim - 1];
+    const N = b!.shape[b!.ndim - 1];
+    if (b!.ndim === 2) {
+      const M = a!.size / K;
+      return [
+        a!.requiresGrad ? gemmRaw(g, false, b!, true, M, K, N, empty(a!.shape)) : null,
+        b!.requiresGrad ? gemmRaw(a!, true, g, false, K, N, M, empty(b!.shape)) : null,
+      ];
+    }
+    const [B, M] = a!.shape;
+    return [
+      a!.requiresGrad ? batchedGemm(g, false, b!, true, empty(a!.shape), B, M, K, N) : null,
+      b!.requiresGrad ? batchedGemm(a!, true, g, false, empty(b!.shape), B, K, N, M) : null,
+    ];
+  },
+  reference: { js: hostMatmul },
+  samples: [
+    { label: '2-D', inputs: [{ shape: [3, 5] }, { shape: [5, 4] }] },
+    { label: 'N-D x 2-D', inputs: [{ shape: [2, 3, 5] }, { shape: [5, 2] }] },
+    { label: 'batched', inputs: [{ shape: [2, 3, 5] }, { shape: [2, 5, 2] }] },
+  ],
+  badInputs: [
+    { label: 'inner dimensions differ', call: () => callOp('matmul', full([64, 784], 0), full([128, 10], 0)), error: 'matmul: inner dimensions differ: [64,784] x [128,10]' },
+    { label: 'a vector', call: () => callOp('matmul', full([3], 0), full([3, 2], 0)), error: 'matmul: both operands need at least 2 dimensions, got [3] x [3,2]' },
+    { label: 'batch sizes differ', call: () => callOp('matmul', full([2, 3, 4], 0), full([3, 4, 5], 0)), error: 'matmul: batched operands must both be [B,M,K] x [B,K,N] with the same B, got [2,3,4] x [3,4,5]' },
+  ],
+});
+
+export interface LinearOptions {
+  /** Apply ReLU to the output, fused into the GEMM's store (default false). */
+  relu?: boolean;
 }
 
 /**
  * Fully connected layer y = x·Wᵀ + b, with W stored [out, in] as in PyTorch, the bias and an
  * optional ReLU fused into the GEMM's store. x may have leading batch dims.
  */
-export function linear(x: Tensor, weight: Tensor, bias: Tensor | null = null, opts: { relu?: boolean } = {}): Tensor {
-  assertFloat('linear', x, weight);
-  if (bias !== null) assertFloat('linear', bias);
-  if (weight.ndim !== 2) throw new Error(`linear: weight must be [out, in], got ${fmt(weight.shape)}`);
-  const [outF, inF] = weight.shape;
-  if (x.ndim < 1 || x.shape[x.ndim - 1] !== inF) {
-    throw new Error(`linear: input features differ: input ${fmt(x.shape)}, weight ${fmt(weight.shape)} expects ${inF}`);
-  }
-  if (bias !== null && (bias.ndim !== 1 || bias.shape[0] !== outF)) {
-    throw new Error(`linear: bias must be [${outF}] for weight ${fmt(weight.shape)}, got ${fmt(bias.shape)}`);
-  }
-  const rows = x.size / inF;
-  const relu = opts.relu === true;
-  const y = gemmRaw(x, false, weight, true, rows, outF, inF, empty([...x.shape.slice(0, -1), outF]), bias, relu);
-  const inputs = bias === null ? [x, weight] : [x, weight, bias];
-  return record(relu ? 'linear+relu' : 'linear', y, inputs, (g) => {
+export const linear: OpFn<[x: Tensor, weight: Tensor, bias?: Tensor | null, opts?: LinearOptions], false> = defineOp({
+  name: 'linear', family: 'matmul', summary: 'x·Wᵀ + b (W [out, in]), optionally with a fused ReLU', inputs: ['x', 'weight', 'bias?'],
+  parse: (x: Tensor, weight: Tensor, bias: Tensor | null = null, opts: LinearOptions = {}) => {
+    assertFloat('linear', x, weight);
+    if (bias !== null && bias !== undefined) {
+      assertTensor('linear', bias, 'bias');
+      assertFloat('linear', bias);
+    }
+    const relu = checkOptions('linear', opts, ['relu']).relu ?? false;
+    assertBoolean('linear', 'relu', relu);
+    return { inputs: [x, weight, bias ?? null], attrs: { relu } };
+  },
+  shape: ([x, w, b = null]) => {
+    if (w!.length !== 2) throw new Error(`linear: weight must be [out, in], got ${fmt(w!)}`);
+    const [outF, inF] = w!;
+    if (x!.length < 1 || x![x!.length - 1] !== inF) throw new Error(`linear: input features differ: input ${fmt(x!)}, weight ${fmt(w!)} expects ${inF}`);
+    if (b !== null && (b.length !== 1 || b[0] !== outF)) throw new Error(`linear: bias must be [${outF}] for weight ${fmt(w!)}, got ${fmt(b)}`);
+    return [...x!.slice(0, -1), outF];
+  },
+  forward: ([x, w, b], { relu }, shape) => {
+    const [outF, inF] = w!.shape;
+    return gemmRaw(x!, false, w!, true, x!.size / inF, outF, inF, empty(shape), b, relu);
+  },
+  backward: (g, { inputs: [x, w, b], attrs: { relu }, out }) => {
     const k = kernels();
+    const [outF, inF] = w!.shape;
+    const rows = x!.size / inF;
     let gy = g;
     if (relu) {
       gy = empty(g.shape);
-      k.reluBackward(y.ptr, g.ptr, gy.ptr, g.size);
+      k.reluBackward(out.ptr, g.ptr, gy.ptr, g.size);
     }
-    const gx = x.requiresGrad ? gemmRaw(gy, false, weight, false, rows, inF, outF, empty(x.shape)) : null;
-    const gw = weight.requiresGrad ? gemmRaw(gy, true, x, false, outF, inF, rows, empty(weight.shape)) : null;
+    const gx = x!.requiresGrad ? gemmRaw(gy, false, w!, false, rows, inF, outF, empty(x!.shape)) : null;
+    const gw = w!.requiresGrad ? gemmRaw(gy, true, x!, false, outF, inF, rows, empty(w!.shape)) : null;
     let gb: Tensor | null = null;
-    if (bias !== null && bias.requiresGrad) {
+    if (b !== null && b.requiresGrad) {
       gb = empty([outF]);
       if (rows === 0) k.fill(gb.ptr, 0, outF);
       else k.reduceSum(gy.ptr, gb.ptr, 1, rows, outF, 1);
     }
     if (gy !== g) gy.dispose();
-    return bias === null ? [gx, gw] : [gx, gw, gb];
-  });
-}
+    return [gx, gw, gb];
+  },
+  // The fused GEMM epilogue must equal the composition, in values and in gradients.
+  reference: {
+    composed: (x: Tensor, w: Tensor, b: Tensor | null = null, opts: LinearOptions = {}) => {
+      const xw = callOp('matmul', x, transpose(w));
+      const y = b === null ? xw : add(xw, b);
+      return opts.relu === true ? relu(y) : y;
+    },
+  },
+  samples: [
+    { label: 'no bias', inputs: [{ shape: [4, 5] }, { shape: [3, 5] }] },
+    { label: 'with bias', inputs: [{ shape: [4, 5] }, { shape: [3, 5] }, { shape: [3] }] },
+    { label: 'leading batch dims, bias', inputs: [{ shape: [2, 3, 5] }, { shape: [4, 5] }, { shape: [4] }] },
+    { label: 'relu', inputs: [{ shape: [4, 5], kind: 'away' }, { shape: [3, 5], kind: 'away' }, { shape: [3], kind: 'away', lo: 0.3, hi: 0.6 }], args: [{ relu: true }] },
+  ],
+  badInputs: [
+    { label: 'input features differ', call: () => callOp('linear', full([3, 5], 0), full([2, 4], 0)), error: 'linear: input features differ: input [3,5], weight [2,4] expects 4' },
+    { label: '3-D weight', call: () => callOp('linear', full([3, 4], 0), full([2, 4, 1], 0)), error: 'linear: weight must be [out, in], got [2,4,1]' },
+    { label: 'bias of the wrong size', call: () => callOp('linear', full([3, 4], 0), full([2, 4], 0), full([3], 0)), error: 'linear: bias must be [2] for weight [2,4], got [3]' },
+    { label: 'relu not a boolean', call: () => callOp('linear', full([3, 4], 0), full([2, 4], 0), null, { relu: 1 }), error: 'linear: relu must be true or false, got 1' },
+    { label: 'unknown option', call: () => callOp('linear', full([3, 4], 0), full([2, 4], 0), null, { bias: true }), error: "linear: unknown option 'bias' (known: relu)" },
+  ],
+});

@@ -11,10 +11,10 @@
 //
 //   layer norm, per example over its hidden units (the trailing dims): the same â with the
 //   example's own μ and σ², then γ â + β per unit; no running averages.
-import { f32, kernels } from '../../bindings/index';
-import { record } from '../core/autograd';
+import { kernels } from '../../bindings/index';
 import { Tensor, empty, fmt, full, type Shape } from '../core/tensor';
-import { assertFloat, assertTensor, sameShape } from '../core/validate';
+import { assertBoolean, assertFloat, assertTensor, checkOptions, numberIn, sameShape } from '../core/validate';
+import { callOp, defineOp, type HostTensor, type OpFn } from './registry';
 
 export interface BatchNormOptions {
   /** Batch statistics + running-average update (true) or the running averages (false, default, as PyTorch). */
@@ -25,20 +25,67 @@ export interface BatchNormOptions {
   eps?: number;
 }
 
-function checkNumber(op: string, name: string, v: unknown, lo: number, hi: number, loOpen = false): number {
-  if (typeof v !== 'number' || !Number.isFinite(v) || (loOpen ? v <= lo : v < lo) || v > hi) {
-    throw new Error(`${op}: ${name} must be a number in ${loOpen ? '(' : '['}${lo}, ${hi}], got ${String(v)}`);
-  }
-  return v;
+/** What batchNorm records in the graph. */
+export interface BatchNormAttrs {
+  training: boolean;
+  momentum: number;
+  eps: number;
 }
 
-function checkChannelVector(op: string, what: string, t: Tensor | null | undefined, C: number, xShape: Shape): void {
-  if (t === null || t === undefined) return;
-  assertTensor(op, t, what);
-  assertFloat(op, t);
-  if (t.ndim !== 1 || t.shape[0] !== C) {
-    throw new Error(`${op}: channel mismatch: input ${fmt(xShape)}, ${what} ${fmt(t.shape)} (expected [${C}], one value per channel on axis 1)`);
+function sizeOf(shape: readonly number[]): number {
+  return shape.reduce((a, b) => a * b, 1);
+}
+
+/** Checks optional float tensors (null or undefined: absent) and returns them as Tensor | null. */
+function optionalTensors(op: string, named: readonly [string, Tensor | null | undefined][]): (Tensor | null)[] {
+  return named.map(([what, t]) => {
+    if (t === null || t === undefined) return null;
+    assertTensor(op, t, what);
+    assertFloat(op, t);
+    return t;
+  });
+}
+
+/** The tensor, or a constant [n] tensor of `value` pushed onto `consts` (freed with the graph). */
+function orConstant(t: Tensor | null, shape: Shape, value: number, consts: Tensor[]): Tensor {
+  if (t !== null) return t;
+  const c = full(shape, value);
+  consts.push(c);
+  return c;
+}
+
+function hostBatchNorm(x: HostTensor, gamma: HostTensor | null, beta: HostTensor | null, rm: HostTensor | null,
+  rs: HostTensor | null, opts: BatchNormOptions = {}): HostTensor {
+  const [N, C] = x.shape;
+  const S = sizeOf(x.shape.slice(2));
+  const eps = opts.eps ?? 1e-5;
+  const out = new Array<number>(x.data.length);
+  for (let c = 0; c < C; c++) {
+    let mu: number, sd: number;
+    if (opts.training === true) {
+      let s = 0;
+      for (let n = 0; n < N; n++) for (let k = 0; k < S; k++) s += x.data[(n * C + c) * S + k];
+      mu = s / (N * S);
+      let q = 0;
+      for (let n = 0; n < N; n++) for (let k = 0; k < S; k++) q += (x.data[(n * C + c) * S + k] - mu) ** 2;
+      sd = Math.sqrt(q / (N * S) + eps);
+    } else {
+      mu = rm!.data[c];
+      sd = Math.sqrt(rs!.data[c] ** 2 + eps);
+    }
+    for (let n = 0; n < N; n++) {
+      for (let k = 0; k < S; k++) {
+        const i = (n * C + c) * S + k;
+        out[i] = (gamma ? gamma.data[c] : 1) * (x.data[i] - mu) / sd + (beta ? beta.data[c] : 0);
+      }
+    }
   }
+  return { shape: x.shape, data: out };
+}
+
+interface NormState {
+  /** γ, or the constant ones standing in for it. */
+  g: Tensor;
 }
 
 /**
@@ -46,154 +93,201 @@ function checkChannelVector(op: string, what: string, t: Tensor | null | undefin
  * gamma/beta [C] may be null (1 and 0). In training mode runningMean/runningStd [C], when given,
  * are updated in place with the notes' running averages; evaluation mode normalises with them.
  */
-export function batchNorm(
-  x: Tensor, gamma: Tensor | null, beta: Tensor | null,
-  runningMean: Tensor | null, runningStd: Tensor | null, opts: BatchNormOptions = {},
-): Tensor {
-  const op = 'batchNorm';
-  assertTensor(op, x);
-  assertFloat(op, x);
-  if (opts === null || typeof opts !== 'object') throw new Error(`${op}: options must be an object, got ${opts === null ? 'null' : typeof opts}`);
-  for (const key of Object.keys(opts)) {
-    if (!['training', 'momentum', 'eps'].includes(key)) throw new Error(`${op}: unknown option '${key}' (expected training, momentum, eps)`);
-  }
-  if (x.ndim < 2) throw new Error(`${op}: input must be [N, C] or [N, C, ...] (e.g. [N, C, H, W]), got ${fmt(x.shape)}`);
-  const training = opts.training ?? false;
-  if (typeof training !== 'boolean') throw new Error(`${op}: training must be a boolean, got ${String(training)}`);
-  const alpha = checkNumber(op, 'momentum', opts.momentum ?? 0.9, 0, 1);
-  const eps = checkNumber(op, 'eps', opts.eps ?? 1e-5, 0, Infinity, true);
-  const [N, C] = x.shape;
-  const S = x.shape.slice(2).reduce((a, b) => a * b, 1);
-  checkChannelVector(op, 'gamma', gamma, C, x.shape);
-  checkChannelVector(op, 'beta', beta, C, x.shape);
-  checkChannelVector(op, 'runningMean', runningMean, C, x.shape);
-  checkChannelVector(op, 'runningStd', runningStd, C, x.shape);
-  if ((runningMean === null || runningMean === undefined) !== (runningStd === null || runningStd === undefined)) {
-    throw new Error(`${op}: give both runningMean and runningStd, or neither`);
-  }
-  const hasRunning = runningMean !== null && runningMean !== undefined;
-  if (!training && !hasRunning) {
-    throw new Error(`${op}: evaluation mode needs runningMean and runningStd (pass { training: true } to normalise with batch statistics)`);
-  }
-  if (training && N * S <= 1) {
-    throw new Error(`${op}: training needs more than one value per channel to compute statistics, got input ${fmt(x.shape)}`);
-  }
-
-  // Missing affine parameters become constant ones/zeros, freed with the graph.
-  const temps: Tensor[] = [];
-  const g = gamma ?? full([C], 1);
-  const b = beta ?? full([C], 0);
-  if (gamma === null || gamma === undefined) temps.push(g);
-  if (beta === null || beta === undefined) temps.push(b);
-  const inputs = [x, ...(gamma ? [gamma] : []), ...(beta ? [beta] : [])];
-  // Maps the kernel's (dx, dgamma, dbeta) onto `inputs`; unused ones are freed.
-  const pick = (dx: Tensor, dg: Tensor, db: Tensor): Tensor[] => {
-    if (!gamma) dg.dispose();
-    if (!beta) db.dispose();
-    return [dx, ...(gamma ? [dg] : []), ...(beta ? [db] : [])];
-  };
-  const k = kernels();
-  const y = empty(x.shape);
-  const mean = empty([C]);
-  const invstd = empty([C]);
-
-  if (training) {
-    k.batchNormTrain(x.ptr, N, C, S, g.ptr, b.ptr, eps, y.ptr, mean.ptr, invstd.ptr);
-    if (hasRunning) {
-      // μ̄ = α μ̄ + (1-α) μ;  σ̄ = α σ̄ + (1-α) σ, σ = sqrt(biased variance), recovered from invstd.
-      const m = f32();
-      const rm = runningMean!.ptr >>> 2, rs = runningStd!.ptr >>> 2, mp = mean.ptr >>> 2, ip = invstd.ptr >>> 2;
-      for (let c = 0; c < C; c++) {
-        const is = m[ip + c];
-        const sigma = Math.sqrt(Math.max(0, 1 / (is * is) - eps));
-        m[rm + c] = alpha * m[rm + c] + (1 - alpha) * m[mp + c];
-        m[rs + c] = alpha * m[rs + c] + (1 - alpha) * sigma;
+export const batchNorm: OpFn<[x: Tensor, gamma: Tensor | null, beta: Tensor | null, runningMean: Tensor | null,
+  runningStd: Tensor | null, opts?: BatchNormOptions], false> = defineOp({
+  name: 'batchNorm', family: 'norm', summary: 'batch normalisation per channel (axis 1), with the notes\' running averages',
+  inputs: ['x', 'gamma?', 'beta?', 'runningMean?', 'runningStd?'],
+  parse: (x: Tensor, gamma: Tensor | null, beta: Tensor | null, runningMean: Tensor | null, runningStd: Tensor | null, opts: BatchNormOptions = {}) => {
+    const op = 'batchNorm';
+    assertTensor(op, x);
+    assertFloat(op, x);
+    const o = checkOptions(op, opts, ['training', 'momentum', 'eps']);
+    const training = o.training ?? false;
+    assertBoolean(op, 'training', training);
+    const momentum = numberIn(op, 'momentum', o.momentum ?? 0.9, 0, 1);
+    const eps = numberIn(op, 'eps', o.eps ?? 1e-5, 0, Infinity, { loOpen: true });
+    const [g, b, rm, rs] = optionalTensors(op, [['gamma', gamma], ['beta', beta], ['runningMean', runningMean], ['runningStd', runningStd]]);
+    if ((rm === null) !== (rs === null)) throw new Error(`${op}: give both runningMean and runningStd, or neither`);
+    if (!training && rm === null) {
+      throw new Error(`${op}: evaluation mode needs runningMean and runningStd (pass { training: true } to normalise with batch statistics)`);
+    }
+    return { inputs: [x, g, b, rm, rs], attrs: { training, momentum, eps } };
+  },
+  shape: ([x, ...vectors], { training }) => {
+    const op = 'batchNorm';
+    if (x!.length < 2) throw new Error(`${op}: input must be [N, C] or [N, C, ...] (e.g. [N, C, H, W]), got ${fmt(x!)}`);
+    const C = x![1];
+    const names = ['gamma', 'beta', 'runningMean', 'runningStd'];
+    vectors.forEach((s, i) => {
+      if (s !== null && (s.length !== 1 || s[0] !== C)) {
+        throw new Error(`${op}: channel mismatch: input ${fmt(x!)}, ${names[i]} ${fmt(s)} (expected [${C}], one value per channel on axis 1)`);
       }
+    });
+    if (training && x![0] * sizeOf(x!.slice(2)) <= 1) {
+      throw new Error(`${op}: training needs more than one value per channel to compute statistics, got input ${fmt(x!)}`);
     }
-    return record('batchNorm', y, inputs, (grad) => {
-      const dx = empty(x.shape);
-      const dg = empty([C]);
-      const db = empty([C]);
-      kernels().batchNormBackward(x.ptr, grad.ptr, N, C, S, g.ptr, mean.ptr, invstd.ptr, dx.ptr, dg.ptr, db.ptr);
-      return pick(dx, dg, db);
-    }, [mean, invstd, ...temps]);
-  }
-
-  // Evaluation: mean = μ̄ (copied, so later training steps cannot change this graph's
-  // backward), invstd = 1 / sqrt(σ̄² + δ).
-  {
-    const m = f32();
-    const rm = runningMean!.ptr >>> 2, rs = runningStd!.ptr >>> 2, mp = mean.ptr >>> 2, ip = invstd.ptr >>> 2;
-    for (let c = 0; c < C; c++) {
-      m[mp + c] = m[rm + c];
-      const s = m[rs + c];
-      m[ip + c] = 1 / Math.sqrt(s * s + eps);
+    return x!.slice();
+  },
+  forward: ([x, gamma, beta, rm, rs], { training, momentum, eps }, shape) => {
+    const k = kernels();
+    const [N, C] = x!.shape;
+    const S = sizeOf(x!.shape.slice(2));
+    // Missing affine parameters become constant ones/zeros, freed with the graph.
+    const consts: Tensor[] = [];
+    const g = orConstant(gamma, [C], 1, consts);
+    const b = orConstant(beta, [C], 0, consts);
+    const y = empty(shape);
+    const mean = empty([C]);
+    const invstd = empty([C]);
+    if (training) {
+      k.batchNormTrain(x!.ptr, N, C, S, g.ptr, b.ptr, eps, y.ptr, mean.ptr, invstd.ptr);
+      if (rm !== null) k.batchNormRunningUpdate(mean.ptr, invstd.ptr, C, eps, momentum, rm.ptr, rs!.ptr);
+    } else {
+      // mean = μ̄ (copied, so later training steps cannot change this graph's backward),
+      // invstd = 1 / sqrt(σ̄² + δ).
+      k.batchNormEvalStats(rm!.ptr, rs!.ptr, C, eps, mean.ptr, invstd.ptr);
+      k.batchNormApply(x!.ptr, N, C, S, g.ptr, b.ptr, mean.ptr, invstd.ptr, y.ptr);
     }
-  }
-  k.batchNormApply(x.ptr, N, C, S, g.ptr, b.ptr, mean.ptr, invstd.ptr, y.ptr);
-  return record('batchNorm', y, inputs, (grad) => {
-    // The statistics are constants here: dx = γ·invstd·dy; dγ = Σ dy·x̂ and dβ = Σ dy are
-    // what the training backward computes from the same mean/invstd, so it supplies them,
-    // and its dx is then overwritten by batchNormApply(dy, γ, 0, 0, invstd) = γ·dy·invstd.
-    const kk = kernels();
-    const dx = empty(x.shape);
+    return { out: y, saved: [mean, invstd, ...consts], state: { g } as NormState };
+  },
+  backward: (grad, { inputs: [x, gamma, beta], attrs: { training }, saved: [mean, invstd], state: { g } }) => {
+    const k = kernels();
+    const [N, C] = x!.shape;
+    const S = sizeOf(x!.shape.slice(2));
+    const dx = empty(x!.shape);
     const dg = empty([C]);
     const db = empty([C]);
-    kk.batchNormBackward(x.ptr, grad.ptr, N, C, S, g.ptr, mean.ptr, invstd.ptr, dx.ptr, dg.ptr, db.ptr);
-    const zero = full([C], 0);
-    kk.batchNormApply(grad.ptr, N, C, S, g.ptr, zero.ptr, zero.ptr, invstd.ptr, dx.ptr);
-    zero.dispose();
-    return pick(dx, dg, db);
-  }, [mean, invstd, ...temps]);
+    k.batchNormBackward(x!.ptr, grad.ptr, N, C, S, g.ptr, mean.ptr, invstd.ptr, dx.ptr, dg.ptr, db.ptr);
+    if (!training) {
+      // The statistics are constants here: dx = γ·invstd·dy; dγ = Σ dy·x̂ and dβ = Σ dy are
+      // what the training backward computes from the same mean/invstd, so it supplies them,
+      // and its dx is then overwritten by batchNormApply(dy, γ, 0, 0, invstd) = γ·dy·invstd.
+      const zero = full([C], 0);
+      k.batchNormApply(grad.ptr, N, C, S, g.ptr, zero.ptr, zero.ptr, invstd.ptr, dx.ptr);
+      zero.dispose();
+    }
+    if (gamma === null) dg.dispose();
+    if (beta === null) db.dispose();
+    return [dx, gamma === null ? null : dg, beta === null ? null : db, null, null];
+  },
+  reference: { js: hostBatchNorm },
+  samples: [
+    { label: 'training [N,C,L], no affine', inputs: [{ shape: [4, 3, 5] }], args: [null, null, null, null, { training: true }] },
+    { label: 'training [N,C,H,W], x gamma beta', inputs: [{ shape: [3, 2, 2, 3] }, { shape: [2], lo: 0.5, hi: 1.5 }, { shape: [2] }], args: [null, null, { training: true }] },
+    { label: 'training [N,C], x gamma beta', inputs: [{ shape: [5, 6] }, { shape: [6], lo: 0.5, hi: 1.5 }, { shape: [6] }], args: [null, null, { training: true }] },
+    {
+      label: 'training, no affine, running stats updated',
+      inputs: [{ shape: [4, 3, 5] }, { shape: [3], kind: 'values', values: [0, 0, 0], grad: false }, { shape: [3], kind: 'values', values: [1, 1, 1], grad: false }],
+      call: (x, rm, rs) => callOp('batchNorm', x, null, null, rm, rs, { training: true }),
+    },
+    {
+      label: 'eval [N,C,H,W] with running stats',
+      inputs: [{ shape: [2, 2, 3, 2] }, { shape: [2], lo: 0.5, hi: 1.5 }, { shape: [2] }, { shape: [2], lo: -0.5, hi: 0.5, grad: false }, { shape: [2], lo: 0.5, hi: 1.5, grad: false }],
+      args: [{ training: false }],
+    },
+    {
+      label: 'eval [N,C], no affine',
+      inputs: [{ shape: [3, 5] }, { shape: [5], lo: -0.5, hi: 0.5, grad: false }, { shape: [5], lo: 0.5, hi: 1.5, grad: false }],
+      call: (x, rm, rs) => callOp('batchNorm', x, null, null, rm, rs),
+    },
+  ],
+  badInputs: [
+    { label: 'gamma of the wrong size', call: () => callOp('batchNorm', full([2, 3, 4, 4], 0), full([4], 1), null, null, null, { training: true }), error: 'batchNorm: channel mismatch: input [2,3,4,4], gamma [4] (expected [3], one value per channel on axis 1)' },
+    { label: 'runningMean of the wrong size', call: () => callOp('batchNorm', full([2, 3, 4, 4], 0), null, null, full([2], 0), full([3], 1), { training: true }), error: /^batchNorm: channel mismatch: input \[2,3,4,4\], runningMean \[2\]/ },
+    { label: '1-D input', call: () => callOp('batchNorm', full([5], 0), null, null, null, null, { training: true }), error: 'batchNorm: input must be [N, C] or [N, C, ...] (e.g. [N, C, H, W]), got [5]' },
+    { label: 'one value per channel', call: () => callOp('batchNorm', full([1, 3], 0), null, null, null, null, { training: true }), error: 'batchNorm: training needs more than one value per channel to compute statistics, got input [1,3]' },
+    { label: 'evaluation without running statistics', call: () => callOp('batchNorm', full([2, 3], 0), null, null, null, null), error: /^batchNorm: evaluation mode needs runningMean and runningStd/ },
+    { label: 'runningMean without runningStd', call: () => callOp('batchNorm', full([2, 3], 0), null, null, full([3], 0), null, { training: true }), error: 'batchNorm: give both runningMean and runningStd, or neither' },
+    { label: 'momentum above 1', call: () => callOp('batchNorm', full([2, 3], 0), null, null, null, null, { training: true, momentum: 1.5 }), error: 'batchNorm: momentum must be a number in [0, 1], got 1.5' },
+    { label: 'eps 0', call: () => callOp('batchNorm', full([2, 3], 0), null, null, null, null, { training: true, eps: 0 }), error: 'batchNorm: eps must be a number in (0, Infinity], got 0' },
+    { label: 'unknown option', call: () => callOp('batchNorm', full([2, 3], 0), null, null, null, null, { train: true }), error: "batchNorm: unknown option 'train' (known: training, momentum, eps)" },
+  ],
+});
+
+/** What layerNorm records in the graph. */
+export interface LayerNormAttrs {
+  /** The trailing dims normalised over. */
+  normalizedShape: number[];
+  eps: number;
+}
+
+function hostLayerNorm(x: HostTensor, gamma: HostTensor | null = null, beta: HostTensor | null = null, eps = 1e-5, normalizedShape?: Shape): HostTensor {
+  const cols = sizeOf(normalizedShape ?? gamma?.shape ?? beta?.shape ?? [x.shape[x.shape.length - 1]]);
+  const out = new Array<number>(x.data.length);
+  for (let r = 0; r < x.data.length / cols; r++) {
+    let s = 0;
+    for (let i = 0; i < cols; i++) s += x.data[r * cols + i];
+    const m = s / cols;
+    let q = 0;
+    for (let i = 0; i < cols; i++) q += (x.data[r * cols + i] - m) ** 2;
+    const sd = Math.sqrt(q / cols + eps);
+    for (let i = 0; i < cols; i++) out[r * cols + i] = (gamma ? gamma.data[i] : 1) * (x.data[r * cols + i] - m) / sd + (beta ? beta.data[i] : 0);
+  }
+  return { shape: x.shape, data: out };
 }
 
 /**
  * Layer normalisation over the trailing dims given by gamma's (or beta's) shape — the last
  * dim when both are null, or `normalizedShape` — with the notes' biased variance and δ = eps.
  */
-export function layerNorm(
-  x: Tensor, gamma: Tensor | null = null, beta: Tensor | null = null, eps = 1e-5, normalizedShape?: Shape,
-): Tensor {
-  const op = 'layerNorm';
-  assertTensor(op, x);
-  assertFloat(op, x);
-  for (const [what, t] of [['gamma', gamma], ['beta', beta]] as const) {
-    if (t !== null && t !== undefined) {
-      assertTensor(op, t, what);
-      assertFloat(op, t);
+export const layerNorm: OpFn<[x: Tensor, gamma?: Tensor | null, beta?: Tensor | null, eps?: number, normalizedShape?: Shape], false> = defineOp({
+  name: 'layerNorm', family: 'norm', summary: 'layer normalisation over the trailing dims, then γ x̂ + β per unit',
+  inputs: ['x', 'gamma?', 'beta?'],
+  parse: (x: Tensor, gamma: Tensor | null = null, beta: Tensor | null = null, eps = 1e-5, normalizedShape?: Shape) => {
+    const op = 'layerNorm';
+    assertTensor(op, x);
+    assertFloat(op, x);
+    const [g, b] = optionalTensors(op, [['gamma', gamma], ['beta', beta]]);
+    numberIn(op, 'eps', eps, 0, Infinity, { loOpen: true });
+    const norm = normalizedShape ?? g?.shape ?? b?.shape ?? (x.ndim > 0 ? [x.shape[x.ndim - 1]] : []);
+    return { inputs: [x, g, b], attrs: { normalizedShape: norm.slice(), eps } };
+  },
+  shape: ([x, g = null, b = null], { normalizedShape: norm }) => {
+    const op = 'layerNorm';
+    if (x!.length < 1) throw new Error(`${op}: input must have at least one dimension, got a scalar`);
+    const tail = x!.slice(x!.length - norm.length);
+    if (norm.length === 0 || norm.length > x!.length || !sameShape(tail, norm)) {
+      throw new Error(`${op}: normalized shape ${fmt(norm)} does not match the trailing dims of input ${fmt(x!)}`);
     }
-  }
-  checkNumber(op, 'eps', eps, 0, Infinity, true);
-  if (x.ndim < 1) throw new Error(`${op}: input must have at least one dimension, got a scalar`);
-  const norm = (normalizedShape ?? gamma?.shape ?? beta?.shape ?? [x.shape[x.ndim - 1]]).slice();
-  const tail = x.shape.slice(x.ndim - norm.length);
-  if (norm.length === 0 || norm.length > x.ndim || !sameShape(tail, norm)) {
-    throw new Error(`${op}: normalized shape ${fmt(norm)} does not match the trailing dims of input ${fmt(x.shape)}`);
-  }
-  for (const [what, t] of [['gamma', gamma], ['beta', beta]] as const) {
-    if (t && !sameShape(t.shape, norm)) throw new Error(`${op}: ${what} ${fmt(t.shape)} does not match the normalized shape ${fmt(norm)} of input ${fmt(x.shape)}`);
-  }
-  const cols = norm.reduce((a, b) => a * b, 1);
-  if (cols === 0) throw new Error(`${op}: cannot normalise over an empty shape ${fmt(norm)} (input ${fmt(x.shape)})`);
-  const rows = x.size / cols;
-
-  const temps: Tensor[] = [];
-  const g = gamma ?? full(norm, 1);
-  const b = beta ?? full(norm, 0);
-  if (!gamma) temps.push(g);
-  if (!beta) temps.push(b);
-  const inputs = [x, ...(gamma ? [gamma] : []), ...(beta ? [beta] : [])];
-  const y = empty(x.shape);
-  const mean = empty([rows]);
-  const invstd = empty([rows]);
-  kernels().layerNorm(x.ptr, rows, cols, g.ptr, b.ptr, eps, y.ptr, mean.ptr, invstd.ptr);
-  return record('layerNorm', y, inputs, (grad) => {
-    const dx = empty(x.shape);
+    for (const [what, t] of [['gamma', g], ['beta', b]] as const) {
+      if (t !== null && !sameShape(t, norm)) throw new Error(`${op}: ${what} ${fmt(t)} does not match the normalized shape ${fmt(norm)} of input ${fmt(x!)}`);
+    }
+    if (sizeOf(norm) === 0) throw new Error(`${op}: cannot normalise over an empty shape ${fmt(norm)} (input ${fmt(x!)})`);
+    return x!.slice();
+  },
+  forward: ([x, gamma, beta], { normalizedShape: norm, eps }, shape) => {
+    const cols = sizeOf(norm);
+    const rows = x!.size / cols;
+    const consts: Tensor[] = [];
+    const g = orConstant(gamma, norm, 1, consts);
+    const b = orConstant(beta, norm, 0, consts);
+    const y = empty(shape);
+    const mean = empty([rows]);
+    const invstd = empty([rows]);
+    kernels().layerNorm(x!.ptr, rows, cols, g.ptr, b.ptr, eps, y.ptr, mean.ptr, invstd.ptr);
+    return { out: y, saved: [mean, invstd, ...consts], state: { g } as NormState };
+  },
+  backward: (grad, { inputs: [x, gamma, beta], attrs: { normalizedShape: norm }, saved: [mean, invstd], state: { g } }) => {
+    const cols = sizeOf(norm);
+    const dx = empty(x!.shape);
     const dg = empty(norm);
     const db = empty(norm);
-    kernels().layerNormBackward(x.ptr, grad.ptr, rows, cols, g.ptr, mean.ptr, invstd.ptr, dx.ptr, dg.ptr, db.ptr);
-    if (!gamma) dg.dispose();
-    if (!beta) db.dispose();
-    return [dx, ...(gamma ? [dg] : []), ...(beta ? [db] : [])];
-  }, [mean, invstd, ...temps]);
-}
+    kernels().layerNormBackward(x!.ptr, grad.ptr, x!.size / cols, cols, g.ptr, mean.ptr, invstd.ptr, dx.ptr, dg.ptr, db.ptr);
+    if (gamma === null) dg.dispose();
+    if (beta === null) db.dispose();
+    return [dx, gamma === null ? null : dg, beta === null ? null : db];
+  },
+  reference: { js: hostLayerNorm },
+  samples: [
+    { label: 'no affine', inputs: [{ shape: [4, 7] }] },
+    { label: 'last dim, gamma beta', inputs: [{ shape: [3, 5] }, { shape: [5], lo: 0.5, hi: 1.5 }, { shape: [5] }] },
+    { label: 'two trailing dims', inputs: [{ shape: [2, 2, 3] }, { shape: [2, 3], lo: 0.5, hi: 1.5 }, { shape: [2, 3] }] },
+    { label: 'normalizedShape given, no affine, eps 1e-3', inputs: [{ shape: [3, 2, 4] }], args: [null, null, 1e-3, [2, 4]] },
+  ],
+  badInputs: [
+    { label: 'gamma not matching the trailing dims', call: () => callOp('layerNorm', full([2, 5], 0), full([4], 1)), error: 'layerNorm: normalized shape [4] does not match the trailing dims of input [2,5]' },
+    { label: 'beta of another shape than gamma', call: () => callOp('layerNorm', full([2, 5], 0), full([5], 1), full([2, 5], 0)), error: 'layerNorm: beta [2,5] does not match the normalized shape [5] of input [2,5]' },
+    { label: 'eps 0', call: () => callOp('layerNorm', full([2, 5], 0), null, null, 0), error: 'layerNorm: eps must be a number in (0, Infinity], got 0' },
+    { label: 'a scalar', call: () => callOp('layerNorm', full([], 0)), error: 'layerNorm: input must have at least one dimension, got a scalar' },
+  ],
+});

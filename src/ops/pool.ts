@@ -3,10 +3,10 @@
 // global average pooling [N, C, H, W] -> [N, C]. Notes §1.5.1.5: pooling has no weights,
 // only the hyperparameters kernel, stride (default: the kernel) and padding.
 import { BinOp, kernels } from '../../bindings/index';
-import { record } from '../core/autograd';
-import { Tensor, empty, fmt, type Shape } from '../core/tensor';
+import { Tensor, empty, fmt, full, type Shape } from '../core/tensor';
+import { assertBoolean, assertFloat, assertTensor, checkOptions } from '../core/validate';
 import { size2, type Size2 } from './conv';
-import { assertFloat, assertTensor } from '../core/validate';
+import { callOp, defineOp, type HostTensor, type OpFn } from './registry';
 
 export interface Pool2dOptions {
   /** Step of the window (default: the kernel size, so windows do not overlap). */
@@ -20,6 +20,17 @@ export interface AvgPool2dOptions extends Pool2dOptions {
   countIncludePad?: boolean;
 }
 
+/** What maxPool2d records in the graph (avgPool2d adds countIncludePad). */
+export interface Pool2dAttrs {
+  kernel: [number, number];
+  stride: [number, number];
+  padding: [number, number];
+}
+
+export interface AvgPool2dAttrs extends Pool2dAttrs {
+  countIncludePad: boolean;
+}
+
 interface PoolGeometry {
   planes: number;
   H: number; W: number;
@@ -28,21 +39,20 @@ interface PoolGeometry {
   outShape: number[];
 }
 
-function checkOptions(op: string, opts: unknown, allowed: readonly string[]): void {
-  if (opts === null || typeof opts !== 'object') throw new Error(`${op}: options must be an object, got ${opts === null ? 'null' : typeof opts}`);
-  for (const k of Object.keys(opts)) {
-    if (!allowed.includes(k)) throw new Error(`${op}: unknown option '${k}' (expected ${allowed.join(', ')})`);
-  }
+function poolAttrs(op: string, kernel: Size2, opts: Pool2dOptions, allowed: readonly string[]): Pool2dAttrs {
+  checkOptions(op, opts, allowed);
+  const k = size2(op, 'kernel size', kernel, 1);
+  return { kernel: k, stride: size2(op, 'stride', opts.stride ?? k, 1), padding: size2(op, 'padding', opts.padding ?? 0, 0) };
 }
 
-function poolGeometry(op: string, xShape: Shape, kernel: Size2, opts: Pool2dOptions, allowed: readonly string[]): PoolGeometry {
-  checkOptions(op, opts, allowed);
+/** The shape rule of the pooling ops (errors name `op`). */
+function poolGeometry(op: string, xShape: Shape, a: Pool2dAttrs): PoolGeometry {
   if (xShape.length !== 4 && xShape.length !== 3) {
     throw new Error(`${op}: input must be 4-D [N, C, H, W] or 3-D [C, H, W], got ${fmt(xShape)}`);
   }
-  const [kh, kw] = size2(op, 'kernel size', kernel, 1);
-  const [sh, sw] = size2(op, 'stride', opts.stride ?? [kh, kw], 1);
-  const [ph, pw] = size2(op, 'padding', opts.padding ?? 0, 0);
+  const [kh, kw] = a.kernel;
+  const [sh, sw] = a.stride;
+  const [ph, pw] = a.padding;
   const H = xShape[xShape.length - 2];
   const W = xShape[xShape.length - 1];
   if (2 * ph > kh || 2 * pw > kw) {
@@ -54,7 +64,7 @@ function poolGeometry(op: string, xShape: Shape, kernel: Size2, opts: Pool2dOpti
   const OH = Math.floor((H + 2 * ph - kh) / sh) + 1;
   const OW = Math.floor((W + 2 * pw - kw) / sw) + 1;
   const lead = xShape.slice(0, -2);
-  return { planes: lead.reduce((a, b) => a * b, 1), H, W, kh, kw, sh, sw, ph, pw, OH, OW, outShape: [...lead, OH, OW] };
+  return { planes: lead.reduce((x, y) => x * y, 1), H, W, kh, kw, sh, sw, ph, pw, OH, OW, outShape: [...lead, OH, OW] };
 }
 
 /** Shape of maxPool2d / avgPool2d for an input of `inputShape`; throws what the op would. */
@@ -65,60 +75,159 @@ export function pool2dOutputShape(inputShape: Shape, kernel: Size2, opts: AvgPoo
 /** @internal pool2dOutputShape with errors naming `op` (the layers use it). */
 export function poolOutputShape(op: string, inputShape: Shape, kernel: Size2, opts: AvgPool2dOptions): number[] {
   if (!Array.isArray(inputShape)) throw new Error(`${op}: expected an input shape array [N, C, H, W] or [C, H, W], got ${String(inputShape)}`);
-  return poolGeometry(op, inputShape, kernel, opts, ['stride', 'padding', 'countIncludePad']).outShape;
+  return poolGeometry(op, inputShape, poolAttrs(op, kernel, opts, ['stride', 'padding', 'countIncludePad'])).outShape;
 }
+
+function parsePool<A extends Pool2dAttrs>(op: string, x: Tensor, attrs: () => A): { inputs: Tensor[]; attrs: A } {
+  assertTensor(op, x);
+  assertFloat(op, x);
+  return { inputs: [x], attrs: attrs() };
+}
+
+/**
+ * Plain-JS pooling for the references: `reduce` gets each window's in-image values (row-major)
+ * and its position count including padding.
+ */
+function hostPool(x: HostTensor, kernel: Size2, opts: Pool2dOptions, reduce: (values: number[], area: number) => number): HostTensor {
+  const [kh, kw] = typeof kernel === 'number' ? [kernel, kernel] : kernel;
+  const [sh, sw] = opts.stride === undefined ? [kh, kw] : typeof opts.stride === 'number' ? [opts.stride, opts.stride] : opts.stride;
+  const [ph, pw] = opts.padding === undefined ? [0, 0] : typeof opts.padding === 'number' ? [opts.padding, opts.padding] : opts.padding;
+  const H = x.shape[x.shape.length - 2];
+  const W = x.shape[x.shape.length - 1];
+  const planes = x.data.length / (H * W);
+  const OH = Math.floor((H + 2 * ph - kh) / sh) + 1;
+  const OW = Math.floor((W + 2 * pw - kw) / sw) + 1;
+  const out: number[] = [];
+  for (let p = 0; p < planes; p++) {
+    for (let oy = 0; oy < OH; oy++) {
+      for (let ox = 0; ox < OW; ox++) {
+        const values: number[] = [];
+        for (let i = 0; i < kh; i++) {
+          for (let j = 0; j < kw; j++) {
+            const iy = oy * sh - ph + i, ix = ox * sw - pw + j;
+            if (iy >= 0 && iy < H && ix >= 0 && ix < W) values.push(x.data[(p * H + iy) * W + ix]);
+          }
+        }
+        out.push(reduce(values, kh * kw));
+      }
+    }
+  }
+  return { shape: [...x.shape.slice(0, -2), OH, OW], data: out };
+}
+
+const input = (shape: number[]): Tensor => full(shape, 0);
 
 /** Max over each kernel window of each channel: [N, C, H, W] -> [N, C, OH, OW]. */
-export function maxPool2d(x: Tensor, kernel: Size2, opts: Pool2dOptions = {}): Tensor {
-  assertTensor('maxPool2d', x);
-  assertFloat('maxPool2d', x);
-  const g = poolGeometry('maxPool2d', x.shape, kernel, opts, ['stride', 'padding']);
-  const y = empty(g.outShape);
-  const arg = empty(g.outShape, 'int32');
-  kernels().maxPool2d(x.ptr, g.planes, g.H, g.W, g.kh, g.kw, g.sh, g.sw, g.ph, g.pw, g.OH, g.OW, y.ptr, arg.ptr);
-  return record('maxPool2d', y, [x], (grad) => {
-    const dx = empty(x.shape);
+export const maxPool2d: OpFn<[x: Tensor, kernel: Size2, opts?: Pool2dOptions], false> = defineOp({
+  name: 'maxPool2d', family: 'pool', summary: 'max over kernel windows of each plane (NCHW or CHW)', inputs: ['x'],
+  parse: (x: Tensor, kernel: Size2, opts: Pool2dOptions = {}) => parsePool('maxPool2d', x, () => poolAttrs('maxPool2d', kernel, opts, ['stride', 'padding'])),
+  shape: ([x], attrs) => poolGeometry('maxPool2d', x!, attrs).outShape,
+  forward: ([x], attrs, shape) => {
+    const g = poolGeometry('maxPool2d', x!.shape, attrs);
+    const y = empty(shape);
+    const arg = empty(shape, 'int32');
+    kernels().maxPool2d(x!.ptr, g.planes, g.H, g.W, g.kh, g.kw, g.sh, g.sw, g.ph, g.pw, g.OH, g.OW, y.ptr, arg.ptr);
+    return { out: y, saved: [arg], state: g };
+  },
+  backward: (grad, { inputs: [x], saved: [arg], state: g }) => {
+    const dx = empty(x!.shape);
     kernels().maxPool2dBackward(grad.ptr, arg.ptr, g.planes, g.H * g.W, g.OH * g.OW, dx.ptr);
     return [dx];
-  }, [arg]);
-}
+  },
+  reference: { js: (x: HostTensor, kernel: Size2, opts: Pool2dOptions = {}) => hostPool(x, kernel, opts, (v) => Math.max(...v)) },
+  samples: [
+    { label: '2x2 stride 2', inputs: [{ shape: [2, 2, 4, 6], kind: 'distinct' }], args: [2] },
+    { label: '3x3 stride 1 padding 1 (overlapping windows)', inputs: [{ shape: [1, 2, 5, 4], kind: 'distinct' }], args: [3, { stride: 1, padding: 1 }] },
+    { label: '3x2 stride [2,1] padding [1,0], 3-D input', inputs: [{ shape: [3, 5, 7], kind: 'distinct' }], args: [[3, 2], { stride: [2, 1], padding: [1, 0] }] },
+  ],
+  badInputs: [
+    { label: 'kernel larger than the input', call: () => callOp('maxPool2d', input([1, 1, 4, 5]), 6), error: 'maxPool2d: kernel 6x6 is larger than the padded input 4x5 (input [1,1,4,5], padding [0,0])' },
+    { label: '2-D input', call: () => callOp('maxPool2d', input([4, 5]), 2), error: 'maxPool2d: input must be 4-D [N, C, H, W] or 3-D [C, H, W], got [4,5]' },
+    { label: 'zero kernel', call: () => callOp('maxPool2d', input([1, 1, 4, 5]), 0), error: /^maxPool2d: kernel size must be a positive integer or a pair/ },
+    { label: 'zero stride', call: () => callOp('maxPool2d', input([1, 1, 4, 5]), 2, { stride: 0 }), error: /^maxPool2d: stride must be a positive integer/ },
+    { label: 'unknown option', call: () => callOp('maxPool2d', input([1, 1, 4, 5]), 2, { dilation: 2 }), error: "maxPool2d: unknown option 'dilation' (known: stride, padding)" },
+  ],
+});
 
 /** Mean over each kernel window of each channel: [N, C, H, W] -> [N, C, OH, OW]. */
-export function avgPool2d(x: Tensor, kernel: Size2, opts: AvgPool2dOptions = {}): Tensor {
-  assertTensor('avgPool2d', x);
-  assertFloat('avgPool2d', x);
-  const g = poolGeometry('avgPool2d', x.shape, kernel, opts, ['stride', 'padding', 'countIncludePad']);
-  const cip = opts.countIncludePad ?? true;
-  if (typeof cip !== 'boolean') throw new Error(`avgPool2d: countIncludePad must be a boolean, got ${String(cip)}`);
-  const include = cip ? 1 : 0;
-  const y = empty(g.outShape);
-  kernels().avgPool2d(x.ptr, g.planes, g.H, g.W, g.kh, g.kw, g.sh, g.sw, g.ph, g.pw, g.OH, g.OW, y.ptr, include);
-  return record('avgPool2d', y, [x], (grad) => {
-    const dx = empty(x.shape);
-    kernels().avgPool2dBackward(grad.ptr, g.planes, g.H, g.W, g.kh, g.kw, g.sh, g.sw, g.ph, g.pw, g.OH, g.OW, dx.ptr, include);
+export const avgPool2d: OpFn<[x: Tensor, kernel: Size2, opts?: AvgPool2dOptions], false> = defineOp({
+  name: 'avgPool2d', family: 'pool', summary: 'mean over kernel windows of each plane (NCHW or CHW)', inputs: ['x'],
+  parse: (x: Tensor, kernel: Size2, opts: AvgPool2dOptions = {}) => parsePool('avgPool2d', x, (): AvgPool2dAttrs => {
+    const a = poolAttrs('avgPool2d', kernel, opts, ['stride', 'padding', 'countIncludePad']);
+    const countIncludePad = opts.countIncludePad ?? true;
+    assertBoolean('avgPool2d', 'countIncludePad', countIncludePad);
+    return { ...a, countIncludePad };
+  }),
+  shape: ([x], attrs) => poolGeometry('avgPool2d', x!, attrs).outShape,
+  forward: ([x], attrs, shape) => {
+    const g = poolGeometry('avgPool2d', x!.shape, attrs);
+    const y = empty(shape);
+    kernels().avgPool2d(x!.ptr, g.planes, g.H, g.W, g.kh, g.kw, g.sh, g.sw, g.ph, g.pw, g.OH, g.OW, y.ptr, attrs.countIncludePad ? 1 : 0);
+    return { out: y, state: g };
+  },
+  backward: (grad, { inputs: [x], attrs, state: g }) => {
+    const dx = empty(x!.shape);
+    kernels().avgPool2dBackward(grad.ptr, g.planes, g.H, g.W, g.kh, g.kw, g.sh, g.sw, g.ph, g.pw, g.OH, g.OW, dx.ptr, attrs.countIncludePad ? 1 : 0);
     return [dx];
-  });
-}
+  },
+  reference: {
+    js: (x: HostTensor, kernel: Size2, opts: AvgPool2dOptions = {}) =>
+      hostPool(x, kernel, opts, (v, area) => v.reduce((s, t) => s + t, 0) / (opts.countIncludePad === false ? v.length : area)),
+  },
+  samples: [
+    { label: '2x2 stride 2', inputs: [{ shape: [2, 2, 4, 5] }], args: [2] },
+    { label: '3x3 stride 2 padding 1, countIncludePad', inputs: [{ shape: [1, 2, 5, 6] }], args: [3, { stride: 2, padding: 1 }] },
+    { label: '3x3 stride 1 padding 1, !countIncludePad', inputs: [{ shape: [2, 1, 4, 5] }], args: [3, { stride: 1, padding: 1, countIncludePad: false }] },
+  ],
+  badInputs: [
+    { label: 'padding more than half the kernel', call: () => callOp('avgPool2d', input([1, 1, 4, 5]), 3, { padding: 2 }), error: 'avgPool2d: padding [2,2] must be at most half the kernel 3x3 (input [1,1,4,5])' },
+    { label: 'countIncludePad not a boolean', call: () => callOp('avgPool2d', input([1, 1, 4, 5]), 2, { countIncludePad: 1 }), error: 'avgPool2d: countIncludePad must be true or false, got 1' },
+  ],
+});
 
 /** Mean over the whole H x W plane of each channel: [N, C, H, W] -> [N, C] ([C, H, W] -> [C]). */
-export function globalAvgPool2d(x: Tensor): Tensor {
-  assertTensor('globalAvgPool2d', x);
-  assertFloat('globalAvgPool2d', x);
-  if (x.ndim !== 4 && x.ndim !== 3) {
-    throw new Error(`globalAvgPool2d: input must be 4-D [N, C, H, W] or 3-D [C, H, W], got ${fmt(x.shape)}`);
-  }
-  const outShape = x.shape.slice(0, -2);
-  const HW = x.shape[x.ndim - 2] * x.shape[x.ndim - 1];
-  if (HW === 0) throw new Error(`globalAvgPool2d: input ${fmt(x.shape)} has an empty spatial dimension`);
-  const planes = outShape.reduce((a, b) => a * b, 1);
-  const y = empty(outShape);
-  if (planes > 0) kernels().reduceSum(x.ptr, y.ptr, planes, HW, 1, 1 / HW);
-  return record('globalAvgPool2d', y, [x], (grad) => {
+export const globalAvgPool2d: OpFn<[x: Tensor], false> = defineOp({
+  name: 'globalAvgPool2d', family: 'pool', summary: 'mean of each H x W plane: [N, C, H, W] -> [N, C]', inputs: ['x'],
+  parse: (x: Tensor) => {
+    assertTensor('globalAvgPool2d', x);
+    assertFloat('globalAvgPool2d', x);
+    return { inputs: [x], attrs: {} };
+  },
+  shape: ([x]) => {
+    if (x!.length !== 4 && x!.length !== 3) throw new Error(`globalAvgPool2d: input must be 4-D [N, C, H, W] or 3-D [C, H, W], got ${fmt(x!)}`);
+    if (x![x!.length - 2] * x![x!.length - 1] === 0) throw new Error(`globalAvgPool2d: input ${fmt(x!)} has an empty spatial dimension`);
+    return x!.slice(0, -2);
+  },
+  forward: ([x], _attrs, shape) => {
+    const HW = x!.shape[x!.ndim - 2] * x!.shape[x!.ndim - 1];
+    const y = empty(shape);
+    if (y.size > 0) kernels().reduceSum(x!.ptr, y.ptr, y.size, HW, 1, 1 / HW);
+    return y;
+  },
+  backward: (grad, { inputs: [x] }) => {
     // dx[p, :] = grad[p] / HW: fill with 1/HW, then scale each plane by its gradient.
     const k = kernels();
-    const dx = empty(x.shape);
+    const HW = x!.shape[x!.ndim - 2] * x!.shape[x!.ndim - 1];
+    const dx = empty(x!.shape);
     k.fill(dx.ptr, 1 / HW, dx.size);
-    if (planes > 0) k.binaryCol(BinOp.Mul, dx.ptr, grad.ptr, dx.ptr, planes, HW, 0);
+    if (grad.size > 0) k.binaryCol(BinOp.Mul, dx.ptr, grad.ptr, dx.ptr, grad.size, HW, 0);
     return [dx];
-  });
-}
+  },
+  reference: {
+    js: (x: HostTensor) => {
+      const HW = x.shape[x.shape.length - 2] * x.shape[x.shape.length - 1];
+      const out: number[] = [];
+      for (let p = 0; p < x.data.length / HW; p++) {
+        let s = 0;
+        for (let i = 0; i < HW; i++) s += x.data[p * HW + i];
+        out.push(s / HW);
+      }
+      return { shape: x.shape.slice(0, -2), data: out };
+    },
+  },
+  samples: [{ label: '', inputs: [{ shape: [2, 3, 3, 2] }] }, { label: '3-D input', inputs: [{ shape: [3, 2, 4] }] }],
+  badInputs: [
+    { label: '2-D input', call: () => callOp('globalAvgPool2d', input([2, 3])), error: 'globalAvgPool2d: input must be 4-D [N, C, H, W] or 3-D [C, H, W], got [2,3]' },
+    { label: 'empty plane', call: () => callOp('globalAvgPool2d', input([2, 3, 0, 4])), error: 'globalAvgPool2d: input [2,3,0,4] has an empty spatial dimension' },
+  ],
+});

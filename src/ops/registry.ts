@@ -9,7 +9,7 @@
 // error messages, and the prefix of its kernels (`crossEntropy` → `crossEntropy`,
 // `crossEntropyBackward` in assembly/loss.ts).
 import { record } from '../core/autograd';
-import { Tensor, type Shape } from '../core/tensor';
+import { Tensor, type DType, type Shape } from '../core/tensor';
 
 export type OpFamily =
   | 'elementwise' | 'reduce' | 'shape' | 'softmax' | 'loss' | 'matmul' | 'conv' | 'pool' | 'norm' | 'dropout'
@@ -100,10 +100,15 @@ export interface OpSpec<Args extends unknown[], A extends object, S, M extends b
   family: OpFamily;
   /** One line for the docs. */
   summary: string;
-  /** Names of the tensor inputs in graph order; a trailing '?' marks an optional one. */
+  /**
+   * Names of the tensor inputs in graph order; a trailing '?' marks an optional one, a trailing
+   * '...' a variadic last input (concat's `tensors...`: parse may return any number of them).
+   */
   inputs: readonly string[];
   /** Whether `x.name(...rest)` is a Tensor method calling `name(x, ...rest)`. */
   method?: M;
+  /** Dtypes its tensor inputs may have (default float32 only; views and copies take any). */
+  dtypes?: readonly DType[];
   /** Public arguments → tensor inputs and attributes. Validates types and attribute values. */
   parse: (...args: Args) => Parsed<A>;
   /** Output shape from input shapes and attributes (validates shapes; reads no data). */
@@ -126,6 +131,7 @@ export interface OpDef {
   readonly summary: string;
   readonly inputs: readonly string[];
   readonly method: boolean;
+  readonly dtypes: readonly DType[];
   readonly differentiable: boolean;
   /** Composed ops record no node of their own: the ops they are built from do. */
   readonly composed: boolean;
@@ -144,6 +150,13 @@ export type OpFn<Args extends unknown[], M extends boolean> = ((...args: Args) =
 
 const registry = new Map<string, OpDef>();
 
+/** Input i's name in messages: 'x' for 'x?', 'tensors[2]' for the third of a variadic 'tensors...'. */
+function inputName(declared: readonly string[], i: number): string {
+  const last = declared.length - 1;
+  if (last >= 0 && i >= last && declared[last].endsWith('...')) return `${declared[last].slice(0, -3)}[${i - last}]`;
+  return declared[i]?.replace('?', '') ?? `input ${i}`;
+}
+
 function register(def: OpDef): void {
   if (registry.has(def.name)) throw new Error(`defineOp: an op named '${def.name}' is already defined`);
   registry.set(def.name, def);
@@ -160,7 +173,7 @@ export function defineOp<Args extends unknown[], A extends object, S = undefined
       const t = inputs[i];
       if (t !== null && !t.isAlive) {
         for (const x of temps ?? []) x.dispose();
-        throw new Error(`${name}: ${spec.inputs[i]?.replace('?', '') ?? `input ${i}`} ${t.toString()} was disposed (or released by a later backward()); it can no longer be used`);
+        throw new Error(`${name}: ${inputName(spec.inputs, i)} ${t.toString()} was disposed (or released by a later backward()); it can no longer be used`);
       }
     }
     const outShape = shape(inputs.map((t) => (t === null ? null : t.shape)), attrs);
@@ -187,7 +200,7 @@ export function defineOp<Args extends unknown[], A extends object, S = undefined
   };
   const def: OpDef = {
     name, family: spec.family, summary: spec.summary, inputs: spec.inputs, method: spec.method === true,
-    differentiable: backward !== undefined, composed: false, reference: spec.reference, noReference: spec.noReference,
+    dtypes: spec.dtypes ?? ['float32'], differentiable: backward !== undefined, composed: false, reference: spec.reference, noReference: spec.noReference,
     samples: spec.samples, badInputs: spec.badInputs ?? [], fn: fn as unknown as (...args: never[]) => Tensor,
     shape: shape as (shapes: readonly (Shape | null)[], attrs: object) => number[],
   };
@@ -201,6 +214,7 @@ export interface CompositeSpec<F extends (...args: never[]) => Tensor, M extends
   summary: string;
   inputs: readonly string[];
   method?: M;
+  dtypes?: readonly DType[];
   /** The op, written with other ops (it records their nodes; its gradient comes from them). */
   fn: F;
   reference?: Reference;
@@ -219,14 +233,14 @@ export function defineComposite<F extends (...args: never[]) => Tensor, M extend
     for (let i = 0; i < args.length; i++) {
       const a = args[i];
       if (a instanceof Tensor && !a.isAlive) {
-        throw new Error(`${spec.name}: ${spec.inputs[i]?.replace('?', '') ?? `argument ${i}`} ${a.toString()} was disposed (or released by a later backward()); it can no longer be used`);
+        throw new Error(`${spec.name}: ${inputName(spec.inputs, i)} ${a.toString()} was disposed (or released by a later backward()); it can no longer be used`);
       }
     }
     return inner(...args);
   };
   const def: OpDef = {
     name: spec.name, family: spec.family, summary: spec.summary, inputs: spec.inputs, method: spec.method === true,
-    differentiable: true, composed: true, reference: spec.reference, noReference: spec.noReference,
+    dtypes: spec.dtypes ?? ['float32'], differentiable: true, composed: true, reference: spec.reference, noReference: spec.noReference,
     samples: spec.samples, badInputs: spec.badInputs ?? [], fn: fn as (...args: never[]) => Tensor, shape: null,
   };
   register(def);

@@ -49,3 +49,30 @@ export function maxRelErr(a: ArrayLike<number>, b: ArrayLike<number>): number {
   }
   return m;
 }
+
+// Guarded outputs: GUARD sentinel floats after an output block, which a kernel must not write.
+export const GUARD = 8;
+export const GUARD_VALUE = 12345.5;
+
+/** Output block of n NaNs (unwritten outputs show) followed by GUARD sentinels. */
+export function blankGuarded(n: number): number {
+  const ptr = blankF32(n + GUARD);
+  f32().fill(GUARD_VALUE, (ptr >>> 2) + n, (ptr >>> 2) + n + GUARD);
+  return ptr;
+}
+/** `data` followed by GUARD sentinels. */
+export function putGuarded(data: ArrayLike<number>): number {
+  const buf = new Float32Array(data.length + GUARD).fill(GUARD_VALUE);
+  buf.set(data);
+  return putF32(buf);
+}
+/** Fails unless the GUARD sentinels after n elements are untouched. */
+export function expectGuards(ptr: number, n: number, what: string): void {
+  const tail = Array.from(getF32(ptr, n + GUARD).subarray(n));
+  if (tail.some((v) => v !== GUARD_VALUE)) throw new Error(`${what}: elements past the output were written: ${tail.join(', ')}`);
+}
+
+/** Logits with spread `amp` (random in [-amp, amp)). */
+export function logits(rows: number, cols: number, seed: number, amp = 8): Float32Array {
+  return Float32Array.from(randomF32(rows * cols, seed), (v) => v * amp);
+}

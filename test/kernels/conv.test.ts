@@ -4,6 +4,7 @@
 // not 16-byte aligned), plus the adjoint identity <im2col(x), c> = <x, col2im(c)>.
 import { describe, expect, it } from 'vitest';
 import { kernels } from '../../bindings/index';
+import { conv2dNaive } from '../../src/ops/conv-reference';
 import { blankF32, free, getF32, putF32, randomF32 } from '../helpers/wasm';
 
 interface Geo {
@@ -188,39 +189,14 @@ describe('col2im is the adjoint of im2col', () => {
   });
 });
 
-// conv2dDirect: stride-1 convolution of a batch straight from the images (few taps), vs an
-// f64 loop; every stride-1 geometry above plus the first-layer shape, with F around the
+// conv2dDirect: stride-1 convolution of a batch straight from the images (few taps), vs
+// conv2d's f64 reference loop (src/ops/conv.ts); every stride-1 geometry above plus the first-layer shape, with F around the
 // kernel's groups of 4 filters, bias or not, unaligned pointers, and guards around y and
 // the scratch block (its size is exactly conv2dDirectWorkBytes).
 function refConv(x: Float32Array, w: Float32Array, bias: Float32Array | null, N: number, F: number, g: Geo): { y: Float64Array; mag: Float64Array } {
-  const P = g.OH * g.OW;
-  const y = new Float64Array(N * F * P);
-  const mag = new Float64Array(N * F * P);
-  for (let n = 0; n < N; n++) {
-    for (let f = 0; f < F; f++) {
-      for (let oy = 0; oy < g.OH; oy++) {
-        for (let ox = 0; ox < g.OW; ox++) {
-          let s = bias === null ? 0 : bias[f];
-          let m = Math.abs(s);
-          for (let c = 0; c < g.C; c++) {
-            for (let i = 0; i < g.kh; i++) {
-              for (let j = 0; j < g.kw; j++) {
-                const iy = oy - g.ph + i;
-                const ix = ox - g.pw + j;
-                if (iy < 0 || iy >= g.H || ix < 0 || ix >= g.W) continue;
-                const t = w[((f * g.C + c) * g.kh + i) * g.kw + j] * x[((n * g.C + c) * g.H + iy) * g.W + ix];
-                s += t;
-                m += Math.abs(t);
-              }
-            }
-          }
-          y[(n * F + f) * P + oy * g.OW + ox] = s;
-          mag[(n * F + f) * P + oy * g.OW + ox] = m;
-        }
-      }
-    }
-  }
-  return { y, mag };
+  const r = conv2dNaive({ shape: [N, g.C, g.H, g.W], data: x }, { shape: [F, g.C, g.kh, g.kw], data: w }, bias && { shape: [F], data: bias },
+    { stride: [1, 1], padding: [g.ph, g.pw], out: [g.OH, g.OW] });
+  return { y: r.y, mag: r.abs };
 }
 
 const DIRECT_CASES: [string, Geo][] = [

@@ -4,28 +4,10 @@
 // Outputs carry guard elements after n that must stay untouched.
 import { describe, expect, it } from 'vitest';
 import { BinOp, UnOp, f32, kernels } from '../../bindings/index';
-import { blankF32, free, getF32, maxRelErr, putF32, putI32, randomF32 } from '../helpers/wasm';
+import { blankF32, blankGuarded, expectGuards, free, getF32, maxRelErr, putF32, putGuarded, putI32, randomF32 } from '../helpers/wasm';
 
 const f = Math.fround;
 const SIZES = [0, 1, 3, 4, 5, 7, 17, 1023, 4099];
-const GUARD = 8;
-const GUARD_VALUE = 12345.5;
-
-/** Output block of n NaNs (unwritten outputs show) followed by GUARD sentinels. */
-function blankGuarded(n: number): number {
-  const ptr = blankF32(n + GUARD);
-  f32().fill(GUARD_VALUE, (ptr >> 2) + n, (ptr >> 2) + n + GUARD);
-  return ptr;
-}
-function putGuarded(data: ArrayLike<number>): number {
-  const buf = new Float32Array(data.length + GUARD).fill(GUARD_VALUE);
-  buf.set(data);
-  return putF32(buf);
-}
-function expectGuards(ptr: number, n: number, what: string): void {
-  const tail = Array.from(getF32(ptr, n + GUARD).subarray(n));
-  expect(tail, `${what}: elements past n were written`).toEqual(new Array(GUARD).fill(GUARD_VALUE));
-}
 
 /** Exact f32 equality with NaN == NaN (and -0 == +0 unless signed). */
 function expectSame(got: ArrayLike<number>, want: ArrayLike<number>, what: string, signedZero = false): void {

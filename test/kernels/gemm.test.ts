@@ -231,3 +231,34 @@ describe('gemm', () => {
     free(pa, pb, pc);
   });
 });
+
+// transpose2d (the weight-gradient layout change of convolutions): exact copies, on sizes
+// around the 4x4 register blocks and the 64-column bands, unaligned pointers, and guards
+// after the output.
+describe('transpose2d kernel', () => {
+  const SIZES: [number, number][] = [
+    [0, 0], [0, 5], [5, 0], [1, 1], [1, 7], [7, 1], [3, 3], [4, 4], [4, 8], [5, 9], [8, 5],
+    [9, 32], [32, 9], [33, 17], [16, 64], [13, 65], [64, 65], [67, 130], [128, 3],
+  ];
+  for (const [rows, cols] of SIZES) {
+    for (const off of [0, 1]) {
+      it(`${rows}x${cols}${off ? ', unaligned' : ''}`, () => {
+        const n = rows * cols;
+        const GUARD = 5;
+        const src = putF32([...new Array<number>(off).fill(0), ...randomF32(n, 3 + rows * 131 + cols)]);
+        const dst = blankF32(off + n + GUARD, 777.5);
+        const s = src + off * 4;
+        const d = dst + off * 4;
+        kernels().transpose2d(s, rows, cols, d);
+        const x = getF32(s, n);
+        const got = getF32(d, n + GUARD);
+        let bad = -1;
+        for (let r = 0; r < rows && bad < 0; r++) for (let c = 0; c < cols; c++) if (!Object.is(got[c * rows + r], x[r * cols + c])) { bad = c * rows + r; break; }
+        expect(bad).toBe(-1);
+        expect(Array.from(got.subarray(n))).toEqual(new Array(GUARD).fill(777.5));
+        expect(Array.from(getF32(dst, off))).toEqual(new Array(off).fill(777.5));
+        free(src, dst);
+      });
+    }
+  }
+});

@@ -2,6 +2,7 @@
 //  - batchNormTrain / batchNormApply / batchNormBackward on [N, C, S] for S = 1 (the
 //    channels-across-lanes path) and S > 1 (per-channel segments), channel counts around
 //    the vector width, batch 1, data far from zero mean (two-pass statistics);
+//  - batchNormRunningUpdate / batchNormEvalStats bit for bit against the same f64 formulas;
 //  - layerNorm / layerNormBackward on row lengths around the vector width;
 //  - dropout against a plain-JS copy of the counter-based hash, bit for bit.
 // Tolerances allow the relaxed build's fused multiply-adds.
@@ -140,6 +141,54 @@ describe('batch norm kernels', () => {
       expect(maxRelErr(read(ip, C, 'invstd'), [1 / Math.sqrt(1e-5), 1 / Math.sqrt(1e-5)])).toBeLessThan(1e-6);
       free(xp, gp, bp, yp, mp, ip);
     }
+  });
+});
+
+// The running-average update and the evaluation statistics are computed in f64 and rounded
+// once, exactly as the same formulas in JavaScript (Float32Array stores round the same way).
+describe('batch norm statistics kernels', () => {
+  for (const C of [1, 3, 4, 7, 33]) {
+    for (const [momentum, eps] of [[0.9, 1e-5], [0.1, 1e-3], [0, 0.5], [1, 1e-5]]) {
+      it(`running update, C ${C}, momentum ${momentum}, eps ${eps}: bitwise as f64 JavaScript`, () => {
+        const mean = data(C, 40 + C, 2, 3);
+        const invstd = data(C, 41 + C, 1.5, 1);
+        invstd[0] = 1 / Math.sqrt(eps) * 2; // 1/invstd² < eps: σ clamps to 0
+        const rm0 = data(C, 42 + C), rs0 = data(C, 43 + C, 1, 0.5);
+        const mp = putF32(mean), ip = putF32(invstd);
+        const rmp = guarded(C), rsp = guarded(C);
+        const rm = putF32(rm0), rs = putF32(rs0);
+        kernels().copy(rm, rmp, C);
+        kernels().copy(rs, rsp, C);
+        kernels().batchNormRunningUpdate(mp, ip, C, eps, momentum, rmp, rsp);
+        const wantM = new Float32Array(C), wantS = new Float32Array(C);
+        for (let c = 0; c < C; c++) {
+          const sigma = Math.sqrt(Math.max(0, 1 / (invstd[c] * invstd[c]) - eps));
+          wantM[c] = momentum * rm0[c] + (1 - momentum) * mean[c];
+          wantS[c] = momentum * rs0[c] + (1 - momentum) * sigma;
+        }
+        expect(Array.from(read(rmp, C, 'runningMean'))).toEqual(Array.from(wantM));
+        expect(Array.from(read(rsp, C, 'runningStd'))).toEqual(Array.from(wantS));
+        free(mp, ip, rmp, rsp, rm, rs);
+      });
+    }
+    it(`evaluation statistics, C ${C}: bitwise as f64 JavaScript`, () => {
+      const rm = data(C, 50 + C), rs = data(C, 51 + C, 0, 2);
+      const eps = 1e-5;
+      const rmp = putF32(rm), rsp = putF32(rs);
+      const mp = guarded(C), ip = guarded(C);
+      kernels().batchNormEvalStats(rmp, rsp, C, eps, mp, ip);
+      expect(Array.from(read(mp, C, 'mean'))).toEqual(Array.from(rm));
+      expect(Array.from(read(ip, C, 'invstd'))).toEqual(Array.from(Float32Array.from(rs, (s) => 1 / Math.sqrt(s * s + eps))));
+      free(rmp, rsp, mp, ip);
+    });
+  }
+
+  it('leaves memory alone for C = 0', () => {
+    const p = guarded(0);
+    kernels().batchNormRunningUpdate(p, p, 0, 1e-5, 0.9, p, p);
+    kernels().batchNormEvalStats(p, p, 0, 1e-5, p, p);
+    read(p, 0, 'guard');
+    free(p);
   });
 });
 

@@ -4,8 +4,8 @@
 import { describe, expect, it } from 'vitest';
 import { f32, kernels } from '../../bindings/index';
 import { free, getF32, maxRelErr, putF32, randomF32 } from '../helpers/wasm';
+import { refAdagrad, refAdam, refRmsprop, refSgd } from '../reference/optim';
 
-const f = Math.fround;
 const SIZES = [0, 1, 3, 4, 7, 1001];
 const STEPS = 5;
 const TOL = 2e-5;
@@ -26,55 +26,6 @@ function expectGuardsIntact(ptr: number, n: number, what: string): void {
 function expectClose(ptr: number, ref: Float32Array, what: string): void {
   const got = getF32(ptr, ref.length);
   expect(maxRelErr(got, ref), what).toBeLessThan(TOL);
-}
-
-// ---- plain-JS references, in the same operation order as the kernel contract ----------
-
-function refSgd(w: Float32Array, g: Float32Array, vel: Float32Array, lr: number, mu: number, wd: number): void {
-  const nlr = f(-f(lr)), m = f(mu), d = f(wd);
-  for (let i = 0; i < w.length; i++) {
-    const gp = f(f(d * w[i]) + g[i]);
-    const dw = m === 0 ? f(nlr * gp) : f(f(nlr * gp) + f(m * vel[i]));
-    vel[i] = dw;
-    w[i] = f(w[i] + dw);
-  }
-}
-
-function refAdagrad(w: Float32Array, g: Float32Array, h: Float32Array, lr: number, eps: number, wd: number): void {
-  const l = f(lr), e = f(eps), d = f(wd);
-  for (let i = 0; i < w.length; i++) {
-    const gp = f(f(d * w[i]) + g[i]);
-    h[i] = f(f(gp * gp) + h[i]);
-    w[i] = f(w[i] - f(f(l * gp) / f(f(Math.sqrt(h[i])) + e)));
-  }
-}
-
-function refRmsprop(w: Float32Array, g: Float32Array, s: Float32Array, lr: number, rho: number, eps: number, wd: number): void {
-  const l = f(lr), r = f(rho), e = f(eps), d = f(wd), omr = f(1 - r);
-  for (let i = 0; i < w.length; i++) {
-    const gp = f(f(d * w[i]) + g[i]);
-    s[i] = f(f(r * s[i]) + f(omr * f(gp * gp)));
-    w[i] = f(w[i] - f(f(l * gp) / f(f(Math.sqrt(s[i])) + e)));
-  }
-}
-
-function refAdam(
-  w: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array, lr: number, b1: number, b2: number,
-  eps: number, wd: number, decoupled: boolean, bc1: number, bc2: number,
-): void {
-  const l = f(lr), B1 = f(b1), B2 = f(b2), e = f(eps), d = f(wd);
-  const cwd = decoupled ? 0 : d;
-  const keep = decoupled ? f(1 - f(l * d)) : 1;
-  const stepSize = f(l / f(bc1));
-  const ib2 = f(1 / f(bc2));
-  const omb1 = f(1 - B1), omb2 = f(1 - B2);
-  for (let i = 0; i < w.length; i++) {
-    const gp = f(f(cwd * w[i]) + g[i]);
-    m[i] = f(f(B1 * m[i]) + f(omb1 * gp));
-    v[i] = f(f(B2 * v[i]) + f(omb2 * f(gp * gp)));
-    const denom = f(f(Math.sqrt(f(v[i] * ib2))) + e);
-    w[i] = f(f(w[i] * keep) - f(f(stepSize * m[i]) / denom));
-  }
 }
 
 /** Gradients differ per step; seeds depend on the step so each step sees new data. */

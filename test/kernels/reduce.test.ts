@@ -1,22 +1,11 @@
 // Reduction kernels vs plain-JS (float64) references on the [outer, n, inner] view: row sums
 // (inner = 1), column sums (outer = 1), full sums and the general 3-d case, with awkward
-// sizes; reduceMax values, first-index argmax on ties, NaN propagation; dot.
+// sizes; reduceMax values, first-index argmax on ties, NaN propagation; reduceMaxBackward (the
+// scatter to the argmax positions); dot.
 import { describe, expect, it } from 'vitest';
 import { f32, kernels } from '../../bindings/index';
-import { blankF32, free, getF32, getI32, putF32, putI32, randomF32 } from '../helpers/wasm';
+import { GUARD, blankF32, blankGuarded, expectGuards, free, getF32, getI32, putF32, putI32, randomF32 } from '../helpers/wasm';
 
-const GUARD = 8;
-const GUARD_VALUE = 12345.5;
-
-function blankGuarded(n: number): number {
-  const ptr = blankF32(n + GUARD);
-  f32().fill(GUARD_VALUE, (ptr >> 2) + n, (ptr >> 2) + n + GUARD);
-  return ptr;
-}
-function expectGuards(ptr: number, n: number, what: string): void {
-  const tail = Array.from(getF32(ptr, n + GUARD).subarray(n));
-  expect(tail, `${what}: elements past the output were written`).toEqual(new Array(GUARD).fill(GUARD_VALUE));
-}
 
 // [outer, n, inner]
 const SHAPES: [number, number, number][] = [
@@ -200,6 +189,53 @@ describe('reduceMax', () => {
     expect(Array.from(got2).map((v) => (Number.isNaN(v) ? 'NaN' : v))).toEqual(['NaN', 'NaN', 'NaN', -Infinity, -0.5]);
     expect(Array.from(getI32(ap2, 5))).toEqual([2, 8, 1, 0, 8]);
     free(xp, out, ap, tp, out2, ap2);
+  });
+});
+
+describe('reduceMaxBackward', () => {
+  it('scatters dy to the argmax positions and zeroes the rest, on every shape', () => {
+    const k = kernels();
+    for (const [outer, n, inner] of [...SHAPES, [0, 3, 2], [2, 0, 3], [3, 4, 0]] as [number, number, number][]) {
+      const m = outer * inner;
+      const total = outer * n * inner;
+      const dy = randomF32(m, outer + 3 * n + inner);
+      const arg = Int32Array.from(randomF32(m, n * 7 + inner), (v) => Math.min(n - 1, Math.floor(((v + 1) / 2) * n)));
+      const want = new Float32Array(total);
+      for (let o = 0; o < outer; o++) for (let i = 0; i < inner; i++) want[(o * n + arg[o * inner + i]) * inner + i] = dy[o * inner + i];
+      const dyp = putF32(dy), ap = putI32(arg), dx = blankGuarded(total);
+      k.reduceMaxBackward(dyp, ap, dx, outer, n, inner);
+      const what = `[${outer},${n},${inner}]`;
+      expect(Array.from(getF32(dx, total)), what).toEqual(Array.from(want));
+      expectGuards(dx, total, what);
+      free(dyp, ap, dx);
+    }
+  });
+
+  it('is the adjoint of reduceMax with its own argmax', () => {
+    const k = kernels();
+    const [outer, n, inner] = [3, 7, 5];
+    const x = randomF32(outer * n * inner, 99);
+    const xp = putF32(x), out = blankF32(outer * inner), ap = putI32(new Int32Array(outer * inner));
+    k.reduceMax(xp, out, ap, outer, n, inner);
+    const dy = randomF32(outer * inner, 100);
+    const dyp = putF32(dy), dx = blankF32(x.length);
+    k.reduceMaxBackward(dyp, ap, dx, outer, n, inner);
+    // <dx, x> = <dy, max(x)>: each dy lands on the element max(x) read.
+    const g = getF32(dx, x.length), mx = getF32(out, outer * inner);
+    let lhs = 0, rhs = 0;
+    for (let i = 0; i < x.length; i++) lhs += g[i] * x[i];
+    for (let i = 0; i < dy.length; i++) rhs += dy[i] * mx[i];
+    expect(Math.abs(lhs - rhs)).toBeLessThan(1e-9);
+    free(xp, out, ap, dyp, dx);
+  });
+
+  it('an argmax outside [0, n) scatters nothing', () => {
+    const k = kernels();
+    const dyp = putF32([1, 2, 3]), ap = putI32([-1, 4, 1]), dx = blankGuarded(12);
+    k.reduceMaxBackward(dyp, ap, dx, 1, 4, 3);
+    expect(Array.from(getF32(dx, 12))).toEqual([0, 0, 0, 0, 0, 3, 0, 0, 0, 0, 0, 0]);
+    expectGuards(dx, 12, 'invalid argmax');
+    free(dyp, ap, dx);
   });
 });
 

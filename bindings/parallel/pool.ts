@@ -1,7 +1,9 @@
-// A pool of worker threads over the one shared wasm memory, for large GEMM and convolution
-// calls. The main thread owns the allocator and all allocation (AssemblyScript's runtime is
-// not thread-safe); workers only run kernels on pointers they are given, each with its own
-// gemm workspace (allocated for it by the main thread).
+// The thread pool: worker threads over the one shared wasm memory, and the jobs they run.
+// Ops do not use it directly: they state their work as a plan (plan.ts), which decides the
+// threads, lanes and scratch and writes the jobs. The main thread owns the allocator and all
+// allocation (AssemblyScript's runtime is not thread-safe); workers only run kernels on
+// pointers they are given, each with its own gemm workspace (allocated for it by the main
+// thread).
 //
 // The API stays synchronous: a parallel call writes a job (independent tasks, each a list of
 // kernel calls; see worker-entry.ts) into a SharedArrayBuffer, posts its epoch to the workers,
@@ -19,20 +21,19 @@
 // Workers: worker_threads in Node (unref'd, so they never keep a process alive), Web
 // Workers from a Blob URL in browsers (a Content-Security-Policy must allow worker-src blob:);
 // both run the source text of worker-entry.ts. They start lazily, on the first call worth
-// threading. In Node the main thread waits (once, ~30 ms) for them to come up; in browsers
-// nothing may wait for a worker to
-// start (a page's main thread cannot block, and a Web Worker that blocks keeps its nested
-// workers from starting), so calls stay single-threaded until the workers report ready
-// (`await startThreads()` starts them ahead of time). After a job a worker spins on its
-// sequence number for SPIN_MS before it sleeps in Atomics.wait, because waking a sleeping
-// thread costs 30-80 µs here.
-import { KERNEL_NAMES, type KernelName, type Kernels } from './kernels';
-import { requestThreads, requestedThreads, runtime, type Runtime } from './index';
+// threading. In Node the main thread waits (once) for them to come up; in browsers nothing
+// may wait for a worker to start (a page's main thread cannot block, and a Web Worker that
+// blocks keeps its nested workers from starting), so calls stay single-threaded until the
+// workers report ready (`await startThreads()` starts them ahead of time). After a job a
+// worker spins on its sequence number for SPIN_MS before it sleeps in Atomics.wait, because
+// waking a sleeping thread costs far more than a short spin.
+import { KERNEL_NAMES, type KernelName, type Kernels } from '../kernels';
+import { requestThreads, requestedThreads, runtime, type Runtime } from '../index';
 import { execJob, workerSource } from './worker-entry';
 
-export type { KernelName } from './kernels';
+export type { KernelName } from '../kernels';
 
-/** Work below this many flops per thread is not split (2 threads from 4 MFLOP, ~100 µs). */
+/** Work below this many flops per thread is not split (where a split would cost more than it saves). */
 let FLOPS_PER_THREAD = 2e6;
 /** A call this small (flops) does not wait for a sleeping worker to wake up; it pokes it and runs alone. */
 let WAKE_FLOPS = 8e6;
@@ -448,11 +449,11 @@ type Args<K extends KernelName> = Kernels[K] extends (...a: infer A) => unknown 
 
 /**
  * A parallel job: independent tasks, each a list of kernel calls, claimed by the threads in
- * order as each becomes free (the calling thread included). A task's results must not depend
- * on which thread runs it: scratch that differs per thread is passed as an offset into the
- * running thread's local scratch (see local()) or as its gemm workspace. Claiming rather than
- * assigning means a worker that is asleep, late or descheduled holds up only the task it has
- * already claimed.
+ * order as each becomes free (the calling thread included); plans (plan.ts) write them. A
+ * task's results must not depend on which thread runs it: scratch that differs per thread is
+ * passed as an offset into the running thread's local scratch (see local()) or as its gemm
+ * workspace. Claiming rather than assigning means a worker that is asleep, late or
+ * descheduled holds up only the task it has already claimed.
  */
 export class Job {
   private readonly J: Float64Array;
@@ -479,9 +480,12 @@ export class Job {
     this.J.fill(0, N_TASKS, TASKS);
   }
 
-  /** Room left, in kernel calls of `args` arguments (callers split big jobs into rounds). */
-  room(args: number): number {
-    return Math.floor((this.J.length - this.p) / (args + 4));
+  /**
+   * Whether `calls` more kernel calls with `args` arguments in all fit, in a new task when
+   * `newTask` (plans run the job and start the next round when not).
+   */
+  fits(calls: number, args: number, newTask: boolean): boolean {
+    return (!newTask || this.nTasks < MAX_TASKS) && this.p + 4 * calls + args <= this.J.length;
   }
 
   /** Starts the next task. */

@@ -1,12 +1,12 @@
 // Finite-difference check of backward(): compares the analytic gradient of
 // L = Σ fn(inputs) ⊙ R (R a fixed random projection, so every output counts) with central
 // differences (L(x + h) - L(x - h)) / 2h, one input element at a time.
-import { f32 } from '../../bindings/index';
-import { noGrad, releaseGraphs } from './autograd';
-import { mul } from '../ops/elementwise';
-import { sum } from '../ops/reduce';
-import { Generator } from './random';
-import { Tensor, dispose, scope, tensor } from './tensor';
+import { readAt, writeAt } from '../../bindings/memory';
+import { noGrad, releaseGraphs } from '../core/autograd';
+import { mul } from './elementwise';
+import { sum } from './reduce';
+import { Generator } from '../core/random';
+import { Tensor, dispose, scope, tensor } from '../core/tensor';
 
 export interface GradcheckOptions {
   /** Step h (default 1e-2; f32 arithmetic needs a fairly large one). */
@@ -58,15 +58,14 @@ export function gradcheck(fn: (...xs: Tensor[]) => Tensor, inputs: Tensor[], opt
       const a = analytic[k];
       if (a === null) return;
       for (let i = 0; i < x.size; i++) {
-        const at = (x.ptr >>> 2) + i;
-        const orig = f32()[at];
+        const orig = readAt('float32', x.ptr, i);
         const value = (v: number): number => scope(() => {
-          f32()[at] = v;
+          writeAt('float32', x.ptr, i, v);
           return objective().item();
         });
         const plus = value(orig + eps);
         const minus = value(orig - eps);
-        f32()[at] = orig;
+        writeAt('float32', x.ptr, i, orig);
         const numeric = (plus - minus) / (2 * eps);
         const err = Math.abs(a[i] - numeric);
         const bad = !(err <= atol + rtol * Math.abs(numeric));

@@ -1,4 +1,4 @@
-// The worker side of the thread pool (see threads.ts), and the job interpreter that the
+// The worker side of the thread pool (see pool.ts), and the job interpreter that the
 // main thread and every worker run on their share of a parallel job.
 //
 // Both functions are shipped to the workers as source text (Function.prototype.toString),
@@ -8,7 +8,7 @@
 //     `execJob` as an argument of `workerMain`);
 //   - plain syntax that no bundler downlevels into helper calls: no spread, no for-of, no
 //     classes, no async, no optional chaining.
-// The numeric layouts below are repeated as constants in threads.ts; keep them in sync.
+// The numeric layouts below are repeated as constants in pool.ts; keep them in sync.
 //
 // Control block of one worker: Int32Array over its own SharedArrayBuffer (CTRL_BYTES):
 //   [0] state     0 starting, 1 ready, 2 failed to start

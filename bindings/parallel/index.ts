@@ -1,0 +1,6 @@
+// Threads: the worker pool (pool.ts) and the parallel plans ops state their work in (plan.ts).
+export {
+  setThreads, getThreads, threadsInfo, startThreads, shutdown, availableCores, tuneThreads, threadsFor, plannedThreads, Job,
+  type ThreadsInfo, type KernelName,
+} from './pool';
+export { runPlan, parallelGemm, WORKSPACE, Ref, type Arg as PlanArg, type PlanSpec, type PlanArgs, type Step, type SumSpec } from './plan';
