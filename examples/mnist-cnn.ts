@@ -2,7 +2,8 @@
 // dense head with dropout) trained with fit() on the MNIST digits of the `mnist` package,
 // split with a fixed seed into 8,000 training, 1,000 validation and 1,000 test digits.
 import * as sg from '../src/index';
-import { loadAllDigits } from './mnist-data';
+import { loadAllDigits } from './mnist-data.mjs';
+import { makeCnn as buildCnn } from './mnist-models';
 
 export interface CnnOptions {
   epochs: number;
@@ -33,14 +34,7 @@ export function mnistImages(seed: number): CnnSplit {
 }
 
 export function makeCnn(): sg.nn.Sequential {
-  const { Conv2d, BatchNorm2d, ReLU, MaxPool2d, Flatten, Linear, Dropout, Sequential } = sg.nn;
-  return new Sequential(
-    new Conv2d(1, 16, 3, { padding: 1, init: 'he' }), new BatchNorm2d(16), new ReLU(), new MaxPool2d(2), // 16×14×14
-    new Conv2d(16, 32, 3, { padding: 1, init: 'he' }), new BatchNorm2d(32), new ReLU(), new MaxPool2d(2), // 32×7×7
-    new Flatten(),
-    new Linear(32 * 7 * 7, 128, { init: 'he' }), new ReLU(), new Dropout(0.25),
-    new Linear(128, 10),
-  );
+  return buildCnn(sg.nn);
 }
 
 export function trainCnn(data: CnnSplit, opts: CnnOptions): { model: sg.nn.Sequential; history: sg.History; testAccuracy: number } {

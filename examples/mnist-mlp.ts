@@ -1,7 +1,25 @@
 // The main job: an MLP 784-128-10 (ReLU, softmax cross-entropy, Adam, batch 64) on the real
 // MNIST digits. Written as the ordinary loop (forward, backward, step) a user would write.
 import * as sg from '../src/index';
-import { PIXELS, type MnistSplit } from './mnist-data';
+import { PIXELS, loadAllDigits } from './mnist-data.mjs';
+import { makeMlp as buildMlp } from './mnist-models';
+
+export { PIXELS };
+
+export interface MnistSplit {
+  trainX: Float32Array;
+  trainY: Int32Array;
+  testX: Float32Array;
+  testY: Int32Array;
+}
+
+/** A seeded random split of the package's digits into `train` and `test` examples. */
+export function splitDigits(train: number, test: number, seed: number): MnistSplit {
+  const { x, y } = loadAllDigits();
+  if (train + test > y.length) throw new Error(`mnist: asked for ${train} + ${test} digits, the package ships ${y.length}`);
+  const s = sg.splitTrainValTest(new sg.Dataset(x, [PIXELS], y), { train, val: test }, seed);
+  return { trainX: s.train.features, trainY: s.train.targets as Int32Array, testX: s.val.features, testY: s.val.targets as Int32Array };
+}
 
 export interface TrainOptions {
   epochs: number;
@@ -24,11 +42,7 @@ export interface EpochReport {
 }
 
 export function makeMlp(): sg.nn.Sequential {
-  return new sg.nn.Sequential(
-    new sg.nn.Linear(PIXELS, 128, { init: 'he' }),
-    new sg.nn.ReLU(),
-    new sg.nn.Linear(128, 10, { init: 'xavier' }),
-  );
+  return buildMlp(sg.nn);
 }
 
 /** Fraction of rows of x whose argmax prediction equals y. */

@@ -5,8 +5,7 @@ import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import * as sg from '../src/index';
 import { mnistImages, trainCnn } from './mnist-cnn';
-import { splitDigits } from './mnist-data';
-import { trainMlp } from './mnist-mlp';
+import { splitDigits, trainMlp } from './mnist-mlp';
 
 const { values } = parseArgs({
   options: {

@@ -317,7 +317,7 @@ describe('augmentation', () => {
     const z = x.slice();
     sg.randomHorizontalFlip({ p: 0 }).apply(z, [2, 2, 3], g);
     expect(z).toEqual(x);
-    expect(() => sg.randomHorizontalFlip({ p: 2 })).toThrow(/p must be in \[0, 1\]/);
+    expect(() => sg.randomHorizontalFlip({ p: 2 })).toThrow(/p must be a number in \[0, 1\]/);
     expect(() => sg.randomHorizontalFlip().apply(new Float32Array(4), [4], g)).toThrow(/expects image examples \[C, H, W\]/);
   });
 

@@ -1,8 +1,7 @@
 // Convergence on real data (the `mnist` package's digits) and flat memory in a long loop.
 import { beforeAll, describe, expect, it } from 'vitest';
 import * as sg from '../src/index';
-import { PIXELS, splitDigits, type MnistSplit } from '../examples/mnist-data';
-import { accuracy, makeMlp, trainMlp } from '../examples/mnist-mlp';
+import { PIXELS, accuracy, makeMlp, splitDigits, trainMlp, type MnistSplit } from '../examples/mnist-mlp';
 
 let data: MnistSplit;
 beforeAll(() => {

@@ -1,5 +1,5 @@
 // Optimizers end to end: each minimises f(w) = sum((w - t)^2) built with the Tensor API,
-// matches a plain-JS (float64) implementation of the same update step by step, and rejects
+// matches the plain-JS reference of the same update (test/reference/optim.ts) step by step, and rejects
 // bad arguments with an Error naming the optimizer and the value.
 import { describe, expect, it } from 'vitest';
 import { Tensor, memory, tensor } from '../src/core/tensor';
@@ -7,6 +7,7 @@ import '../src/ops/index';
 import { releaseGraphs } from '../src/core/autograd';
 import { Adagrad, Adam, AdamW, RMSprop, SGD, type Optimizer } from '../src/optim/index';
 import { maxRelErr } from './helpers/wasm';
+import { refAdagrad, refAdam, refRmsprop, refSgd } from './reference/optim';
 
 const W0 = [0.5, -1.25, 2, 0.1, -0.7, 3, -2.5];
 const T = [1, 0.5, -1, 0, 0.25, 2, -3];
@@ -30,51 +31,18 @@ interface Case {
 
 const zerosLike = (w: number[]): number[] => w.map(() => 0);
 
+// The shared references (test/reference/optim.ts) with each optimizer's state kept in `s`.
 function sgdRef(lr: number, mu: number, wd: number): RefStep {
-  return (w, g, s) => {
-    s.v ??= zerosLike(w);
-    for (let i = 0; i < w.length; i++) {
-      const gp = g[i] + wd * w[i];
-      s.v[i] = -lr * gp + mu * s.v[i];
-      w[i] += s.v[i];
-    }
-  };
+  return (w, g, s) => refSgd(w, g, (s.v ??= zerosLike(w)), lr, mu, wd);
 }
 function adagradRef(lr: number, eps: number, wd: number): RefStep {
-  return (w, g, s) => {
-    s.h ??= zerosLike(w);
-    for (let i = 0; i < w.length; i++) {
-      const gp = g[i] + wd * w[i];
-      s.h[i] += gp * gp;
-      w[i] -= (lr * gp) / (Math.sqrt(s.h[i]) + eps);
-    }
-  };
+  return (w, g, s) => refAdagrad(w, g, (s.h ??= zerosLike(w)), lr, eps, wd);
 }
 function rmspropRef(lr: number, rho: number, eps: number, wd: number): RefStep {
-  return (w, g, s) => {
-    s.s ??= zerosLike(w);
-    for (let i = 0; i < w.length; i++) {
-      const gp = g[i] + wd * w[i];
-      s.s[i] = rho * s.s[i] + (1 - rho) * gp * gp;
-      w[i] -= (lr * gp) / (Math.sqrt(s.s[i]) + eps);
-    }
-  };
+  return (w, g, s) => refRmsprop(w, g, (s.s ??= zerosLike(w)), lr, rho, eps, wd);
 }
 function adamRef(lr: number, b1: number, b2: number, eps: number, wd: number, decoupled: boolean): RefStep {
-  return (w, g, s, t) => {
-    s.m ??= zerosLike(w);
-    s.v ??= zerosLike(w);
-    for (let i = 0; i < w.length; i++) {
-      let gp = g[i];
-      if (decoupled) w[i] -= lr * wd * w[i];
-      else gp += wd * w[i];
-      s.m[i] = b1 * s.m[i] + (1 - b1) * gp;
-      s.v[i] = b2 * s.v[i] + (1 - b2) * gp * gp;
-      const mh = s.m[i] / (1 - b1 ** t);
-      const vh = s.v[i] / (1 - b2 ** t);
-      w[i] -= (lr * mh) / (Math.sqrt(vh) + eps);
-    }
-  };
+  return (w, g, s, t) => refAdam(w, g, (s.m ??= zerosLike(w)), (s.v ??= zerosLike(w)), lr, b1, b2, eps, wd, decoupled, 1 - b1 ** t, 1 - b2 ** t);
 }
 
 const CASES: Case[] = [

@@ -1,15 +1,12 @@
-// Mini-batches from in-memory arrays. Batch tensors are owned by the graph that consumes
-// them (released by the next backward()), so a training loop needs no dispose().
-import { markTransient } from '../core/autograd';
-import { rng as globalRng, type Generator as Rng } from '../core/random';
-import { tensor, type Tensor } from '../core/tensor';
+// Mini-batches from in-memory arrays: a tensor-backed Dataset over them, batched by the
+// DataLoader (the one batcher). Batch tensors are owned by the graph that consumes them
+// (released by the next backward()), so a training loop needs no dispose().
+import type { Generator as Rng } from '../core/random';
+import { TensorDataset } from './dataset';
+import { DataLoader, type LoaderBatch } from './loader';
 
-export interface Batch {
-  x: Tensor;
-  y: Tensor;
-  /** Number of examples in this batch (the last one may be smaller). */
-  size: number;
-}
+/** A batch: rows x, targets y and the number of examples. */
+export type Batch = LoaderBatch;
 
 export interface BatchOptions {
   batchSize: number;
@@ -30,24 +27,6 @@ export function* batches(
   if (!Number.isInteger(n)) throw new Error(`batches: ${x.length} values are not a whole number of ${features}-feature examples`);
   if (y.length !== n * targetWidth) throw new Error(`batches: ${n} examples but ${y.length} target values (expected ${n * targetWidth})`);
   if (!Number.isInteger(opts.batchSize) || opts.batchSize <= 0) throw new Error(`batches: batchSize must be a positive integer, got ${opts.batchSize}`);
-  const order = new Int32Array(n);
-  for (let i = 0; i < n; i++) order[i] = i;
-  if (opts.shuffle) (opts.generator ?? globalRng).shuffle(order);
-  const isInt = y instanceof Int32Array;
-  for (let start = 0; start < n; start += opts.batchSize) {
-    const size = Math.min(opts.batchSize, n - start);
-    if (size < opts.batchSize && opts.dropLast) break;
-    const bx = new Float32Array(size * features);
-    const by = isInt ? new Int32Array(size * targetWidth) : new Float32Array(size * targetWidth);
-    for (let i = 0; i < size; i++) {
-      const r = order[start + i];
-      bx.set(x.subarray(r * features, (r + 1) * features), i * features);
-      by.set(y.subarray(r * targetWidth, (r + 1) * targetWidth), i * targetWidth);
-    }
-    yield {
-      x: markTransient(tensor(bx, [size, features])),
-      y: markTransient(tensor(by, targetWidth === 1 ? [size] : [size, targetWidth])),
-      size,
-    };
-  }
+  const data = new TensorDataset(x, [features], y, { targetShape: targetWidth === 1 ? [] : [targetWidth] });
+  yield* new DataLoader(data, { batchSize: opts.batchSize, shuffle: opts.shuffle ?? false, dropLast: opts.dropLast ?? false, generator: opts.generator });
 }

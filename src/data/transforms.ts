@@ -4,6 +4,7 @@
 // (its own if given, else the loader's), so an augmented epoch is reproducible.
 import type { Generator } from '../core/random';
 import { fmt, type Shape } from '../core/tensor';
+import { assertFiniteNumber, nonNegativeInt, numberIn } from '../core/validate';
 
 /** A per-example transform: changes x (shaped `shape`) in place. */
 export interface Transform {
@@ -37,16 +38,6 @@ function imageDims(op: string, x: Float32Array, shape: Shape): [number, number, 
   return [c, h, w];
 }
 
-function nonNegInt(op: string, name: string, v: unknown): number {
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < 0) throw new Error(`${op}: ${name} must be an integer >= 0, got ${String(v)}`);
-  return v;
-}
-
-function probability(op: string, v: unknown): number {
-  if (typeof v !== 'number' || !(v >= 0 && v <= 1)) throw new Error(`${op}: p must be in [0, 1], got ${String(v)}`);
-  return v;
-}
-
 export interface RandomCropOptions {
   /** Zero padding (or `fill`) added on every side before cropping back to H×W. */
   padding: number;
@@ -62,9 +53,9 @@ export interface RandomCropOptions {
  */
 export function randomCrop(opts: RandomCropOptions): Transform {
   const op = 'randomCrop';
-  const pad = nonNegInt(op, 'padding', opts?.padding);
+  const pad = nonNegativeInt(op, 'padding', opts?.padding);
   const fill = opts.fill ?? 0;
-  if (!Number.isFinite(fill)) throw new Error(`${op}: fill must be a finite number, got ${fill}`);
+  assertFiniteNumber(op, 'fill', fill);
   let tmp = new Float32Array(0);
   return {
     apply(x, shape, g) {
@@ -98,7 +89,7 @@ export function randomCrop(opts: RandomCropOptions): Transform {
 
 /** Random translation by up to `maxShift` pixels in each direction (randomCrop with that padding). */
 export function randomShift(maxShift: number, opts: { fill?: number; generator?: Generator } = {}): Transform {
-  return randomCrop({ padding: nonNegInt('randomShift', 'maxShift', maxShift), ...opts });
+  return randomCrop({ padding: nonNegativeInt('randomShift', 'maxShift', maxShift), ...opts });
 }
 
 export interface GaussianNoiseOptions {
@@ -114,7 +105,7 @@ export function gaussianNoise(opts: GaussianNoiseOptions): Transform {
   const std = opts?.std;
   const mean = opts.mean ?? 0;
   if (typeof std !== 'number' || !(std >= 0) || !Number.isFinite(std)) throw new Error(`gaussianNoise: std must be a finite number >= 0, got ${String(std)}`);
-  if (!Number.isFinite(mean)) throw new Error(`gaussianNoise: mean must be finite, got ${mean}`);
+  assertFiniteNumber('gaussianNoise', 'mean', mean);
   return {
     apply(x, _shape, g) {
       const gen = opts.generator ?? g;
@@ -128,7 +119,7 @@ export function gaussianNoise(opts: GaussianNoiseOptions): Transform {
  * data whose meaning changes under reflection, such as digits and text.
  */
 export function randomHorizontalFlip(opts: { p?: number; generator?: Generator } = {}): Transform {
-  const p = probability('randomHorizontalFlip', opts.p ?? 0.5);
+  const p = numberIn('randomHorizontalFlip', 'p', opts.p ?? 0.5, 0, 1);
   return {
     apply(x, shape, g) {
       const [c, h, w] = imageDims('randomHorizontalFlip', x, shape);

@@ -1,6 +1,5 @@
-// Transfer learning (notes §1.5.2): freezing parameters or whole sub-modules, looking up and
-// replacing sub-modules by their dotted names (e.g. a model's head), for fine-tuning and for
-// feature reuse.
+// Transfer learning (notes §1.5.2): freezing parameters or whole sub-modules, for fine-tuning
+// and for feature reuse (getModule/replaceModule, to swap a model's head, are in module.ts).
 //
 // A frozen parameter has requiresGrad = false: backward() computes no gradient for it (and
 // none at all for a frozen prefix of the network), its `grad` stays null, and every
@@ -9,9 +8,9 @@
 // mode; call `.eval()` on a frozen part that has dropout or batch-norm statistics if those
 // should stay fixed too.
 import { Tensor } from '../core/tensor';
-import { Module } from './module';
+import { Module, type AnyModule } from './module';
 
-type Target = Module | Tensor | Iterable<Module | Tensor>;
+type Target = AnyModule | Tensor | Iterable<AnyModule | Tensor>;
 
 function collect(where: string, target: Target): Tensor[] {
   if (target instanceof Module) return target.parameters();
@@ -61,61 +60,7 @@ export function isFrozen(target: Target): boolean {
 }
 
 /** The parameters that are not frozen (pass these to an optimizer to keep its state small). */
-export function trainableParameters(model: Module): Tensor[] {
+export function trainableParameters(model: AnyModule): Tensor[] {
   if (!(model instanceof Module)) throw new Error('trainableParameters: expected a Module');
   return model.parameters().filter((p) => p.requiresGrad);
-}
-
-function splitPath(where: string, path: string): string[] {
-  if (typeof path !== 'string' || path === '') throw new Error(`${where}: path must be a non-empty dotted name such as 'layers.2', got ${JSON.stringify(path)}`);
-  return path.split('.');
-}
-
-function childOf(where: string, parent: unknown, key: string, path: string): unknown {
-  if (Array.isArray(parent)) {
-    const i = Number(key);
-    if (!Number.isInteger(i) || i < 0 || i >= parent.length) throw new Error(`${where}: '${path}': index ${key} is out of range (the list has ${parent.length} entries)`);
-    return parent[i];
-  }
-  if (parent instanceof Module) {
-    if (!Object.prototype.hasOwnProperty.call(parent, key)) {
-      const names = Object.keys(parent).filter((k) => {
-        const v = (parent as unknown as Record<string, unknown>)[k];
-        return v instanceof Module || Array.isArray(v);
-      });
-      throw new Error(`${where}: '${path}': ${parent.constructor.name} has no sub-module '${key}' (it has: ${names.join(', ') || 'none'})`);
-    }
-    return (parent as unknown as Record<string, unknown>)[key];
-  }
-  throw new Error(`${where}: '${path}': cannot look up '${key}' inside a ${parent === null ? 'null' : typeof parent}`);
-}
-
-/** The sub-module at a dotted name as listed by namedModules()/namedParameters() ('layers.2', 'encoder.fc'). */
-export function getModule(root: Module, path: string): Module {
-  if (!(root instanceof Module)) throw new Error('getModule: root must be a Module');
-  let cur: unknown = root;
-  for (const key of splitPath('getModule', path)) cur = childOf('getModule', cur, key, path);
-  if (!(cur instanceof Module)) throw new Error(`getModule: '${path}' is not a Module`);
-  return cur;
-}
-
-/**
- * Replaces the sub-module at a dotted name by another module and returns the old one, e.g.
- * a new output layer for fine-tuning: `replaceModule(model, 'layers.2', new Linear(128, 5))`.
- * Parameter names stay the same if the new module has the same structure. Build the
- * optimizer after replacing: one made before still holds the old module's parameters.
- */
-export function replaceModule(root: Module, path: string, replacement: Module): Module {
-  const where = 'replaceModule';
-  if (!(root instanceof Module)) throw new Error(`${where}: root must be a Module`);
-  if (!(replacement instanceof Module)) throw new Error(`${where}: the replacement for '${path}' must be a Module`);
-  const keys = splitPath(where, path);
-  let parent: unknown = root;
-  for (const key of keys.slice(0, -1)) parent = childOf(where, parent, key, path);
-  const last = keys[keys.length - 1];
-  const old = childOf(where, parent, last, path);
-  if (!(old instanceof Module)) throw new Error(`${where}: '${path}' is not a Module, so it cannot be replaced by one`);
-  if (Array.isArray(parent)) parent[Number(last)] = replacement;
-  else (parent as unknown as Record<string, unknown>)[last] = replacement;
-  return old;
 }

@@ -1,9 +1,10 @@
 // AdaGrad (notes §1.3.5.3, "learning rate scheduling"): each weight's step is divided by the
 // root of the sum of all its squared gradients so far.
 //   g' = g + weightDecay*w;  h += g'^2;  w -= lr * g' / (sqrt(h) + eps)
-import type { Kernels } from '../../bindings/index';
+import { adagradUpdate } from '../ops/inplace';
 import type { Tensor } from '../core/tensor';
-import { Optimizer, checkOptions, nonNegative, positive, type HyperValue, type ParamState } from './optimizer';
+import { checkOptions } from '../core/validate';
+import { Optimizer, nonNegative, positive, type HyperValue, type ParamGroup, type ParamState, type Params } from './optimizer';
 
 export interface AdagradOptions {
   /** Learning rate (default 0.01). */
@@ -16,60 +17,50 @@ export interface AdagradOptions {
   initialAccumulatorValue?: number;
 }
 
+type Hyper = { eps: number; weightDecay: number; initialAccumulatorValue: number };
+
 const KEYS = ['lr', 'eps', 'weightDecay', 'initialAccumulatorValue'] as const;
 
-export class Adagrad extends Optimizer {
-  private _eps = 1e-10;
-  private _weightDecay = 0;
-  private _initial = 0;
-
-  constructor(params: Iterable<Tensor>, opts: AdagradOptions = {}) {
+export class Adagrad extends Optimizer<Hyper> {
+  /** @param params tensors, or parameter groups with their own options */
+  constructor(params: Params<AdagradOptions>, opts: AdagradOptions = {}) {
     const o = checkOptions('Adagrad', opts, KEYS);
-    super('Adagrad', params, o.lr ?? 0.01);
-    this.setHyper({
-      eps: (o.eps ?? 1e-10) as number,
-      weightDecay: (o.weightDecay ?? 0) as number,
-      initialAccumulatorValue: (o.initialAccumulatorValue ?? 0) as number,
-    });
+    super('Adagrad', params, {
+      lr: o.lr ?? 0.01, eps: o.eps ?? 1e-10, weightDecay: o.weightDecay ?? 0, initialAccumulatorValue: o.initialAccumulatorValue ?? 0,
+    }, KEYS);
   }
 
   get eps(): number {
-    return this._eps;
+    return this.hyperOf('eps');
   }
   set eps(v: number) {
-    this._eps = positive('Adagrad', 'eps', v);
+    this.setHyperAll('eps', v);
   }
   get weightDecay(): number {
-    return this._weightDecay;
+    return this.hyperOf('weightDecay');
   }
   set weightDecay(v: number) {
-    this._weightDecay = nonNegative('Adagrad', 'weightDecay', v);
+    this.setHyperAll('weightDecay', v);
   }
   /** Starting value of the accumulator (used when a parameter's state is created). */
   get initialAccumulatorValue(): number {
-    return this._initial;
+    return this.hyperOf('initialAccumulatorValue');
+  }
+
+  protected override checkHyper(key: string, v: unknown, where: string): HyperValue {
+    if (key === 'eps') return positive(where, key, v);
+    if (key === 'weightDecay' || key === 'initialAccumulatorValue') return nonNegative(where, key, v);
+    return super.checkHyper(key, v, where);
   }
 
   protected nBuffers(): number {
     return 1;
   }
-  protected override initialStateValue(): number {
-    return this._initial;
+  protected override initialStateValue(_b: number, g: ParamGroup<Hyper>): number {
+    return g.initialAccumulatorValue;
   }
 
-  protected update(k: Kernels, p: Tensor, g: Tensor, st: ParamState): void {
-    k.adagradStep(p.ptr, g.ptr, st.buffers[0], p.size, this.lr, this._eps, this._weightDecay);
-  }
-
-  protected hyper(): Record<string, HyperValue> {
-    return { eps: this._eps, weightDecay: this._weightDecay, initialAccumulatorValue: this._initial };
-  }
-  protected setHyper(h: Record<string, HyperValue>): void {
-    const eps = positive('Adagrad', 'eps', h.eps);
-    const weightDecay = nonNegative('Adagrad', 'weightDecay', h.weightDecay);
-    const initial = nonNegative('Adagrad', 'initialAccumulatorValue', h.initialAccumulatorValue);
-    this._eps = eps;
-    this._weightDecay = weightDecay;
-    this._initial = initial;
+  protected update(p: Tensor, grad: Tensor, st: ParamState, g: ParamGroup<Hyper>): void {
+    adagradUpdate(p, grad, st.buffers[0], g.lr, g.eps, g.weightDecay);
   }
 }

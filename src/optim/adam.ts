@@ -3,9 +3,10 @@
 //   g' = g + wd*w (Adam)  |  w -= lr*wd*w (AdamW, g' = g)
 //   m = b1*m + (1-b1)*g';  v = b2*v + (1-b2)*g'^2
 //   w -= lr * (m / (1-b1^t)) / (sqrt(v / (1-b2^t)) + eps),  t = updates of this parameter
-import type { Kernels } from '../../bindings/index';
+import { adamUpdate } from '../ops/inplace';
 import type { Tensor } from '../core/tensor';
-import { Optimizer, checkOptions, nonNegative, positive, unitInterval, type HyperValue, type ParamState } from './optimizer';
+import { checkOptions } from '../core/validate';
+import { Optimizer, nonNegative, positive, unitInterval, type HyperValue, type ParamGroup, type ParamState, type Params } from './optimizer';
 
 export interface AdamOptions {
   /** Learning rate (default 0.001). */
@@ -20,89 +21,86 @@ export interface AdamOptions {
   decoupled?: boolean;
 }
 
+type Hyper = { betas: [number, number]; eps: number; weightDecay: number; decoupled: boolean };
+
 const KEYS = ['lr', 'betas', 'eps', 'weightDecay', 'decoupled'] as const;
 
-export class Adam extends Optimizer {
-  private _beta1 = 0.9;
-  private _beta2 = 0.999;
-  private _eps = 1e-8;
-  private _weightDecay = 0;
-  private _decoupled = false;
-
-  constructor(params: Iterable<Tensor>, opts: AdamOptions = {}) {
+export class Adam extends Optimizer<Hyper> {
+  /**
+   * @param params tensors, or parameter groups `[{ params, lr: 1e-4 }, { params: other, weightDecay: 0 }]`
+   * @param opts defaults for every group
+   */
+  constructor(params: Params<AdamOptions>, opts: AdamOptions = {}) {
     const isW = new.target === AdamW;
     const name = isW ? 'AdamW' : 'Adam';
     const o = checkOptions(name, opts, KEYS) as AdamOptions;
-    super(name, params, o.lr ?? 0.001);
-    if (isW && o.decoupled === false) throw new Error('AdamW: decoupled weight decay is what AdamW is; use Adam for decoupled: false');
-    this.setHyper({
-      betas: (o.betas ?? [0.9, 0.999]) as number[],
-      eps: o.eps ?? 1e-8,
-      weightDecay: o.weightDecay ?? (isW ? 0.01 : 0),
-      decoupled: isW ? true : (o.decoupled ?? false),
-    });
+    super(name, params, {
+      lr: o.lr ?? 0.001, betas: o.betas ?? [0.9, 0.999], eps: o.eps ?? 1e-8,
+      weightDecay: o.weightDecay ?? (isW ? 0.01 : 0), decoupled: isW ? (o.decoupled ?? true) : (o.decoupled ?? false),
+    }, KEYS);
   }
 
   get betas(): [number, number] {
-    return [this._beta1, this._beta2];
+    const [b1, b2] = this.hyperOf('betas');
+    return [b1, b2];
   }
   set betas(v: [number, number]) {
-    const [b1, b2] = checkBetas(this.name, v);
-    this._beta1 = b1;
-    this._beta2 = b2;
+    this.setHyperAll('betas', v);
   }
   get eps(): number {
-    return this._eps;
+    return this.hyperOf('eps');
   }
   set eps(v: number) {
-    this._eps = positive(this.name, 'eps', v);
+    this.setHyperAll('eps', v);
   }
   get weightDecay(): number {
-    return this._weightDecay;
+    return this.hyperOf('weightDecay');
   }
   set weightDecay(v: number) {
-    this._weightDecay = nonNegative(this.name, 'weightDecay', v);
+    this.setHyperAll('weightDecay', v);
   }
   /** Whether weight decay is decoupled from the gradient (AdamW). */
   get decoupled(): boolean {
-    return this._decoupled;
+    return this.hyperOf('decoupled');
+  }
+
+  protected override normalize(opts: Record<string, unknown>, where: string): Record<string, unknown> {
+    if (this.isAdamW() && opts.decoupled === false) {
+      throw new Error(`${where}: decoupled weight decay is what AdamW is; use Adam for decoupled: false`);
+    }
+    return opts;
+  }
+
+  private isAdamW(): boolean {
+    return this.name === 'AdamW';
+  }
+
+  protected override checkHyper(key: string, v: unknown, where: string): HyperValue {
+    if (key === 'betas') return checkBetas(where, v);
+    if (key === 'eps') return positive(where, key, v);
+    if (key === 'weightDecay') return nonNegative(where, key, v);
+    if (key === 'decoupled') {
+      if (typeof v !== 'boolean') throw new Error(`${where}: decoupled must be true or false, got ${String(v)}`);
+      if (this.isAdamW() && !v) throw new Error('AdamW: decoupled must be true');
+      return v;
+    }
+    return super.checkHyper(key, v, where);
   }
 
   protected nBuffers(): number {
     return 2;
   }
 
-  protected update(k: Kernels, p: Tensor, g: Tensor, st: ParamState): void {
+  protected update(p: Tensor, grad: Tensor, st: ParamState, g: ParamGroup<Hyper>): void {
     const t = st.step;
-    const bc1 = 1 - this._beta1 ** t;
-    const bc2 = 1 - this._beta2 ** t;
-    k.adamStep(
-      p.ptr, g.ptr, st.buffers[0], st.buffers[1], p.size, this.lr, this._beta1, this._beta2,
-      this._eps, this._weightDecay, this._decoupled ? 1 : 0, bc1, bc2,
-    );
-  }
-
-  protected hyper(): Record<string, HyperValue> {
-    return { betas: [this._beta1, this._beta2], eps: this._eps, weightDecay: this._weightDecay, decoupled: this._decoupled };
-  }
-  protected setHyper(h: Record<string, HyperValue>): void {
-    const [b1, b2] = checkBetas(this.name, h.betas);
-    const eps = positive(this.name, 'eps', h.eps);
-    const weightDecay = nonNegative(this.name, 'weightDecay', h.weightDecay);
-    const decoupled = h.decoupled;
-    if (typeof decoupled !== 'boolean') throw new Error(`${this.name}: decoupled must be true or false, got ${String(decoupled)}`);
-    if (this.name === 'AdamW' && !decoupled) throw new Error('AdamW: decoupled must be true');
-    this._beta1 = b1;
-    this._beta2 = b2;
-    this._eps = eps;
-    this._weightDecay = weightDecay;
-    this._decoupled = decoupled;
+    const [b1, b2] = g.betas;
+    adamUpdate(p, grad, st.buffers[0], st.buffers[1], g.lr, b1, b2, g.eps, g.weightDecay, g.decoupled, 1 - b1 ** t, 1 - b2 ** t);
   }
 }
 
 /** Adam with decoupled weight decay (default weightDecay 0.01): w -= lr*wd*w besides the Adam step. */
 export class AdamW extends Adam {
-  constructor(params: Iterable<Tensor>, opts: Omit<AdamOptions, 'decoupled'> = {}) {
+  constructor(params: Params<Omit<AdamOptions, 'decoupled'>>, opts: Omit<AdamOptions, 'decoupled'> = {}) {
     super(params, opts);
   }
 }

@@ -1,9 +1,10 @@
 // RMSProp (notes §1.3.5.3): AdaGrad with the sum of squared gradients replaced by an
 // exponentially weighted average, so steps do not shrink towards zero.
 //   g' = g + weightDecay*w;  s = alpha*s + (1-alpha)*g'^2;  w -= lr * g' / (sqrt(s) + eps)
-import type { Kernels } from '../../bindings/index';
+import { rmspropUpdate } from '../ops/inplace';
 import type { Tensor } from '../core/tensor';
-import { Optimizer, checkOptions, nonNegative, positive, unitInterval, type HyperValue, type ParamState } from './optimizer';
+import { checkOptions } from '../core/validate';
+import { Optimizer, nonNegative, positive, unitInterval, type HyperValue, type ParamGroup, type ParamState, type Params } from './optimizer';
 
 export interface RMSpropOptions {
   /** Learning rate (default 0.01). */
@@ -18,62 +19,59 @@ export interface RMSpropOptions {
   weightDecay?: number;
 }
 
+type Hyper = { alpha: number; eps: number; weightDecay: number };
+
 const KEYS = ['lr', 'alpha', 'rho', 'eps', 'weightDecay'] as const;
 
-export class RMSprop extends Optimizer {
-  private _alpha = 0.99;
-  private _eps = 1e-8;
-  private _weightDecay = 0;
-
-  constructor(params: Iterable<Tensor>, opts: RMSpropOptions = {}) {
+export class RMSprop extends Optimizer<Hyper> {
+  /** @param params tensors, or parameter groups with their own options */
+  constructor(params: Params<RMSpropOptions>, opts: RMSpropOptions = {}) {
     const o = checkOptions('RMSprop', opts, KEYS);
-    if (o.alpha !== undefined && o.rho !== undefined) {
-      throw new Error(`RMSprop: give alpha or rho (the same decay rate), not both (got alpha ${String(o.alpha)}, rho ${String(o.rho)})`);
-    }
-    super('RMSprop', params, o.lr ?? 0.01);
-    this.setHyper({
-      alpha: (o.alpha ?? o.rho ?? 0.99) as number,
-      eps: (o.eps ?? 1e-8) as number,
-      weightDecay: (o.weightDecay ?? 0) as number,
-    });
+    super('RMSprop', params, { lr: o.lr ?? 0.01, alpha: o.alpha, rho: o.rho, eps: o.eps ?? 1e-8, weightDecay: o.weightDecay ?? 0 }, KEYS);
   }
 
   get alpha(): number {
-    return this._alpha;
+    return this.hyperOf('alpha');
   }
   set alpha(v: number) {
-    this._alpha = unitInterval('RMSprop', 'alpha', v);
+    this.setHyperAll('alpha', v);
   }
   get eps(): number {
-    return this._eps;
+    return this.hyperOf('eps');
   }
   set eps(v: number) {
-    this._eps = positive('RMSprop', 'eps', v);
+    this.setHyperAll('eps', v);
   }
   get weightDecay(): number {
-    return this._weightDecay;
+    return this.hyperOf('weightDecay');
   }
   set weightDecay(v: number) {
-    this._weightDecay = nonNegative('RMSprop', 'weightDecay', v);
+    this.setHyperAll('weightDecay', v);
+  }
+
+  /** rho is alpha's other name: one of them, stored as alpha (default 0.99). */
+  protected override normalize(opts: Record<string, unknown>, where: string): Record<string, unknown> {
+    const { rho, ...rest } = opts;
+    if (rest.alpha !== undefined && rho !== undefined) {
+      throw new Error(`${where}: give alpha or rho (the same decay rate), not both (got alpha ${String(rest.alpha)}, rho ${String(rho)})`);
+    }
+    if (rho !== undefined) rest.alpha = rho;
+    else if ('alpha' in rest && rest.alpha === undefined) rest.alpha = 0.99;
+    return rest;
+  }
+
+  protected override checkHyper(key: string, v: unknown, where: string): HyperValue {
+    if (key === 'alpha') return unitInterval(where, key, v);
+    if (key === 'eps') return positive(where, key, v);
+    if (key === 'weightDecay') return nonNegative(where, key, v);
+    return super.checkHyper(key, v, where);
   }
 
   protected nBuffers(): number {
     return 1;
   }
 
-  protected update(k: Kernels, p: Tensor, g: Tensor, st: ParamState): void {
-    k.rmspropStep(p.ptr, g.ptr, st.buffers[0], p.size, this.lr, this._alpha, this._eps, this._weightDecay);
-  }
-
-  protected hyper(): Record<string, HyperValue> {
-    return { alpha: this._alpha, eps: this._eps, weightDecay: this._weightDecay };
-  }
-  protected setHyper(h: Record<string, HyperValue>): void {
-    const alpha = unitInterval('RMSprop', 'alpha', h.alpha);
-    const eps = positive('RMSprop', 'eps', h.eps);
-    const weightDecay = nonNegative('RMSprop', 'weightDecay', h.weightDecay);
-    this._alpha = alpha;
-    this._eps = eps;
-    this._weightDecay = weightDecay;
+  protected update(p: Tensor, grad: Tensor, st: ParamState, g: ParamGroup<Hyper>): void {
+    rmspropUpdate(p, grad, st.buffers[0], g.lr, g.alpha, g.eps, g.weightDecay);
   }
 }

@@ -3,12 +3,13 @@
 // with optional L2 weight decay folded into the gradient (grad + weightDecay * w).
 // Note: the velocity keeps dw itself (lr included), as in the notes, so changing lr
 // mid-run scales only the new gradient term (PyTorch keeps lr outside its buffer).
-import type { Kernels } from '../../bindings/index';
+import { sgdUpdate } from '../ops/inplace';
 import type { Tensor } from '../core/tensor';
-import { Optimizer, checkOptions, nonNegative, unitInterval, type HyperValue, type ParamState } from './optimizer';
+import { checkOptions } from '../core/validate';
+import { Optimizer, nonNegative, unitInterval, type HyperValue, type ParamGroup, type ParamState, type Params } from './optimizer';
 
 export interface SGDOptions {
-  /** Learning rate eta (required). */
+  /** Learning rate eta (required, here or in every parameter group). */
   lr: number;
   /** Momentum mu in [0, 1); 0 (default) is plain gradient descent and keeps no state. */
   momentum?: number;
@@ -16,49 +17,48 @@ export interface SGDOptions {
   weightDecay?: number;
 }
 
+type Hyper = { momentum: number; weightDecay: number };
+
 const KEYS = ['lr', 'momentum', 'weightDecay'] as const;
 
-export class SGD extends Optimizer {
-  private _momentum = 0;
-  private _weightDecay = 0;
-
-  constructor(params: Iterable<Tensor>, opts: SGDOptions) {
-    if (opts === undefined) throw new Error('SGD: options with a learning rate are required, e.g. new SGD(params, { lr: 0.1 })');
+export class SGD extends Optimizer<Hyper> {
+  /**
+   * @param params tensors, or parameter groups `[{ params, lr?, momentum?, weightDecay?, lrScale? }, ...]`
+   * @param opts defaults for every group
+   */
+  constructor(params: Params<Partial<SGDOptions>>, opts?: SGDOptions) {
+    const list = params !== null && params !== undefined && typeof (params as Iterable<unknown>)[Symbol.iterator] === 'function' ? Array.from(params as Iterable<unknown>) : params;
+    const grouped = Array.isArray(list) && list.length > 0 && list.every((g) => g !== null && typeof g === 'object' && 'params' in g && !('ptr' in g));
+    if (opts === undefined && !grouped) throw new Error('SGD: options with a learning rate are required, e.g. new SGD(params, { lr: 0.1 })');
     const o = checkOptions('SGD', opts, KEYS);
-    super('SGD', params, o.lr);
-    this.momentum = (o.momentum ?? 0) as number;
-    this.weightDecay = (o.weightDecay ?? 0) as number;
+    super('SGD', list as Params, { lr: o.lr, momentum: o.momentum ?? 0, weightDecay: o.weightDecay ?? 0 }, KEYS);
   }
 
   get momentum(): number {
-    return this._momentum;
+    return this.hyperOf('momentum');
   }
   set momentum(v: number) {
-    this._momentum = unitInterval('SGD', 'momentum', v);
+    this.setHyperAll('momentum', v);
   }
   get weightDecay(): number {
-    return this._weightDecay;
+    return this.hyperOf('weightDecay');
   }
   set weightDecay(v: number) {
-    this._weightDecay = nonNegative('SGD', 'weightDecay', v);
+    this.setHyperAll('weightDecay', v);
   }
 
-  protected nBuffers(): number {
-    return this._momentum !== 0 ? 1 : 0;
+  protected override checkHyper(key: string, v: unknown, where: string): HyperValue {
+    if (key === 'momentum') return unitInterval(where, key, v);
+    if (key === 'weightDecay') return nonNegative(where, key, v);
+    return super.checkHyper(key, v, where);
   }
 
-  protected update(k: Kernels, p: Tensor, g: Tensor, st: ParamState): void {
-    // Without momentum there is no velocity buffer: the kernel takes a null pointer.
-    k.sgdStep(p.ptr, g.ptr, st.buffers.length > 0 ? st.buffers[0] : 0, p.size, this.lr, this._momentum, this._weightDecay);
+  protected nBuffers(g: ParamGroup<Hyper>): number {
+    return g.momentum !== 0 ? 1 : 0;
   }
 
-  protected hyper(): Record<string, HyperValue> {
-    return { momentum: this._momentum, weightDecay: this._weightDecay };
-  }
-  protected setHyper(h: Record<string, HyperValue>): void {
-    const momentum = unitInterval('SGD', 'momentum', h.momentum);
-    const weightDecay = nonNegative('SGD', 'weightDecay', h.weightDecay);
-    this._momentum = momentum;
-    this._weightDecay = weightDecay;
+  protected update(p: Tensor, grad: Tensor, st: ParamState, g: ParamGroup<Hyper>): void {
+    // Without momentum there is no velocity tensor: the kernel gets a null pointer.
+    sgdUpdate(p, grad, st.buffers.length > 0 ? st.buffers[0] : null, g.lr, g.momentum, g.weightDecay);
   }
 }

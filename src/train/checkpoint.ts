@@ -1,11 +1,11 @@
 // Saving and loading a model's weights as safetensors bytes (readable by PyTorch's
 // safetensors too). Loading checks every name, shape and dtype before writing anything.
 import { parseSafetensors, saveSafetensors } from '../export/safetensors';
-import { Module } from '../nn/module';
+import { Module, type AnyModule } from '../nn/module';
 import { fmt } from '../core/tensor';
 
 /** The model's parameters and buffers (stateDict) as safetensors bytes. */
-export function saveModel(model: Module, metadata: Record<string, string> = {}): Uint8Array {
+export function saveModel(model: AnyModule, metadata: Record<string, string> = {}): Uint8Array {
   if (!(model instanceof Module)) throw new Error('saveModel: expected a Module');
   return saveSafetensors(model.stateDict(), metadata);
 }
@@ -15,7 +15,7 @@ export function saveModel(model: Module, metadata: Record<string, string> = {}):
  * with the same shapes and dtypes, otherwise it throws and the model is unchanged.
  * Returns the file's metadata.
  */
-export function loadModel(model: Module, bytes: Uint8Array): Record<string, string> {
+export function loadModel(model: AnyModule, bytes: Uint8Array): Record<string, string> {
   if (!(model instanceof Module)) throw new Error('loadModel: expected a Module');
   const { tensors, metadata } = parseSafetensors(bytes);
   const own = model.stateDict();

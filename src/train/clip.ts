@@ -1,10 +1,10 @@
 // Gradient clipping, in place on the parameters' .grad, on the SIMD kernels (one or two
 // kernel calls per parameter tensor, no per-element JavaScript).
-import { BinOp, kernels } from '../../bindings/index';
-import { Module } from '../nn/module';
 import { Tensor } from '../core/tensor';
+import { Module, type AnyModule } from '../nn/module';
+import { clampInPlace, scaleInPlace, sumOfSquares } from '../ops/inplace';
 
-type Params = Module | Iterable<Tensor>;
+type Params = AnyModule | Iterable<Tensor>;
 
 function gradsOf(where: string, params: Params): Tensor[] {
   let list: unknown[];
@@ -32,13 +32,12 @@ export function clipGradNorm(params: Params, maxNorm: number): number {
     throw new Error(`clipGradNorm: maxNorm must be a finite number > 0, got ${String(maxNorm)}`);
   }
   const grads = gradsOf('clipGradNorm', params);
-  const k = kernels();
   let sq = 0;
-  for (const g of grads) sq += k.dot(g.ptr, g.ptr, g.size);
+  for (const g of grads) sq += sumOfSquares(g);
   const norm = Math.sqrt(sq);
   if (!Number.isFinite(norm)) return norm;
   const coef = maxNorm / (norm + 1e-6);
-  if (coef < 1) for (const g of grads) k.binaryScalar(BinOp.Mul, g.ptr, coef, g.ptr, g.size, 0);
+  if (coef < 1) for (const g of grads) scaleInPlace(g, coef);
   return norm;
 }
 
@@ -47,9 +46,5 @@ export function clipGradValue(params: Params, clipValue: number): void {
   if (typeof clipValue !== 'number' || !(clipValue >= 0) || !Number.isFinite(clipValue)) {
     throw new Error(`clipGradValue: clipValue must be a finite number >= 0, got ${String(clipValue)}`);
   }
-  const k = kernels();
-  for (const g of gradsOf('clipGradValue', params)) {
-    k.binaryScalar(BinOp.Min, g.ptr, clipValue, g.ptr, g.size, 0);
-    k.binaryScalar(BinOp.Max, g.ptr, -clipValue, g.ptr, g.size, 0);
-  }
+  for (const g of gradsOf('clipGradValue', params)) clampInPlace(g, -clipValue, clipValue);
 }

@@ -1,10 +1,14 @@
-// The training toolkit: fit/evaluate/predict, learning-rate schedules, gradient clipping,
-// metrics and model checkpoints.
+// The training toolkit: fit/evaluate/predict around overridable steps, callbacks,
+// learning-rate schedules, gradient clipping, metrics and model checkpoints.
+export { fit, evaluate, predict, type FitOptions, type EvaluateOptions, type FitData } from './fit';
 export {
-  fit, evaluate, predict,
-  type FitOptions, type FitCallbacks, type History, type EpochLogs, type EarlyStoppingOptions,
-  type EvaluateOptions, type LossFn, type LossLike,
-} from './fit';
+  defaultTrainStep, defaultEvalStep,
+  type TrainStep, type EvalStep, type StepContext, type EvalContext, type StepResult, type LossFn, type LossLike,
+} from './step';
+export {
+  type Callback, type FitCallbacks, type FitControl, type TrainBeginInfo, type BatchLogs, type History, type EpochLogs,
+  type EarlyStoppingOptions,
+} from './callbacks';
 export {
   LinearLR, PowerLR, ExponentialLR, StepLR, CosineAnnealingLR, type LRSchedule, type ScheduleLike,
 } from './schedules';

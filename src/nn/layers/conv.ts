@@ -3,10 +3,11 @@
 import {
   conv2d, conv2dOutputShape, convTranspose2d, convTranspose2dOutputShape, size2,
   type Conv2dOptions, type ConvTranspose2dOptions, type Size2,
-} from '../ops/conv';
-import { zeros, type Shape, type Tensor } from '../core/tensor';
-import { initTensor, type Init } from './init';
-import { Module, parameter } from './module';
+} from '../../ops/conv';
+import { zeros, type Shape, type Tensor } from '../../core/tensor';
+import { positiveInt } from '../../core/validate';
+import { initTensor, type Init } from '../init';
+import { Module, parameter } from '../module';
 
 export interface Conv2dLayerOptions extends Conv2dOptions {
   /** Learnable per-channel bias (default true; initialised to zero, like Linear). */
@@ -23,10 +24,6 @@ export interface ConvTranspose2dLayerOptions extends ConvTranspose2dOptions {
   bias?: boolean;
   /** Weight initialiser (default 'xavier' with M = outChannels·kh·kw, PyTorch's fan-in for this layout). */
   init?: Init;
-}
-
-function positive(layer: string, name: string, v: number): void {
-  if (!Number.isInteger(v) || v <= 0) throw new Error(`${layer}: ${name} must be a positive integer, got ${v}`);
 }
 
 /** [N, C, H, W] -> output shape; a [C, H, W] shape (no batch) gives [F, OH, OW]. */
@@ -47,8 +44,8 @@ export class Conv2d extends Module {
 
   constructor(readonly inChannels: number, readonly outChannels: number, kernelSize: Size2, opts: Conv2dLayerOptions = {}) {
     super();
-    positive('Conv2d', 'inChannels', inChannels);
-    positive('Conv2d', 'outChannels', outChannels);
+    positiveInt('Conv2d', 'inChannels', inChannels);
+    positiveInt('Conv2d', 'outChannels', outChannels);
     const [kh, kw] = size2('Conv2d', 'kernelSize', kernelSize, 1);
     this.kernelSize = [kh, kw];
     this.stride = size2('Conv2d', 'stride', opts.stride ?? 1, 1);
@@ -85,8 +82,8 @@ export class ConvTranspose2d extends Module {
 
   constructor(readonly inChannels: number, readonly outChannels: number, kernelSize: Size2, opts: ConvTranspose2dLayerOptions = {}) {
     super();
-    positive('ConvTranspose2d', 'inChannels', inChannels);
-    positive('ConvTranspose2d', 'outChannels', outChannels);
+    positiveInt('ConvTranspose2d', 'inChannels', inChannels);
+    positiveInt('ConvTranspose2d', 'outChannels', outChannels);
     const [kh, kw] = size2('ConvTranspose2d', 'kernelSize', kernelSize, 1);
     this.kernelSize = [kh, kw];
     this.stride = size2('ConvTranspose2d', 'stride', opts.stride ?? 1, 1);

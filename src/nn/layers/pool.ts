@@ -1,20 +1,13 @@
-// Pooling and reshaping layers for convolutional networks: MaxPool2d, AvgPool2d,
-// GlobalAvgPool2d, Flatten. None has parameters (notes §1.5.1.5); each has outputShape()
-// for shape inference when building a model.
-import { size2, type Size2 } from '../ops/conv';
-import { avgPool2d, globalAvgPool2d, maxPool2d, poolOutputShape, type AvgPool2dOptions, type Pool2dOptions } from '../ops/pool';
-import { flatten } from '../ops/shape';
-import { fmt, type Shape, type Tensor } from '../core/tensor';
-import { Module } from './module';
+// Pooling layers for convolutional networks: MaxPool2d, AvgPool2d, GlobalAvgPool2d. None has
+// parameters (notes §1.5.1.5); each has outputShape() for shape inference when building a model.
+import { size2, type Size2 } from '../../ops/conv';
+import { avgPool2d, globalAvgPool2d, maxPool2d, poolOutputShape, type AvgPool2dOptions, type Pool2dOptions } from '../../ops/pool';
+import { fmt, type Shape, type Tensor } from '../../core/tensor';
+import { Module } from '../module';
+import { checkShapeArg } from './shape';
 
 function checkPadding(layer: string, k: [number, number], p: [number, number]): void {
   if (2 * p[0] > k[0] || 2 * p[1] > k[1]) throw new Error(`${layer}: padding [${p}] must be at most half the kernel ${k[0]}x${k[1]}`);
-}
-
-function checkShapeArg(layer: string, inputShape: Shape): void {
-  if (!Array.isArray(inputShape) || !inputShape.every((d) => Number.isInteger(d) && d >= 0)) {
-    throw new Error(`${layer}.outputShape: expected an array of integers >= 0, got ${String(inputShape)}`);
-  }
 }
 
 /** Max pooling over kernel windows (stride defaults to the kernel size). */
@@ -79,26 +72,5 @@ export class GlobalAvgPool2d extends Module {
       throw new Error(`GlobalAvgPool2d: input must be 4-D [N, C, H, W] or 3-D [C, H, W], got ${fmt(inputShape)}`);
     }
     return inputShape.slice(0, -2);
-  }
-}
-
-/** Flattens the dims from startDim on (default 1): [N, C, H, W] -> [N, C*H*W]. */
-export class Flatten extends Module {
-  constructor(readonly startDim = 1) {
-    super();
-    if (!Number.isInteger(startDim)) throw new Error(`Flatten: startDim must be an integer, got ${startDim}`);
-  }
-
-  forward(x: Tensor): Tensor {
-    return flatten(x, this.startDim);
-  }
-
-  outputShape(inputShape: Shape): number[] {
-    checkShapeArg('Flatten', inputShape);
-    const n = inputShape.length;
-    if (n === 0) return [1];
-    const s = this.startDim < 0 ? this.startDim + n : this.startDim;
-    if (s < 0 || s >= n) throw new Error(`Flatten: startDim ${this.startDim} is out of range for input ${fmt(inputShape)}`);
-    return [...inputShape.slice(0, s), inputShape.slice(s).reduce((a, b) => a * b, 1)];
   }
 }

@@ -1,15 +1,16 @@
-// Normalisation and dropout layers (notes §1.3.5.4 and §1.5.1.7): BatchNorm1d, BatchNorm2d,
-// LayerNorm and Dropout. All follow module.training (train()/eval()).
+// Normalisation layers (notes §1.3.5.4): BatchNorm1d, BatchNorm2d and LayerNorm. Batch norm
+// follows module.training (train()/eval()).
 //
 // Batch norm keeps the notes' running averages as buffers (so they are saved in state dicts):
 // runningMean (μ̄, starts at 0) and runningStd (σ̄, the standard deviation, starts at 1),
 // updated as μ̄ ← α μ̄ + (1-α) μ and σ̄ ← α σ̄ + (1-α) σ with α = momentum (default 0.9,
 // the weight of the old value). Evaluation normalises by sqrt(σ̄² + eps). Note the names:
 // PyTorch's running_var holds a variance and its momentum 0.1 weighs the new value.
-import { dropout } from '../ops/dropout';
-import { batchNorm, layerNorm } from '../ops/norm';
-import { fmt, full, type Shape, type Tensor } from '../core/tensor';
-import { Module, buffer, parameter } from './module';
+import { batchNorm, layerNorm } from '../../ops/norm';
+import { fmt, full, type Shape, type Tensor } from '../../core/tensor';
+import { positiveInt } from '../../core/validate';
+import { Module, buffer, parameter } from '../module';
+import { checkShapeArg } from './shape';
 
 export interface BatchNormLayerOptions {
   /** α of the notes' running averages: weight of the old value, in [0, 1] (default 0.9). */
@@ -18,12 +19,6 @@ export interface BatchNormLayerOptions {
   eps?: number;
   /** Learnable γ (weight) and β (bias) (default true). */
   affine?: boolean;
-}
-
-function checkShapeArg(layer: string, inputShape: Shape): void {
-  if (!Array.isArray(inputShape) || !inputShape.every((d) => Number.isInteger(d) && d >= 0)) {
-    throw new Error(`${layer}.outputShape: expected an array of integers >= 0, got ${String(inputShape)}`);
-  }
 }
 
 abstract class BatchNormBase extends Module {
@@ -40,7 +35,7 @@ abstract class BatchNormBase extends Module {
 
   constructor(private readonly layer: string, readonly numFeatures: number, opts: BatchNormLayerOptions) {
     super();
-    if (!Number.isInteger(numFeatures) || numFeatures <= 0) throw new Error(`${layer}: numFeatures must be a positive integer, got ${numFeatures}`);
+    positiveInt(layer, 'numFeatures', numFeatures);
     const momentum = opts.momentum ?? 0.9;
     const eps = opts.eps ?? 1e-5;
     if (typeof momentum !== 'number' || !(momentum >= 0 && momentum <= 1)) throw new Error(`${layer}: momentum must be in [0, 1], got ${String(momentum)}`);
@@ -147,22 +142,5 @@ export class LayerNorm extends Module {
     if (shape.length < n || tail.some((d, i) => d !== this.normalizedShape[i])) {
       throw new Error(`LayerNorm: input ${fmt(shape)} does not end in the normalized shape ${fmt(this.normalizedShape)}`);
     }
-  }
-}
-
-/** Inverted dropout with probability p while training; the identity in eval(). */
-export class Dropout extends Module {
-  constructor(readonly p = 0.5) {
-    super();
-    if (typeof p !== 'number' || !(p >= 0 && p < 1)) throw new Error(`Dropout: p must be a number in [0, 1), got ${String(p)}`);
-  }
-
-  forward(x: Tensor): Tensor {
-    return dropout(x, this.p, this.training);
-  }
-
-  outputShape(inputShape: Shape): number[] {
-    checkShapeArg('Dropout', inputShape);
-    return inputShape.slice();
   }
 }

@@ -1,0 +1,33 @@
+// Activation layers: ReLU, Sigmoid, Tanh, Softplus, LeakyReLU and PReLU (learnable slope).
+import { leakyRelu, prelu, relu, sigmoid, softplus, tanh } from '../../ops/elementwise';
+import { full, type Tensor } from '../../core/tensor';
+import { positiveInt } from '../../core/validate';
+import { Module, parameter } from '../module';
+
+export class ReLU extends Module {
+  forward(x: Tensor): Tensor { return relu(x); }
+}
+export class Sigmoid extends Module {
+  forward(x: Tensor): Tensor { return sigmoid(x); }
+}
+export class Tanh extends Module {
+  forward(x: Tensor): Tensor { return tanh(x); }
+}
+export class Softplus extends Module {
+  forward(x: Tensor): Tensor { return softplus(x); }
+}
+export class LeakyReLU extends Module {
+  constructor(readonly negativeSlope = 0.01) { super(); }
+  forward(x: Tensor): Tensor { return leakyRelu(x, this.negativeSlope); }
+}
+
+/** PReLU: like LeakyReLU with a learnable slope (one shared, or one per channel). */
+export class PReLU extends Module {
+  readonly weight: Tensor;
+  constructor(numParameters = 1, initSlope = 0.25) {
+    super();
+    positiveInt('PReLU', 'numParameters', numParameters);
+    this.weight = parameter(full([numParameters], initSlope));
+  }
+  forward(x: Tensor): Tensor { return prelu(x, this.weight); }
+}
