@@ -3,7 +3,7 @@
 // steps, train/eval behaviour, dropout statistics and reproducibility, shape inference, the
 // layers' error messages, state dicts and flat memory over a training loop. The ops' gradients,
 // references and bad inputs are checked from their registry definitions (test/ops), the
-// layers' gradients through test/op-table.ts.
+// layers' gradients through test/nn/layer-table.ts.
 import { describe, expect, it } from 'vitest';
 import * as sg from '../src/index';
 import { expectFlatTraining } from './helpers/memory';

@@ -1,6 +1,7 @@
 // Mini-batches from in-memory arrays: a tensor-backed Dataset over them, batched by the
 // DataLoader (the one batcher). Batch tensors are owned by the graph that consumes them
 // (released by the next backward()), so a training loop needs no dispose().
+import { positiveInt } from '../core/validate';
 import type { Generator as Rng } from '../core/random';
 import { TensorDataset } from './dataset';
 import { DataLoader, type LoaderBatch } from './loader';
@@ -26,7 +27,7 @@ export function* batches(
   const n = x.length / features;
   if (!Number.isInteger(n)) throw new Error(`batches: ${x.length} values are not a whole number of ${features}-feature examples`);
   if (y.length !== n * targetWidth) throw new Error(`batches: ${n} examples but ${y.length} target values (expected ${n * targetWidth})`);
-  if (!Number.isInteger(opts.batchSize) || opts.batchSize <= 0) throw new Error(`batches: batchSize must be a positive integer, got ${opts.batchSize}`);
+  positiveInt('batches', 'batchSize', opts.batchSize);
   const data = new TensorDataset(x, [features], y, { targetShape: targetWidth === 1 ? [] : [targetWidth] });
   yield* new DataLoader(data, { batchSize: opts.batchSize, shuffle: opts.shuffle ?? false, dropLast: opts.dropLast ?? false, generator: opts.generator });
 }

@@ -5,7 +5,7 @@
 import { markTransient } from '../core/autograd';
 import { Generator, rng as globalRng } from '../core/random';
 import { empty, type Tensor } from '../core/tensor';
-import { checkOptions } from '../core/validate';
+import { checkOptions, positiveInt } from '../core/validate';
 import { editElements, writeElements } from '../ops/inplace';
 import { collate, type Collated } from './collate';
 import { TensorDataset, describe, isDataset, type Example, type MapDataset } from './dataset';
@@ -76,7 +76,7 @@ export class DataLoader<D extends MapDataset<unknown> = TensorDataset, B = Defau
     if (!isDataset(dataset)) throw new Error(`DataLoader: expected a Dataset (an object with length and get(i)), got ${describe(dataset)}`);
     checkOptions('DataLoader', opts, KEYS);
     const bs = opts.batchSize ?? 32;
-    if (!Number.isInteger(bs) || bs <= 0) throw new Error(`DataLoader: batchSize must be a positive integer, got ${bs}`);
+    positiveInt('DataLoader', 'batchSize', bs);
     if (opts.generator !== undefined && !(opts.generator instanceof Generator)) throw new Error('DataLoader: generator must be a Generator');
     if (opts.collate !== undefined && typeof opts.collate !== 'function') throw new Error(`DataLoader: collate must be a function (examples) => batch, got ${typeof opts.collate}`);
     if (opts.transform !== undefined && !(dataset instanceof TensorDataset)) {

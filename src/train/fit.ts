@@ -12,7 +12,7 @@
 import { noGrad } from '../core/autograd';
 import type { Generator } from '../core/random';
 import { Tensor, dispose, fmt, scope } from '../core/tensor';
-import { checkOptions } from '../core/validate';
+import { checkOptions, positiveInt } from '../core/validate';
 import type { Collated } from '../data/collate';
 import { TensorDataset, isDataset, type MapDataset } from '../data/dataset';
 import { DataLoader, type LoaderBatch } from '../data/loader';
@@ -403,7 +403,7 @@ export function predict(model: AnyModule, x: Tensor | TensorDataset | MapDataset
   if (!(model instanceof Module)) throw new Error(`${W}: model must be a Module`);
   checkOptions(W, options, ['batchSize']);
   const bs = options.batchSize;
-  if (bs !== undefined && (!Number.isInteger(bs) || bs <= 0)) throw new Error(`${W}: batchSize must be a positive integer, got ${bs}`);
+  if (bs !== undefined) positiveInt(W, 'batchSize', bs);
   const restore = saveModes(model);
   model.eval();
   try {

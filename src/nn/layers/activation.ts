@@ -1,5 +1,5 @@
 // Activation layers: ReLU, Sigmoid, Tanh, Softplus, LeakyReLU and PReLU (learnable slope).
-import { leakyRelu, prelu, relu, sigmoid, softplus, tanh } from '../../ops/elementwise';
+import { elu, leakyRelu, prelu, relu, sigmoid, softplus, tanh } from '../../ops/elementwise';
 import { full, type Tensor } from '../../core/tensor';
 import { positiveInt } from '../../core/validate';
 import { Module, parameter } from '../module';
@@ -19,6 +19,12 @@ export class Softplus extends Module {
 export class LeakyReLU extends Module {
   constructor(readonly negativeSlope = 0.01) { super(); }
   forward(x: Tensor): Tensor { return leakyRelu(x, this.negativeSlope); }
+}
+
+/** ELU: x for x > 0, alpha·(e^x − 1) otherwise. */
+export class ELU extends Module {
+  constructor(readonly alpha = 1) { super(); }
+  forward(x: Tensor): Tensor { return elu(x, this.alpha); }
 }
 
 /** PReLU: like LeakyReLU with a learnable slope (one shared, or one per channel). */
