@@ -95,7 +95,8 @@ export interface Parsed<A> {
   temps?: Tensor[];
 }
 
-export interface OpSpec<Args extends unknown[], A extends object, S, M extends boolean> {
+/** What every op definition states, composed or not: identity, inputs and test material. */
+export interface OpCommon<M extends boolean> {
   name: string;
   family: OpFamily;
   /** One line for the docs. */
@@ -109,6 +110,14 @@ export interface OpSpec<Args extends unknown[], A extends object, S, M extends b
   method?: M;
   /** Dtypes its tensor inputs may have (default float32 only; views and copies take any). */
   dtypes?: readonly DType[];
+  reference?: Reference;
+  /** Why the op has no reference, when it cannot have one. */
+  noReference?: string;
+  samples: readonly OpSample[];
+  badInputs?: readonly BadInput[];
+}
+
+export interface OpSpec<Args extends unknown[], A extends object, S, M extends boolean> extends OpCommon<M> {
   /** Public arguments → tensor inputs and attributes. Validates types and attribute values. */
   parse: (...args: Args) => Parsed<A>;
   /** Output shape from input shapes and attributes (validates shapes; reads no data). */
@@ -117,11 +126,6 @@ export interface OpSpec<Args extends unknown[], A extends object, S, M extends b
   forward: (inputs: readonly (Tensor | null)[], attrs: A, outShape: number[]) => Tensor | ForwardResult<S>;
   /** Vector-Jacobian product: one gradient (or null) per declared input. Absent: not differentiable. */
   backward?: (grad: Tensor, ctx: BackwardContext<A, S>) => (Tensor | null)[];
-  reference?: Reference;
-  /** Why the op has no reference, when it cannot have one. */
-  noReference?: string;
-  samples: readonly OpSample[];
-  badInputs?: readonly BadInput[];
 }
 
 /** A defined op as the registry holds it (attribute and state types erased). */
@@ -155,6 +159,15 @@ function inputName(declared: readonly string[], i: number): string {
   const last = declared.length - 1;
   if (last >= 0 && i >= last && declared[last].endsWith('...')) return `${declared[last].slice(0, -3)}[${i - last}]`;
   return declared[i]?.replace('?', '') ?? `input ${i}`;
+}
+
+/** The registry's record of a definition: its common part with defaults, plus what differs by kind. */
+function describe<M extends boolean>(spec: OpCommon<M>, rest: Pick<OpDef, 'differentiable' | 'composed' | 'fn' | 'shape'>): OpDef {
+  return {
+    name: spec.name, family: spec.family, summary: spec.summary, inputs: spec.inputs, method: spec.method === true,
+    dtypes: spec.dtypes ?? ['float32'], reference: spec.reference, noReference: spec.noReference,
+    samples: spec.samples, badInputs: spec.badInputs ?? [], ...rest,
+  };
 }
 
 function register(def: OpDef): void {
@@ -198,29 +211,17 @@ export function defineOp<Args extends unknown[], A extends object, S = undefined
       return mapped;
     }, saved, attrs);
   };
-  const def: OpDef = {
-    name, family: spec.family, summary: spec.summary, inputs: spec.inputs, method: spec.method === true,
-    dtypes: spec.dtypes ?? ['float32'], differentiable: backward !== undefined, composed: false, reference: spec.reference, noReference: spec.noReference,
-    samples: spec.samples, badInputs: spec.badInputs ?? [], fn: fn as unknown as (...args: never[]) => Tensor,
+  const def = describe(spec, {
+    differentiable: backward !== undefined, composed: false, fn: fn as unknown as (...args: never[]) => Tensor,
     shape: shape as (shapes: readonly (Shape | null)[], attrs: object) => number[],
-  };
+  });
   register(def);
   return Object.assign(fn, { def, method: (spec.method ?? false) as M });
 }
 
-export interface CompositeSpec<F extends (...args: never[]) => Tensor, M extends boolean> {
-  name: string;
-  family: OpFamily;
-  summary: string;
-  inputs: readonly string[];
-  method?: M;
-  dtypes?: readonly DType[];
+export interface CompositeSpec<F extends (...args: never[]) => Tensor, M extends boolean> extends OpCommon<M> {
   /** The op, written with other ops (it records their nodes; its gradient comes from them). */
   fn: F;
-  reference?: Reference;
-  noReference?: string;
-  samples: readonly OpSample[];
-  badInputs?: readonly BadInput[];
 }
 
 /** Registers an op composed of other ops, so that the test tables and Tensor methods include it. */
@@ -238,11 +239,7 @@ export function defineComposite<F extends (...args: never[]) => Tensor, M extend
     }
     return inner(...args);
   };
-  const def: OpDef = {
-    name: spec.name, family: spec.family, summary: spec.summary, inputs: spec.inputs, method: spec.method === true,
-    dtypes: spec.dtypes ?? ['float32'], differentiable: true, composed: true, reference: spec.reference, noReference: spec.noReference,
-    samples: spec.samples, badInputs: spec.badInputs ?? [], fn: fn as (...args: never[]) => Tensor, shape: null,
-  };
+  const def = describe(spec, { differentiable: true, composed: true, fn: fn as (...args: never[]) => Tensor, shape: null });
   register(def);
   return Object.assign(fn as unknown as F, { def, method: (spec.method ?? false) as M });
 }
