@@ -17,9 +17,11 @@ await build({
 // Browsers (the `browser` condition of package.json): ESM, minified. The wasm files are found
 // next to it with new URL('../dist/wasm/…', import.meta.url), which webpack and Vite rewrite
 // into emitted assets and a plain <script type="module"> resolves against this file's URL.
+// globalThis.__SIMDGRAD_OP_TESTS__ false: the ops' test material (samples, references, bad
+// inputs) is dropped (see OpCommon.tests in src/ops/registry.ts).
 await build({
   ...common, entryPoints: ['src/index.ts'], outfile: 'dist/index.browser.js', format: 'esm', platform: 'browser',
-  minify: true, legalComments: 'none',
+  minify: true, legalComments: 'none', define: { 'globalThis.__SIMDGRAD_OP_TESTS__': 'false' },
 });
 await build({
   ...common, entryPoints: ['examples/train-mnist.ts'], outfile: 'dist/train-mnist.js',

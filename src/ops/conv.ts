@@ -387,31 +387,33 @@ export const conv2d: OpFn<[x: Tensor, weight: Tensor, bias?: Tensor | null, opts
     const db = b !== null && b.requiresGrad ? biasGrad(gy, N, F, P) : null;
     return [dx, dw, db];
   },
-  reference: { js: conv2dReference },
-  samples: [
-    { label: '3x3 stride 2 padding 1, no bias', inputs: [{ shape: [1, 3, 6, 5] }, { shape: [2, 3, 3, 3] }], args: [null, { stride: 2, padding: 1 }] },
-    { label: '3x3 padding 1, bias, batch 2', inputs: [{ shape: [2, 2, 5, 4] }, { shape: [3, 2, 3, 3] }, { shape: [3] }], args: [{ padding: 1 }] },
-    { label: '5x3 stride [2,1] padding [2,0], bias', inputs: [{ shape: [2, 1, 7, 5] }, { shape: [2, 1, 5, 3] }, { shape: [2] }], args: [{ stride: [2, 1], padding: [2, 0] }] },
-    { label: '1x1 pointwise, bias', inputs: [{ shape: [2, 3, 3, 2] }, { shape: [2, 3, 1, 1] }, { shape: [2] }] },
-    { label: "'same' with an even 2x2 kernel", inputs: [{ shape: [1, 2, 4, 5] }, { shape: [2, 2, 2, 2] }], args: [null, { padding: 'same' }] },
-    { label: 'many channels (im2col + GEMM)', inputs: [{ shape: [2, 5, 4, 4] }, { shape: [3, 5, 3, 3] }, { shape: [3] }], args: [{ padding: 1 }] },
-  ],
-  badInputs: [
-    bad('conv2d', 'channel mismatch', [2, 3, 8, 8], [4, 5, 3, 3], [], /^conv2d: channel mismatch: input \[2,3,8,8\], weight \[4,5,3,3\]/),
-    bad('conv2d', '3-D input', [3, 8, 8], [4, 3, 3, 3], [], /^conv2d: input must be 4-D \[N, C, H, W\], got \[3,8,8\]/),
-    bad('conv2d', '2-D weight', [2, 3, 8, 8], [4, 27], [], /^conv2d: weight must be 4-D .*got \[4,27\]/),
-    bad('conv2d', 'kernel larger than the padded input', [1, 3, 2, 8], [4, 3, 5, 3], [null, { padding: 1 }],
-      'conv2d: kernel 5x3 is larger than the padded input 4x10 (input [1,3,2,8], weight [4,3,5,3], padding [1,1])'),
-    bad('conv2d', 'zero stride', [2, 3, 8, 8], [4, 3, 3, 3], [null, { stride: 0 }], 'conv2d: stride must be a positive integer or a pair [h, w] of them, got 0'),
-    bad('conv2d', 'fractional stride', [2, 3, 8, 8], [4, 3, 3, 3], [null, { stride: [1, 1.5] }], /^conv2d: stride must be .*got \[1,1\.5\]/),
-    bad('conv2d', 'negative padding', [2, 3, 8, 8], [4, 3, 3, 3], [null, { padding: -1 }], /^conv2d: padding must be an integer >= 0 or a pair/),
-    bad('conv2d', 'padding of three numbers', [2, 3, 8, 8], [4, 3, 3, 3], [null, { padding: [1, 1, 1] }], /^conv2d: padding must be .*got \[1,1,1\]/),
-    bad('conv2d', 'unknown padding string', [2, 3, 8, 8], [4, 3, 3, 3], [null, { padding: 'full' }], /^conv2d: padding must be .*got 'full'/),
-    bad('conv2d', "'same' with stride 2", [2, 3, 8, 8], [4, 3, 3, 3], [null, { stride: 2, padding: 'same' }], /^conv2d: padding 'same' needs stride 1/),
-    bad('conv2d', 'wrong bias shape', [2, 3, 8, 8], [4, 3, 3, 3], [() => zeros([3])], 'conv2d: bias must be [4] for weight [4,3,3,3], got [3]'),
-    bad('conv2d', 'unknown option', [2, 3, 8, 8], [4, 3, 3, 3], [null, { strides: 2 }], "conv2d: unknown option 'strides' (known: stride, padding)"),
-    { label: 'not a tensor', call: () => callOp('conv2d', [1, 2], zeros([4, 3, 3, 3])), error: /^conv2d: input must be a Tensor/ },
-  ],
+  tests: globalThis.__SIMDGRAD_OP_TESTS__ !== false ? {
+    reference: { js: conv2dReference },
+    samples: [
+      { label: '3x3 stride 2 padding 1, no bias', inputs: [{ shape: [1, 3, 6, 5] }, { shape: [2, 3, 3, 3] }], args: [null, { stride: 2, padding: 1 }] },
+      { label: '3x3 padding 1, bias, batch 2', inputs: [{ shape: [2, 2, 5, 4] }, { shape: [3, 2, 3, 3] }, { shape: [3] }], args: [{ padding: 1 }] },
+      { label: '5x3 stride [2,1] padding [2,0], bias', inputs: [{ shape: [2, 1, 7, 5] }, { shape: [2, 1, 5, 3] }, { shape: [2] }], args: [{ stride: [2, 1], padding: [2, 0] }] },
+      { label: '1x1 pointwise, bias', inputs: [{ shape: [2, 3, 3, 2] }, { shape: [2, 3, 1, 1] }, { shape: [2] }] },
+      { label: "'same' with an even 2x2 kernel", inputs: [{ shape: [1, 2, 4, 5] }, { shape: [2, 2, 2, 2] }], args: [null, { padding: 'same' }] },
+      { label: 'many channels (im2col + GEMM)', inputs: [{ shape: [2, 5, 4, 4] }, { shape: [3, 5, 3, 3] }, { shape: [3] }], args: [{ padding: 1 }] },
+    ],
+    badInputs: [
+      bad('conv2d', 'channel mismatch', [2, 3, 8, 8], [4, 5, 3, 3], [], /^conv2d: channel mismatch: input \[2,3,8,8\], weight \[4,5,3,3\]/),
+      bad('conv2d', '3-D input', [3, 8, 8], [4, 3, 3, 3], [], /^conv2d: input must be 4-D \[N, C, H, W\], got \[3,8,8\]/),
+      bad('conv2d', '2-D weight', [2, 3, 8, 8], [4, 27], [], /^conv2d: weight must be 4-D .*got \[4,27\]/),
+      bad('conv2d', 'kernel larger than the padded input', [1, 3, 2, 8], [4, 3, 5, 3], [null, { padding: 1 }],
+        'conv2d: kernel 5x3 is larger than the padded input 4x10 (input [1,3,2,8], weight [4,3,5,3], padding [1,1])'),
+      bad('conv2d', 'zero stride', [2, 3, 8, 8], [4, 3, 3, 3], [null, { stride: 0 }], 'conv2d: stride must be a positive integer or a pair [h, w] of them, got 0'),
+      bad('conv2d', 'fractional stride', [2, 3, 8, 8], [4, 3, 3, 3], [null, { stride: [1, 1.5] }], /^conv2d: stride must be .*got \[1,1\.5\]/),
+      bad('conv2d', 'negative padding', [2, 3, 8, 8], [4, 3, 3, 3], [null, { padding: -1 }], /^conv2d: padding must be an integer >= 0 or a pair/),
+      bad('conv2d', 'padding of three numbers', [2, 3, 8, 8], [4, 3, 3, 3], [null, { padding: [1, 1, 1] }], /^conv2d: padding must be .*got \[1,1,1\]/),
+      bad('conv2d', 'unknown padding string', [2, 3, 8, 8], [4, 3, 3, 3], [null, { padding: 'full' }], /^conv2d: padding must be .*got 'full'/),
+      bad('conv2d', "'same' with stride 2", [2, 3, 8, 8], [4, 3, 3, 3], [null, { stride: 2, padding: 'same' }], /^conv2d: padding 'same' needs stride 1/),
+      bad('conv2d', 'wrong bias shape', [2, 3, 8, 8], [4, 3, 3, 3], [() => zeros([3])], 'conv2d: bias must be [4] for weight [4,3,3,3], got [3]'),
+      bad('conv2d', 'unknown option', [2, 3, 8, 8], [4, 3, 3, 3], [null, { strides: 2 }], "conv2d: unknown option 'strides' (known: stride, padding)"),
+      { label: 'not a tensor', call: () => callOp('conv2d', [1, 2], zeros([4, 3, 3, 3])), error: /^conv2d: input must be a Tensor/ },
+    ],
+  } : undefined,
 });
 
 /**
@@ -488,22 +490,24 @@ export const convTranspose2d: OpFn<[x: Tensor, weight: Tensor, bias?: Tensor | n
     const db = b !== null && b.requiresGrad ? biasGrad(gy, N, Cout, Pout) : null;
     return [dx, dw, db];
   },
-  reference: { js: convTranspose2dReference },
-  samples: [
-    { label: '2x2 stride 1, no bias', inputs: [{ shape: [1, 2, 4, 3] }, { shape: [2, 3, 2, 2] }] },
-    { label: '3x3 stride 2 padding 1 outputPadding 1, bias', inputs: [{ shape: [2, 3, 3, 2] }, { shape: [3, 2, 3, 3] }, { shape: [2] }], args: [{ stride: 2, padding: 1, outputPadding: 1 }] },
-    { label: '4x4 stride 2 padding 1, bias', inputs: [{ shape: [1, 2, 3, 3] }, { shape: [2, 2, 4, 4] }, { shape: [2] }], args: [{ stride: 2, padding: 1 }] },
-    { label: '5x3 stride [2,1] padding [2,1], no bias', inputs: [{ shape: [2, 1, 3, 4] }, { shape: [1, 2, 5, 3] }], args: [null, { stride: [2, 1], padding: [2, 1], outputPadding: [1, 0] }] },
-    { label: '1x1 pointwise, bias', inputs: [{ shape: [2, 3, 2, 3] }, { shape: [3, 2, 1, 1] }, { shape: [2] }] },
-  ],
-  badInputs: [
-    bad('convTranspose2d', 'channel mismatch', [2, 3, 8, 8], [4, 2, 3, 3], [], /^convTranspose2d: channel mismatch: input \[2,3,8,8\], weight \[4,2,3,3\]/),
-    bad('convTranspose2d', 'outputPadding >= stride', [2, 3, 8, 8], [3, 2, 3, 3], [null, { stride: 2, outputPadding: 2 }], 'convTranspose2d: outputPadding [2,2] must be smaller than the stride [2,2]'),
-    bad('convTranspose2d', 'padding too large', [1, 3, 1, 1], [3, 2, 3, 3], [null, { padding: 2 }],
-      'convTranspose2d: output would be -1x-1: padding [2,2] is too large for input [1,3,1,1], weight [3,2,3,3], stride [1,1]'),
-    bad('convTranspose2d', "padding 'same'", [2, 3, 8, 8], [3, 2, 3, 3], [null, { padding: 'same' }], "convTranspose2d: padding must be an integer >= 0 or a pair [h, w] of them, got 'same'"),
-    bad('convTranspose2d', 'wrong bias', [2, 3, 8, 8], [3, 2, 3, 3], [() => zeros([3])], 'convTranspose2d: bias must be [2] for weight [3,2,3,3], got [3]'),
-    bad('convTranspose2d', 'zero stride', [2, 3, 8, 8], [3, 2, 3, 3], [null, { stride: [0, 1] }], /^convTranspose2d: stride must be a positive integer/),
-    bad('convTranspose2d', 'unknown option', [2, 3, 8, 8], [3, 2, 3, 3], [null, { output_padding: 1 }], "convTranspose2d: unknown option 'output_padding' (known: stride, padding, outputPadding)"),
-  ],
+  tests: globalThis.__SIMDGRAD_OP_TESTS__ !== false ? {
+    reference: { js: convTranspose2dReference },
+    samples: [
+      { label: '2x2 stride 1, no bias', inputs: [{ shape: [1, 2, 4, 3] }, { shape: [2, 3, 2, 2] }] },
+      { label: '3x3 stride 2 padding 1 outputPadding 1, bias', inputs: [{ shape: [2, 3, 3, 2] }, { shape: [3, 2, 3, 3] }, { shape: [2] }], args: [{ stride: 2, padding: 1, outputPadding: 1 }] },
+      { label: '4x4 stride 2 padding 1, bias', inputs: [{ shape: [1, 2, 3, 3] }, { shape: [2, 2, 4, 4] }, { shape: [2] }], args: [{ stride: 2, padding: 1 }] },
+      { label: '5x3 stride [2,1] padding [2,1], no bias', inputs: [{ shape: [2, 1, 3, 4] }, { shape: [1, 2, 5, 3] }], args: [null, { stride: [2, 1], padding: [2, 1], outputPadding: [1, 0] }] },
+      { label: '1x1 pointwise, bias', inputs: [{ shape: [2, 3, 2, 3] }, { shape: [3, 2, 1, 1] }, { shape: [2] }] },
+    ],
+    badInputs: [
+      bad('convTranspose2d', 'channel mismatch', [2, 3, 8, 8], [4, 2, 3, 3], [], /^convTranspose2d: channel mismatch: input \[2,3,8,8\], weight \[4,2,3,3\]/),
+      bad('convTranspose2d', 'outputPadding >= stride', [2, 3, 8, 8], [3, 2, 3, 3], [null, { stride: 2, outputPadding: 2 }], 'convTranspose2d: outputPadding [2,2] must be smaller than the stride [2,2]'),
+      bad('convTranspose2d', 'padding too large', [1, 3, 1, 1], [3, 2, 3, 3], [null, { padding: 2 }],
+        'convTranspose2d: output would be -1x-1: padding [2,2] is too large for input [1,3,1,1], weight [3,2,3,3], stride [1,1]'),
+      bad('convTranspose2d', "padding 'same'", [2, 3, 8, 8], [3, 2, 3, 3], [null, { padding: 'same' }], "convTranspose2d: padding must be an integer >= 0 or a pair [h, w] of them, got 'same'"),
+      bad('convTranspose2d', 'wrong bias', [2, 3, 8, 8], [3, 2, 3, 3], [() => zeros([3])], 'convTranspose2d: bias must be [2] for weight [3,2,3,3], got [3]'),
+      bad('convTranspose2d', 'zero stride', [2, 3, 8, 8], [3, 2, 3, 3], [null, { stride: [0, 1] }], /^convTranspose2d: stride must be a positive integer/),
+      bad('convTranspose2d', 'unknown option', [2, 3, 8, 8], [3, 2, 3, 3], [null, { output_padding: 1 }], "convTranspose2d: unknown option 'output_padding' (known: stride, padding, outputPadding)"),
+    ],
+  } : undefined,
 });

@@ -34,25 +34,27 @@ export const dropout: OpFn<[x: Tensor, p?: number, training?: boolean], false> =
     kernels().binary(BinOp.Mul, g.ptr, mask.ptr, dx.ptr, dx.size);
     return [dx];
   },
-  // The training mask is a hash of (seed, index) with the seed drawn from the global generator
-  // inside the call, so no sample without its own `call` can predict it: the reference covers
-  // the identity cases, and test/kernels/norm.test.ts checks the kernel's mask bit for bit
-  // against a plain-JS copy of the hash.
-  reference: {
-    js: (x: HostTensor, p = 0.5, training = true) => {
-      if (training && p > 0) throw new Error('dropout reference: a training mask depends on the generator state; compare the kernel instead');
-      return x;
+  tests: globalThis.__SIMDGRAD_OP_TESTS__ !== false ? {
+    // The training mask is a hash of (seed, index) with the seed drawn from the global generator
+    // inside the call, so no sample without its own `call` can predict it: the reference covers
+    // the identity cases, and test/kernels/norm.test.ts checks the kernel's mask bit for bit
+    // against a plain-JS copy of the hash.
+    reference: {
+      js: (x: HostTensor, p = 0.5, training = true) => {
+        if (training && p > 0) throw new Error('dropout reference: a training mask depends on the generator state; compare the kernel instead');
+        return x;
+      },
     },
-  },
-  samples: [
-    { label: 'evaluation: the identity', inputs: [{ shape: [3, 7] }], args: [0.4, false], noGradcheck: 'returns x itself: no node' },
-    { label: 'p 0.4, fixed mask (reseeded each call)', inputs: [{ shape: [3, 7] }], call: (x) => { manualSeed(2024); return callOp('dropout', x, 0.4, true); } },
-    { label: 'p 0: the identity', inputs: [{ shape: [5] }], args: [0], noGradcheck: 'returns x itself: no node' },
-  ],
-  badInputs: [
-    { label: 'p = 1', call: () => callOp('dropout', full([2], 1), 1), error: 'dropout: p must be a number in [0, 1), got 1' },
-    { label: 'p negative', call: () => callOp('dropout', full([2], 1), -0.1), error: 'dropout: p must be a number in [0, 1), got -0.1' },
-    { label: 'p NaN', call: () => callOp('dropout', full([2], 1), NaN), error: 'dropout: p must be a number in [0, 1), got NaN' },
-    { label: 'training not a boolean', call: () => callOp('dropout', full([2], 1), 0.5, 'yes'), error: "dropout: training must be true or false, got 'yes'" },
-  ],
+    samples: [
+      { label: 'evaluation: the identity', inputs: [{ shape: [3, 7] }], args: [0.4, false], noGradcheck: 'returns x itself: no node' },
+      { label: 'p 0.4, fixed mask (reseeded each call)', inputs: [{ shape: [3, 7] }], call: (x) => { manualSeed(2024); return callOp('dropout', x, 0.4, true); } },
+      { label: 'p 0: the identity', inputs: [{ shape: [5] }], args: [0], noGradcheck: 'returns x itself: no node' },
+    ],
+    badInputs: [
+      { label: 'p = 1', call: () => callOp('dropout', full([2], 1), 1), error: 'dropout: p must be a number in [0, 1), got 1' },
+      { label: 'p negative', call: () => callOp('dropout', full([2], 1), -0.1), error: 'dropout: p must be a number in [0, 1), got -0.1' },
+      { label: 'p NaN', call: () => callOp('dropout', full([2], 1), NaN), error: 'dropout: p must be a number in [0, 1), got NaN' },
+      { label: 'training not a boolean', call: () => callOp('dropout', full([2], 1), 0.5, 'yes'), error: "dropout: training must be true or false, got 'yes'" },
+    ],
+  } : undefined,
 });

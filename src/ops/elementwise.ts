@@ -143,13 +143,19 @@ type BinaryGrad = (g: Tensor, a: Tensor, b: Tensor, out: Tensor) => [Tensor | nu
 
 const U34: InputSpec = { shape: [3, 4] };
 
+/** A binary op's test material: its plain-JS value per element pair, and its samples. */
+interface BinaryTests {
+  js: (x: number, y: number) => number;
+  samples: OpSample[];
+}
+
 /**
  * A broadcasting binary op: either argument may be a number (it becomes a scalar input of the
  * node, freed with the graph). `grad` gives the gradients before they are summed back to each
- * input's shape.
+ * input's shape. `tests` is undefined without test material (see OpCommon.tests).
  */
-function defineBinary(name: string, op: BinOp, summary: string, js: (x: number, y: number) => number, grad: BinaryGrad,
-  samples: OpSample[]): OpFn<[TensorLike, TensorLike], true> {
+function defineBinary(name: string, op: BinOp, summary: string, grad: BinaryGrad,
+  tests: BinaryTests | undefined): OpFn<[TensorLike, TensorLike], true> {
   return defineOp({
     name, family: 'elementwise', summary, inputs: ['a', 'b'], method: true,
     parse: (a: TensorLike, b: TensorLike) => {
@@ -177,37 +183,48 @@ function defineBinary(name: string, op: BinOp, summary: string, js: (x: number, 
       const [ga, gb] = grad(g, a!, b!, out);
       return [ga === null ? null : sumToShape(ga, a!.shape), gb === null ? null : sumToShape(gb, b!.shape)];
     },
-    reference: { js: (a: HostTensor | number, b: HostTensor | number) => hostBroadcast(hostScalar(a), hostScalar(b), js) },
-    samples,
+    tests: globalThis.__SIMDGRAD_OP_TESTS__ !== false && tests ? {
+      reference: { js: (a: HostTensor | number, b: HostTensor | number) => hostBroadcast(hostScalar(a), hostScalar(b), tests.js) },
+      samples: tests.samples,
+    } : undefined,
   });
 }
 
 /** a + b (broadcasting). */
-export const add = defineBinary('add', BinOp.Add, 'a + b with broadcasting', (x, y) => x + y, (g) => [g, g], [
-  { label: 'same shape', inputs: [U34, U34] },
-  { label: 'row broadcast', inputs: [U34, { shape: [4] }] },
-  { label: 'column broadcast', inputs: [U34, { shape: [3, 1] }] },
-  { label: 'middle-dim broadcast', inputs: [{ shape: [2, 3, 4] }, { shape: [2, 1, 4] }] },
-  { label: 'both broadcast', inputs: [{ shape: [3, 1] }, { shape: [1, 4] }] },
-  { label: 'scalar', inputs: [{ shape: [5] }], args: [2.5] },
-]);
+export const add = defineBinary('add', BinOp.Add, 'a + b with broadcasting', (g) => [g, g], globalThis.__SIMDGRAD_OP_TESTS__ !== false ? {
+  js: (x, y) => x + y,
+  samples: [
+    { label: 'same shape', inputs: [U34, U34] },
+    { label: 'row broadcast', inputs: [U34, { shape: [4] }] },
+    { label: 'column broadcast', inputs: [U34, { shape: [3, 1] }] },
+    { label: 'middle-dim broadcast', inputs: [{ shape: [2, 3, 4] }, { shape: [2, 1, 4] }] },
+    { label: 'both broadcast', inputs: [{ shape: [3, 1] }, { shape: [1, 4] }] },
+    { label: 'scalar', inputs: [{ shape: [5] }], args: [2.5] },
+  ],
+} : undefined);
 
 /** a - b (broadcasting). */
-export const sub = defineBinary('sub', BinOp.Sub, 'a - b with broadcasting', (x, y) => x - y,
-  (g, _a, b) => [g, b.requiresGrad ? scaled(g, -1) : null], [
-    { label: 'row broadcast', inputs: [U34, { shape: [4] }] },
-    { label: 'scalar first', inputs: [{ shape: [5] }], call: (a) => callOp('sub', 1, a) },
-  ]);
+export const sub = defineBinary('sub', BinOp.Sub, 'a - b with broadcasting',
+  (g, _a, b) => [g, b.requiresGrad ? scaled(g, -1) : null], globalThis.__SIMDGRAD_OP_TESTS__ !== false ? {
+    js: (x, y) => x - y,
+    samples: [
+      { label: 'row broadcast', inputs: [U34, { shape: [4] }] },
+      { label: 'scalar first', inputs: [{ shape: [5] }], call: (a) => callOp('sub', 1, a) },
+    ],
+  } : undefined);
 
 /** a * b elementwise (broadcasting). */
-export const mul = defineBinary('mul', BinOp.Mul, 'a * b elementwise with broadcasting', (x, y) => x * y,
-  (g, a, b) => [a.requiresGrad ? mul(g, b) : null, b.requiresGrad ? mul(g, a) : null], [
-    { label: 'same shape', inputs: [U34, U34] },
-    { label: 'column broadcast', inputs: [U34, { shape: [3, 1] }] },
-  ]);
+export const mul = defineBinary('mul', BinOp.Mul, 'a * b elementwise with broadcasting',
+  (g, a, b) => [a.requiresGrad ? mul(g, b) : null, b.requiresGrad ? mul(g, a) : null], globalThis.__SIMDGRAD_OP_TESTS__ !== false ? {
+    js: (x, y) => x * y,
+    samples: [
+      { label: 'same shape', inputs: [U34, U34] },
+      { label: 'column broadcast', inputs: [U34, { shape: [3, 1] }] },
+    ],
+  } : undefined);
 
 /** a / b elementwise (broadcasting). */
-export const div = defineBinary('div', BinOp.Div, 'a / b elementwise with broadcasting', (x, y) => x / y,
+export const div = defineBinary('div', BinOp.Div, 'a / b elementwise with broadcasting',
   (g, a, b, out) => {
     let gb: Tensor | null = null;
     if (b.requiresGrad) {
@@ -218,10 +235,13 @@ export const div = defineBinary('div', BinOp.Div, 'a / b elementwise with broadc
       t.dispose();
     }
     return [a.requiresGrad ? div(g, b) : null, gb];
-  }, [
-    { label: 'same shape', inputs: [U34, { shape: [3, 4], lo: 0.5, hi: 2 }] },
-    { label: 'row broadcast', inputs: [U34, { shape: [4], lo: 0.5, hi: 2 }] },
-  ]);
+  }, globalThis.__SIMDGRAD_OP_TESTS__ !== false ? {
+    js: (x, y) => x / y,
+    samples: [
+      { label: 'same shape', inputs: [U34, { shape: [3, 4], lo: 0.5, hi: 2 }] },
+      { label: 'row broadcast', inputs: [U34, { shape: [4], lo: 0.5, hi: 2 }] },
+    ],
+  } : undefined);
 
 // ---- unary ops and activations -------------------------------------------------------------
 
@@ -243,56 +263,73 @@ function checkFloatInput(name: string, x: Tensor): { inputs: Tensor[]; attrs: Re
   return { inputs: [x], attrs: {} };
 }
 
-/** A unary op on the `unary` kernel; `grad(g, x, y)` is its backward. */
-function defineUnary(name: string, op: UnOp, summary: string, js: (v: number) => number,
-  grad: (g: Tensor, x: Tensor, y: Tensor) => Tensor, input: Omit<InputSpec, 'shape'> = {}): OpFn<[Tensor], true> {
+/** A unary op's test material: its plain-JS value per element, and how its sample input is drawn. */
+interface UnaryTests {
+  js: (v: number) => number;
+  input?: Omit<InputSpec, 'shape'>;
+}
+
+/**
+ * A unary op on the `unary` kernel; `grad(g, x, y)` is its backward. `tests` is undefined
+ * without test material (see OpCommon.tests).
+ */
+function defineUnary(name: string, op: UnOp, summary: string, grad: (g: Tensor, x: Tensor, y: Tensor) => Tensor,
+  tests: UnaryTests | undefined): OpFn<[Tensor], true> {
   return defineOp({
     name, family: 'elementwise', summary, inputs: ['x'], method: true,
     parse: (x: Tensor) => checkFloatInput(name, x),
     shape: ([x]) => x!.slice(),
     forward: ([x]) => unaryRaw(op, x!),
     backward: (g, { inputs: [x], out }) => [grad(g, x!, out)],
-    reference: { js: (x: HostTensor) => hostMap(x, js) },
-    samples: [{ label: '', inputs: [{ shape: [3, 5], ...input }] }],
+    tests: globalThis.__SIMDGRAD_OP_TESTS__ !== false && tests ? {
+      reference: { js: (x: HostTensor) => hostMap(x, tests.js) },
+      samples: [{ label: '', inputs: [{ shape: [3, 5], ...tests.input }] }],
+    } : undefined,
   });
 }
 
-export const neg = defineUnary('neg', UnOp.Neg, '-x', (v) => -v, (g) => unaryRaw(UnOp.Neg, g));
+export const neg = defineUnary('neg', UnOp.Neg, '-x', (g) => unaryRaw(UnOp.Neg, g), globalThis.__SIMDGRAD_OP_TESTS__ !== false ? { js: (v) => -v } : undefined);
 
-export const exp = defineUnary('exp', UnOp.Exp, 'e^x', Math.exp, (g, _x, y) => mul(g, y));
+export const exp = defineUnary('exp', UnOp.Exp, 'e^x', (g, _x, y) => mul(g, y), globalThis.__SIMDGRAD_OP_TESTS__ !== false ? { js: Math.exp } : undefined);
 
-export const log = defineUnary('log', UnOp.Log, 'natural logarithm', Math.log, (g, x) => div(g, x), { lo: 0.5, hi: 2 });
+export const log = defineUnary('log', UnOp.Log, 'natural logarithm', (g, x) => div(g, x),
+  globalThis.__SIMDGRAD_OP_TESTS__ !== false ? { js: Math.log, input: { lo: 0.5, hi: 2 } } : undefined);
 
-export const sqrt = defineUnary('sqrt', UnOp.Sqrt, 'square root', Math.sqrt, (g, _x, y) => {
+export const sqrt = defineUnary('sqrt', UnOp.Sqrt, 'square root', (g, _x, y) => {
   const t = div(g, y);
   kernels().binaryScalar(BinOp.Mul, t.ptr, 0.5, t.ptr, t.size, 0);
   return t;
-}, { lo: 0.5, hi: 2 });
+}, globalThis.__SIMDGRAD_OP_TESTS__ !== false ? { js: Math.sqrt, input: { lo: 0.5, hi: 2 } } : undefined);
 
-export const square = defineUnary('square', UnOp.Square, 'x²', (v) => v * v, (g, x) => {
+export const square = defineUnary('square', UnOp.Square, 'x²', (g, x) => {
   const t = mul(g, x);
   kernels().binaryScalar(BinOp.Mul, t.ptr, 2, t.ptr, t.size, 0);
   return t;
-});
+}, globalThis.__SIMDGRAD_OP_TESTS__ !== false ? { js: (v) => v * v } : undefined);
 
 // d|x|/dx = sign(x), taking 1 at 0 (a subgradient), via the leaky-ReLU backward with slope -1.
-export const abs = defineUnary('abs', UnOp.Abs, '|x|', Math.abs,
-  (g, x) => gradKernel((a, gg, d, n) => kernels().leakyReluBackward(a, gg, d, n, -1), x, g), { kind: 'away' });
+export const abs = defineUnary('abs', UnOp.Abs, '|x|',
+  (g, x) => gradKernel((a, gg, d, n) => kernels().leakyReluBackward(a, gg, d, n, -1), x, g),
+  globalThis.__SIMDGRAD_OP_TESTS__ !== false ? { js: Math.abs, input: { kind: 'away' } } : undefined);
 
 /** ReLU(x) = max(x, 0). */
-export const relu = defineUnary('relu', UnOp.Relu, 'max(x, 0)', (v) => Math.max(v, 0),
-  (g, x) => gradKernel((a, gg, d, n) => kernels().reluBackward(a, gg, d, n), x, g), { kind: 'away' });
+export const relu = defineUnary('relu', UnOp.Relu, 'max(x, 0)',
+  (g, x) => gradKernel((a, gg, d, n) => kernels().reluBackward(a, gg, d, n), x, g),
+  globalThis.__SIMDGRAD_OP_TESTS__ !== false ? { js: (v) => Math.max(v, 0), input: { kind: 'away' } } : undefined);
 
 /** σ(x) = 1 / (1 + e^-x); σ' = σ(1 - σ) (notes §1.3.5.1). */
-export const sigmoid = defineUnary('sigmoid', UnOp.Sigmoid, '1 / (1 + e^-x)', (v) => 1 / (1 + Math.exp(-v)),
-  (g, _x, y) => gradKernel((a, gg, d, n) => kernels().sigmoidBackward(a, gg, d, n), y, g), { lo: -3, hi: 3 });
+export const sigmoid = defineUnary('sigmoid', UnOp.Sigmoid, '1 / (1 + e^-x)',
+  (g, _x, y) => gradKernel((a, gg, d, n) => kernels().sigmoidBackward(a, gg, d, n), y, g),
+  globalThis.__SIMDGRAD_OP_TESTS__ !== false ? { js: (v) => 1 / (1 + Math.exp(-v)), input: { lo: -3, hi: 3 } } : undefined);
 
-export const tanh = defineUnary('tanh', UnOp.Tanh, 'hyperbolic tangent', Math.tanh,
-  (g, _x, y) => gradKernel((a, gg, d, n) => kernels().tanhBackward(a, gg, d, n), y, g), { lo: -2, hi: 2 });
+export const tanh = defineUnary('tanh', UnOp.Tanh, 'hyperbolic tangent',
+  (g, _x, y) => gradKernel((a, gg, d, n) => kernels().tanhBackward(a, gg, d, n), y, g),
+  globalThis.__SIMDGRAD_OP_TESTS__ !== false ? { js: Math.tanh, input: { lo: -2, hi: 2 } } : undefined);
 
 /** softplus(x) = ln(1 + e^x), computed stably; its derivative is σ(x). */
-export const softplus = defineUnary('softplus', UnOp.Softplus, 'ln(1 + e^x)', (v) => Math.max(v, 0) + Math.log1p(Math.exp(-Math.abs(v))),
-  (g, x) => gradKernel((a, gg, d, n) => kernels().softplusBackward(a, gg, d, n), x, g), { lo: -3, hi: 3 });
+export const softplus = defineUnary('softplus', UnOp.Softplus, 'ln(1 + e^x)',
+  (g, x) => gradKernel((a, gg, d, n) => kernels().softplusBackward(a, gg, d, n), x, g),
+  globalThis.__SIMDGRAD_OP_TESTS__ !== false ? { js: (v) => Math.max(v, 0) + Math.log1p(Math.exp(-Math.abs(v))), input: { lo: -3, hi: 3 } } : undefined);
 
 /** x for x >= 0, slope * x otherwise. */
 export const leakyRelu: OpFn<[x: Tensor, slope?: number], true> = defineOp({
@@ -309,9 +346,11 @@ export const leakyRelu: OpFn<[x: Tensor, slope?: number], true> = defineOp({
     return y;
   },
   backward: (g, { inputs: [x], attrs: { slope } }) => [gradKernel((a, gg, d, n) => kernels().leakyReluBackward(a, gg, d, n, slope), x!, g)],
-  reference: { js: (x: HostTensor, slope = 0.01) => hostMap(x, (v) => (v >= 0 ? v : slope * v)) },
-  samples: [{ label: 'slope 0.1', inputs: [{ shape: [3, 5], kind: 'away' }], args: [0.1] }],
-  badInputs: [{ label: 'slope NaN', call: () => callOp('leakyRelu', full([2], 1), NaN), error: 'leakyRelu: slope must be a finite number, got NaN' }],
+  tests: globalThis.__SIMDGRAD_OP_TESTS__ !== false ? {
+    reference: { js: (x: HostTensor, slope = 0.01) => hostMap(x, (v) => (v >= 0 ? v : slope * v)) },
+    samples: [{ label: 'slope 0.1', inputs: [{ shape: [3, 5], kind: 'away' }], args: [0.1] }],
+    badInputs: [{ label: 'slope NaN', call: () => callOp('leakyRelu', full([2], 1), NaN), error: 'leakyRelu: slope must be a finite number, got NaN' }],
+  } : undefined,
 });
 
 /** ELU(x) = x for x > 0, alpha·(e^x − 1) otherwise (Clevert et al.; PyTorch's nn.ELU). */
@@ -329,9 +368,11 @@ export const elu: OpFn<[x: Tensor, alpha?: number], true> = defineOp({
     return y;
   },
   backward: (g, { inputs: [x], attrs: { alpha } }) => [gradKernel((a, gg, d, n) => kernels().eluBackward(a, gg, d, n, alpha), x!, g)],
-  reference: { js: (x: HostTensor, alpha = 1) => hostMap(x, (v) => (v > 0 ? v : alpha * Math.expm1(v))) },
-  samples: [{ label: 'alpha 0.7', inputs: [{ shape: [4, 5], kind: 'away', lo: 0.05, hi: 3 }], args: [0.7] }],
-  badInputs: [{ label: 'alpha Infinity', call: () => callOp('elu', full([2], 1), Infinity), error: 'elu: alpha must be a finite number, got Infinity' }],
+  tests: globalThis.__SIMDGRAD_OP_TESTS__ !== false ? {
+    reference: { js: (x: HostTensor, alpha = 1) => hostMap(x, (v) => (v > 0 ? v : alpha * Math.expm1(v))) },
+    samples: [{ label: 'alpha 0.7', inputs: [{ shape: [4, 5], kind: 'away', lo: 0.05, hi: 3 }], args: [0.7] }],
+    badInputs: [{ label: 'alpha Infinity', call: () => callOp('elu', full([2], 1), Infinity), error: 'elu: alpha must be a finite number, got Infinity' }],
+  } : undefined,
 });
 
 /** Clamps to [lo, hi]; the gradient passes where lo < x < hi and is 0 where clamped. */
@@ -353,10 +394,12 @@ export const clamp: OpFn<[x: Tensor, lo: number, hi: number], true> = defineOp({
     return y;
   },
   backward: (g, { inputs: [x], attrs: { lo, hi } }) => [gradKernel((a, gg, d, n) => kernels().clampBackward(a, gg, d, n, lo, hi), x!, g)],
-  reference: { js: (x: HostTensor, lo: number, hi: number) => hostMap(x, (v) => Math.min(Math.max(v, lo), hi)) },
-  samples: [{ label: '[-0.5, 0.5]', inputs: [{ shape: [4, 5], kind: 'away', lo: 0.05, hi: 1 }], args: [-0.5, 0.5], noGradcheck: 'kinks at ±0.5 may fall within the finite-difference step' },
-    { label: 'values off the kinks', inputs: [{ shape: [5], kind: 'values', values: [-0.9, -0.3, 0.1, 0.4, 0.8] }], args: [-0.5, 0.5] }],
-  badInputs: [{ label: 'lo > hi', call: () => callOp('clamp', full([2], 1), 1, 0), error: 'clamp: lo (1) must be a number <= hi (0)' }],
+  tests: globalThis.__SIMDGRAD_OP_TESTS__ !== false ? {
+    reference: { js: (x: HostTensor, lo: number, hi: number) => hostMap(x, (v) => Math.min(Math.max(v, lo), hi)) },
+    samples: [{ label: '[-0.5, 0.5]', inputs: [{ shape: [4, 5], kind: 'away', lo: 0.05, hi: 1 }], args: [-0.5, 0.5], noGradcheck: 'kinks at ±0.5 may fall within the finite-difference step' },
+      { label: 'values off the kinks', inputs: [{ shape: [5], kind: 'values', values: [-0.9, -0.3, 0.1, 0.4, 0.8] }], args: [-0.5, 0.5] }],
+    badInputs: [{ label: 'lo > hi', call: () => callOp('clamp', full([2], 1), 1, 0), error: 'clamp: lo (1) must be a number <= hi (0)' }],
+  } : undefined,
 });
 
 /**
@@ -377,10 +420,12 @@ export const prelu: OpFn<[x: Tensor, slope: Tensor], false> = defineComposite({
     }
     return sub(relu(x), mul(a, relu(neg(x))));
   },
-  noReference: 'composed of relu, neg, mul and sub, each checked against its own reference',
-  samples: [
-    { label: 'shared slope', inputs: [{ shape: [3, 4], kind: 'away' }, { shape: [1], lo: 0.1, hi: 0.3 }] },
-    { label: 'per channel', inputs: [{ shape: [2, 3, 4], kind: 'away' }, { shape: [3], lo: 0.1, hi: 0.3 }] },
-  ],
-  badInputs: [{ label: 'slope per channel of the wrong size', call: () => callOp('prelu', full([2, 3], 1), full([2], 0.1)), error: 'prelu: slope [2] must have 1 element or one per channel (axis 1 of input [2,3])' }],
+  tests: globalThis.__SIMDGRAD_OP_TESTS__ !== false ? {
+    noReference: 'composed of relu, neg, mul and sub, each checked against its own reference',
+    samples: [
+      { label: 'shared slope', inputs: [{ shape: [3, 4], kind: 'away' }, { shape: [1], lo: 0.1, hi: 0.3 }] },
+      { label: 'per channel', inputs: [{ shape: [2, 3, 4], kind: 'away' }, { shape: [3], lo: 0.1, hi: 0.3 }] },
+    ],
+    badInputs: [{ label: 'slope per channel of the wrong size', call: () => callOp('prelu', full([2, 3], 1), full([2], 0.1)), error: 'prelu: slope [2] must have 1 element or one per channel (axis 1 of input [2,3])' }],
+  } : undefined,
 });

@@ -64,13 +64,15 @@ export const mseLoss: OpFn<[pred: Tensor, target: Tensor, reduction?: Reduction]
     oneOf('mseLoss', 'reduction', reduction, REDUCTIONS);
     return reduce(square(sub(pred, target)), reduction);
   },
-  reference: { js: (p: HostTensor, t: HostTensor, reduction: Reduction = 'mean') => hostReduction(p.shape, hostPairs(p, t, (a, b) => (a - b) ** 2), reduction) },
-  samples: [
-    { label: 'mean', inputs: PAIR },
-    { label: 'sum', inputs: PAIR, args: ['sum'] },
-    { label: 'none', inputs: PAIR, args: ['none'] },
-  ],
-  badInputs: pairBadInputs('mseLoss', true),
+  tests: globalThis.__SIMDGRAD_OP_TESTS__ !== false ? {
+    reference: { js: (p: HostTensor, t: HostTensor, reduction: Reduction = 'mean') => hostReduction(p.shape, hostPairs(p, t, (a, b) => (a - b) ** 2), reduction) },
+    samples: [
+      { label: 'mean', inputs: PAIR },
+      { label: 'sum', inputs: PAIR, args: ['sum'] },
+      { label: 'none', inputs: PAIR, args: ['none'] },
+    ],
+    badInputs: pairBadInputs('mseLoss', true),
+  } : undefined,
 });
 
 /**
@@ -85,20 +87,22 @@ export const quadraticCost: OpFn<[pred: Tensor, target: Tensor], false> = define
     if (examples === 0) throw new Error(`quadraticCost: empty batch ${fmt(pred.shape)}`);
     return mul(sum(square(sub(target, pred))), 0.5 / examples);
   },
-  reference: {
-    js: (p: HostTensor, t: HostTensor) => {
-      const examples = p.shape.length >= 2 ? p.shape[0] : 1;
-      return { shape: [], data: [0.5 * hostPairs(p, t, (a, b) => (b - a) ** 2).reduce((x, y) => x + y, 0) / examples] };
+  tests: globalThis.__SIMDGRAD_OP_TESTS__ !== false ? {
+    reference: {
+      js: (p: HostTensor, t: HostTensor) => {
+        const examples = p.shape.length >= 2 ? p.shape[0] : 1;
+        return { shape: [], data: [0.5 * hostPairs(p, t, (a, b) => (b - a) ** 2).reduce((x, y) => x + y, 0) / examples] };
+      },
     },
-  },
-  samples: [
-    { label: 'batch', inputs: PAIR },
-    { label: 'one example', inputs: [{ shape: [5] }, { shape: [5] }] },
-  ],
-  badInputs: [
-    ...pairBadInputs('quadraticCost', false),
-    { label: 'empty batch', call: () => callOp('quadraticCost', full([0, 3], 0), full([0, 3], 0)), error: 'quadraticCost: empty batch [0,3]' },
-  ],
+    samples: [
+      { label: 'batch', inputs: PAIR },
+      { label: 'one example', inputs: [{ shape: [5] }, { shape: [5] }] },
+    ],
+    badInputs: [
+      ...pairBadInputs('quadraticCost', false),
+      { label: 'empty batch', call: () => callOp('quadraticCost', full([0, 3], 0), full([0, 3], 0)), error: 'quadraticCost: empty batch [0,3]' },
+    ],
+  } : undefined,
 });
 
 const PROB_EPS = 1e-7;
@@ -119,19 +123,21 @@ export const binaryCrossEntropy: OpFn<[prob: Tensor, target: Tensor, reduction?:
     const term = add(mul(target, log(z)), mul(sub(1, target), log(sub(1, z))));
     return reduce(neg(term), reduction);
   },
-  reference: {
-    js: (p: HostTensor, t: HostTensor, reduction: Reduction = 'mean') => hostReduction(p.shape, hostPairs(p, t, (z, y) => {
-      const c = Math.min(Math.max(z, Math.fround(PROB_EPS)), Math.fround(1 - PROB_EPS));
-      return -(y * Math.log(c) + (1 - y) * Math.log(1 - c));
-    }), reduction),
-  },
-  samples: [
-    { label: 'mean', inputs: PROBS },
-    { label: 'sum', inputs: PROBS, args: ['sum'] },
-    { label: 'none', inputs: PROBS, args: ['none'] },
-    { label: 'saturated (clamped, finite)', inputs: [{ shape: [4], kind: 'values', values: [0, 1, 0.5, 1] }, { shape: [4], kind: 'values', values: [1, 0, 1, 1], grad: false }], noGradcheck: 'the clamp kinks sit at the sample' },
-  ],
-  badInputs: pairBadInputs('binaryCrossEntropy', true),
+  tests: globalThis.__SIMDGRAD_OP_TESTS__ !== false ? {
+    reference: {
+      js: (p: HostTensor, t: HostTensor, reduction: Reduction = 'mean') => hostReduction(p.shape, hostPairs(p, t, (z, y) => {
+        const c = Math.min(Math.max(z, Math.fround(PROB_EPS)), Math.fround(1 - PROB_EPS));
+        return -(y * Math.log(c) + (1 - y) * Math.log(1 - c));
+      }), reduction),
+    },
+    samples: [
+      { label: 'mean', inputs: PROBS },
+      { label: 'sum', inputs: PROBS, args: ['sum'] },
+      { label: 'none', inputs: PROBS, args: ['none'] },
+      { label: 'saturated (clamped, finite)', inputs: [{ shape: [4], kind: 'values', values: [0, 1, 0.5, 1] }, { shape: [4], kind: 'values', values: [1, 0, 1, 1], grad: false }], noGradcheck: 'the clamp kinks sit at the sample' },
+    ],
+    badInputs: pairBadInputs('binaryCrossEntropy', true),
+  } : undefined,
 });
 
 /**
@@ -146,15 +152,17 @@ export const binaryCrossEntropyWithLogits: OpFn<[logits: Tensor, target: Tensor,
     oneOf('binaryCrossEntropyWithLogits', 'reduction', reduction, REDUCTIONS);
     return reduce(sub(softplus(logits), mul(target, logits)), reduction);
   },
-  reference: {
-    js: (a: HostTensor, t: HostTensor, reduction: Reduction = 'mean') =>
-      hostReduction(a.shape, hostPairs(a, t, (x, y) => Math.max(x, 0) + Math.log1p(Math.exp(-Math.abs(x))) - y * x), reduction),
-  },
-  samples: [
-    { label: 'mean', inputs: [{ shape: [3, 4], lo: -3, hi: 3 }, { shape: [3, 4], lo: 0, hi: 1, grad: false }] },
-    { label: 'none', inputs: [{ shape: [2, 3], lo: -3, hi: 3 }, { shape: [2, 3], lo: 0, hi: 1, grad: false }], args: ['none'] },
-  ],
-  badInputs: pairBadInputs('binaryCrossEntropyWithLogits', true),
+  tests: globalThis.__SIMDGRAD_OP_TESTS__ !== false ? {
+    reference: {
+      js: (a: HostTensor, t: HostTensor, reduction: Reduction = 'mean') =>
+        hostReduction(a.shape, hostPairs(a, t, (x, y) => Math.max(x, 0) + Math.log1p(Math.exp(-Math.abs(x))) - y * x), reduction),
+    },
+    samples: [
+      { label: 'mean', inputs: [{ shape: [3, 4], lo: -3, hi: 3 }, { shape: [3, 4], lo: 0, hi: 1, grad: false }] },
+      { label: 'none', inputs: [{ shape: [2, 3], lo: -3, hi: 3 }, { shape: [2, 3], lo: 0, hi: 1, grad: false }], args: ['none'] },
+    ],
+    badInputs: pairBadInputs('binaryCrossEntropyWithLogits', true),
+  } : undefined,
 });
 
 /**
@@ -171,22 +179,24 @@ export const klDivergence: OpFn<[p: Tensor, q: Tensor], false> = defineComposite
     const logRatio = sub(log(clamp(p, 1e-30, Infinity)), log(clamp(q, 1e-30, Infinity)));
     return mul(sum(mul(p, logRatio)), 1 / Math.max(rows, 1));
   },
-  reference: {
-    js: (p: HostTensor, q: HostTensor) => {
-      const rows = hostSize(p.shape) / Math.max(p.shape[p.shape.length - 1], 1);
-      const tiny = Math.fround(1e-30);
-      const total = hostPairs(p, q, (a, b) => a * (Math.log(Math.max(a, tiny)) - Math.log(Math.max(b, tiny)))).reduce((x, y) => x + y, 0);
-      return { shape: [], data: [total / Math.max(rows, 1)] };
+  tests: globalThis.__SIMDGRAD_OP_TESTS__ !== false ? {
+    reference: {
+      js: (p: HostTensor, q: HostTensor) => {
+        const rows = hostSize(p.shape) / Math.max(p.shape[p.shape.length - 1], 1);
+        const tiny = Math.fround(1e-30);
+        const total = hostPairs(p, q, (a, b) => a * (Math.log(Math.max(a, tiny)) - Math.log(Math.max(b, tiny)))).reduce((x, y) => x + y, 0);
+        return { shape: [], data: [total / Math.max(rows, 1)] };
+      },
     },
-  },
-  samples: [
-    { label: 'rows', inputs: [{ shape: [2, 4], lo: 0.1, hi: 0.6 }, { shape: [2, 4], lo: 0.1, hi: 0.6 }] },
-    { label: 'zeros in P contribute 0', inputs: [{ shape: [3], kind: 'values', values: [0, 0.3, 0.7], grad: false }, { shape: [3], kind: 'values', values: [0.2, 0.3, 0.5] }] },
-  ],
-  badInputs: [
-    ...pairBadInputs('klDivergence', false),
-    { label: 'a scalar', call: () => callOp('klDivergence', full([], 0.5), full([], 0.5)), error: 'klDivergence: needs at least one dimension' },
-  ],
+    samples: [
+      { label: 'rows', inputs: [{ shape: [2, 4], lo: 0.1, hi: 0.6 }, { shape: [2, 4], lo: 0.1, hi: 0.6 }] },
+      { label: 'zeros in P contribute 0', inputs: [{ shape: [3], kind: 'values', values: [0, 0.3, 0.7], grad: false }, { shape: [3], kind: 'values', values: [0.2, 0.3, 0.5] }] },
+    ],
+    badInputs: [
+      ...pairBadInputs('klDivergence', false),
+      { label: 'a scalar', call: () => callOp('klDivergence', full([], 0.5), full([], 0.5)), error: 'klDivergence: needs at least one dimension' },
+    ],
+  } : undefined,
 });
 
 // ---- losses on integer labels (kernels in assembly/loss.ts) -------------------------------------
@@ -267,22 +277,24 @@ export const crossEntropy: OpFn<[logits: Tensor, labels: Tensor, reduction?: Exc
     kernels().crossEntropyBackward(probs.ptr, labels!.ptr, dx.ptr, rows, cols, scale * readAt('float32', g.ptr, 0));
     return [dx, null];
   },
-  reference: {
-    composed: (logits: Tensor, labels: Tensor, reduction: Exclude<Reduction, 'none'> = 'mean') => {
-      const nll = nllLoss(logSoftmax(logits), labels);
-      return reduction === 'sum' ? mul(nll, logits.shape[0]) : nll;
+  tests: globalThis.__SIMDGRAD_OP_TESTS__ !== false ? {
+    reference: {
+      composed: (logits: Tensor, labels: Tensor, reduction: Exclude<Reduction, 'none'> = 'mean') => {
+        const nll = nllLoss(logSoftmax(logits), labels);
+        return reduction === 'sum' ? mul(nll, logits.shape[0]) : nll;
+      },
     },
-  },
-  samples: [
-    { label: 'mean', inputs: [{ shape: [3, 5], lo: -2, hi: 2 }, { shape: [3], kind: 'int', values: [2, 0, 4] }] },
-    { label: 'sum', inputs: [{ shape: [2, 5], lo: -2, hi: 2 }, { shape: [2], kind: 'int', values: [1, 3] }], args: ['sum'] },
-    { label: 'wide spread, 7 classes', inputs: [{ shape: [4, 7], lo: -6, hi: 6 }, { shape: [4], kind: 'int', values: [6, 0, 3, 3] }] },
-    { label: 'one class', inputs: [{ shape: [3, 1] }, { shape: [3], kind: 'int', values: [0, 0, 0] }] },
-  ],
-  badInputs: [
-    ...labelBadInputs('crossEntropy', 'logits'),
-    { label: "reduction 'none'", call: () => callOp('crossEntropy', full([2, 3], 0), labelsOf([0, 1]), 'none'), error: "crossEntropy: reduction must be 'mean', 'sum', got 'none'" },
-  ],
+    samples: [
+      { label: 'mean', inputs: [{ shape: [3, 5], lo: -2, hi: 2 }, { shape: [3], kind: 'int', values: [2, 0, 4] }] },
+      { label: 'sum', inputs: [{ shape: [2, 5], lo: -2, hi: 2 }, { shape: [2], kind: 'int', values: [1, 3] }], args: ['sum'] },
+      { label: 'wide spread, 7 classes', inputs: [{ shape: [4, 7], lo: -6, hi: 6 }, { shape: [4], kind: 'int', values: [6, 0, 3, 3] }] },
+      { label: 'one class', inputs: [{ shape: [3, 1] }, { shape: [3], kind: 'int', values: [0, 0, 0] }] },
+    ],
+    badInputs: [
+      ...labelBadInputs('crossEntropy', 'logits'),
+      { label: "reduction 'none'", call: () => callOp('crossEntropy', full([2, 3], 0), labelsOf([0, 1]), 'none'), error: "crossEntropy: reduction must be 'mean', 'sum', got 'none'" },
+    ],
+  } : undefined,
 });
 
 /** Negative log-likelihood of log-probabilities (e.g. logSoftmax output) at integer labels, averaged. */
@@ -307,18 +319,20 @@ export const nllLoss: OpFn<[logProbs: Tensor, labels: Tensor], false> = defineOp
     kernels().nllLossBackward(labels!.ptr, dx.ptr, rows, cols, -readAt('float32', g.ptr, 0) / rows);
     return [dx, null];
   },
-  reference: {
-    js: (lp: HostTensor, labels: HostTensor) => {
-      const [rows, cols] = lp.shape;
-      let total = 0;
-      for (let r = 0; r < rows; r++) total -= lp.data[r * cols + labels.data[r]];
-      return { shape: [], data: [total / rows] };
+  tests: globalThis.__SIMDGRAD_OP_TESTS__ !== false ? {
+    reference: {
+      js: (lp: HostTensor, labels: HostTensor) => {
+        const [rows, cols] = lp.shape;
+        let total = 0;
+        for (let r = 0; r < rows; r++) total -= lp.data[r * cols + labels.data[r]];
+        return { shape: [], data: [total / rows] };
+      },
     },
-  },
-  samples: [
-    { label: 'mean', inputs: [{ shape: [3, 5], lo: -3, hi: -0.1 }, { shape: [3], kind: 'int', values: [2, 0, 4] }] },
-    { label: 'of logSoftmax', inputs: [{ shape: [3, 5], lo: -2, hi: 2 }, { shape: [3], kind: 'int', values: [2, 0, 4] }], call: (x, l) => callOp('nllLoss', logSoftmax(x), l) },
-    { label: '17 rows, 3 classes', inputs: [{ shape: [17, 3], lo: -3, hi: 0 }, { shape: [17], kind: 'int', values: [0, 1, 2, 2, 1, 0, 0, 0, 1, 2, 1, 1, 2, 0, 2, 1, 0] }] },
-  ],
-  badInputs: labelBadInputs('nllLoss', 'log-probabilities'),
+    samples: [
+      { label: 'mean', inputs: [{ shape: [3, 5], lo: -3, hi: -0.1 }, { shape: [3], kind: 'int', values: [2, 0, 4] }] },
+      { label: 'of logSoftmax', inputs: [{ shape: [3, 5], lo: -2, hi: 2 }, { shape: [3], kind: 'int', values: [2, 0, 4] }], call: (x, l) => callOp('nllLoss', logSoftmax(x), l) },
+      { label: '17 rows, 3 classes', inputs: [{ shape: [17, 3], lo: -3, hi: 0 }, { shape: [17], kind: 'int', values: [0, 1, 2, 2, 1, 0, 0, 0, 1, 2, 1, 1, 2, 0, 2, 1, 0] }] },
+    ],
+    badInputs: labelBadInputs('nllLoss', 'log-probabilities'),
+  } : undefined,
 });

@@ -101,17 +101,19 @@ export const matmul: OpFn<[a: Tensor, b: Tensor], true> = defineOp({
       b!.requiresGrad ? batchedGemm(a!, true, g, false, empty(b!.shape), B, K, N, M) : null,
     ];
   },
-  reference: { js: hostMatmul },
-  samples: [
-    { label: '2-D', inputs: [{ shape: [3, 5] }, { shape: [5, 4] }] },
-    { label: 'N-D x 2-D', inputs: [{ shape: [2, 3, 5] }, { shape: [5, 2] }] },
-    { label: 'batched', inputs: [{ shape: [2, 3, 5] }, { shape: [2, 5, 2] }] },
-  ],
-  badInputs: [
-    { label: 'inner dimensions differ', call: () => callOp('matmul', full([64, 784], 0), full([128, 10], 0)), error: 'matmul: inner dimensions differ: [64,784] x [128,10]' },
-    { label: 'a vector', call: () => callOp('matmul', full([3], 0), full([3, 2], 0)), error: 'matmul: both operands need at least 2 dimensions, got [3] x [3,2]' },
-    { label: 'batch sizes differ', call: () => callOp('matmul', full([2, 3, 4], 0), full([3, 4, 5], 0)), error: 'matmul: batched operands must both be [B,M,K] x [B,K,N] with the same B, got [2,3,4] x [3,4,5]' },
-  ],
+  tests: globalThis.__SIMDGRAD_OP_TESTS__ !== false ? {
+    reference: { js: hostMatmul },
+    samples: [
+      { label: '2-D', inputs: [{ shape: [3, 5] }, { shape: [5, 4] }] },
+      { label: 'N-D x 2-D', inputs: [{ shape: [2, 3, 5] }, { shape: [5, 2] }] },
+      { label: 'batched', inputs: [{ shape: [2, 3, 5] }, { shape: [2, 5, 2] }] },
+    ],
+    badInputs: [
+      { label: 'inner dimensions differ', call: () => callOp('matmul', full([64, 784], 0), full([128, 10], 0)), error: 'matmul: inner dimensions differ: [64,784] x [128,10]' },
+      { label: 'a vector', call: () => callOp('matmul', full([3], 0), full([3, 2], 0)), error: 'matmul: both operands need at least 2 dimensions, got [3] x [3,2]' },
+      { label: 'batch sizes differ', call: () => callOp('matmul', full([2, 3, 4], 0), full([3, 4, 5], 0)), error: 'matmul: batched operands must both be [B,M,K] x [B,K,N] with the same B, got [2,3,4] x [3,4,5]' },
+    ],
+  } : undefined,
 });
 
 export interface LinearOptions {
@@ -166,25 +168,27 @@ export const linear: OpFn<[x: Tensor, weight: Tensor, bias?: Tensor | null, opts
     if (gy !== g) gy.dispose();
     return [gx, gw, gb];
   },
-  // The fused GEMM epilogue must equal the composition, in values and in gradients.
-  reference: {
-    composed: (x: Tensor, w: Tensor, b: Tensor | null = null, opts: LinearOptions = {}) => {
-      const xw = callOp('matmul', x, transpose(w));
-      const y = b === null ? xw : add(xw, b);
-      return opts.relu === true ? relu(y) : y;
+  tests: globalThis.__SIMDGRAD_OP_TESTS__ !== false ? {
+    // The fused GEMM epilogue must equal the composition, in values and in gradients.
+    reference: {
+      composed: (x: Tensor, w: Tensor, b: Tensor | null = null, opts: LinearOptions = {}) => {
+        const xw = callOp('matmul', x, transpose(w));
+        const y = b === null ? xw : add(xw, b);
+        return opts.relu === true ? relu(y) : y;
+      },
     },
-  },
-  samples: [
-    { label: 'no bias', inputs: [{ shape: [4, 5] }, { shape: [3, 5] }] },
-    { label: 'with bias', inputs: [{ shape: [4, 5] }, { shape: [3, 5] }, { shape: [3] }] },
-    { label: 'leading batch dims, bias', inputs: [{ shape: [2, 3, 5] }, { shape: [4, 5] }, { shape: [4] }] },
-    { label: 'relu', inputs: [{ shape: [4, 5], kind: 'away' }, { shape: [3, 5], kind: 'away' }, { shape: [3], kind: 'away', lo: 0.3, hi: 0.6 }], args: [{ relu: true }] },
-  ],
-  badInputs: [
-    { label: 'input features differ', call: () => callOp('linear', full([3, 5], 0), full([2, 4], 0)), error: 'linear: input features differ: input [3,5], weight [2,4] expects 4' },
-    { label: '3-D weight', call: () => callOp('linear', full([3, 4], 0), full([2, 4, 1], 0)), error: 'linear: weight must be [out, in], got [2,4,1]' },
-    { label: 'bias of the wrong size', call: () => callOp('linear', full([3, 4], 0), full([2, 4], 0), full([3], 0)), error: 'linear: bias must be [2] for weight [2,4], got [3]' },
-    { label: 'relu not a boolean', call: () => callOp('linear', full([3, 4], 0), full([2, 4], 0), null, { relu: 1 }), error: 'linear: relu must be true or false, got 1' },
-    { label: 'unknown option', call: () => callOp('linear', full([3, 4], 0), full([2, 4], 0), null, { bias: true }), error: "linear: unknown option 'bias' (known: relu)" },
-  ],
+    samples: [
+      { label: 'no bias', inputs: [{ shape: [4, 5] }, { shape: [3, 5] }] },
+      { label: 'with bias', inputs: [{ shape: [4, 5] }, { shape: [3, 5] }, { shape: [3] }] },
+      { label: 'leading batch dims, bias', inputs: [{ shape: [2, 3, 5] }, { shape: [4, 5] }, { shape: [4] }] },
+      { label: 'relu', inputs: [{ shape: [4, 5], kind: 'away' }, { shape: [3, 5], kind: 'away' }, { shape: [3], kind: 'away', lo: 0.3, hi: 0.6 }], args: [{ relu: true }] },
+    ],
+    badInputs: [
+      { label: 'input features differ', call: () => callOp('linear', full([3, 5], 0), full([2, 4], 0)), error: 'linear: input features differ: input [3,5], weight [2,4] expects 4' },
+      { label: '3-D weight', call: () => callOp('linear', full([3, 4], 0), full([2, 4, 1], 0)), error: 'linear: weight must be [out, in], got [2,4,1]' },
+      { label: 'bias of the wrong size', call: () => callOp('linear', full([3, 4], 0), full([2, 4], 0), full([3], 0)), error: 'linear: bias must be [2] for weight [2,4], got [3]' },
+      { label: 'relu not a boolean', call: () => callOp('linear', full([3, 4], 0), full([2, 4], 0), null, { relu: 1 }), error: 'linear: relu must be true or false, got 1' },
+      { label: 'unknown option', call: () => callOp('linear', full([3, 4], 0), full([2, 4], 0), null, { bias: true }), error: "linear: unknown option 'bias' (known: relu)" },
+    ],
+  } : undefined,
 });

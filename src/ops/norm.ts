@@ -170,38 +170,40 @@ export const batchNorm: OpFn<[x: Tensor, gamma: Tensor | null, beta: Tensor | nu
     if (beta === null) db.dispose();
     return [dx, gamma === null ? null : dg, beta === null ? null : db, null, null];
   },
-  reference: { js: hostBatchNorm },
-  samples: [
-    { label: 'training [N,C,L], no affine', inputs: [{ shape: [4, 3, 5] }], args: [null, null, null, null, { training: true }] },
-    { label: 'training [N,C,H,W], x gamma beta', inputs: [{ shape: [3, 2, 2, 3] }, { shape: [2], lo: 0.5, hi: 1.5 }, { shape: [2] }], args: [null, null, { training: true }] },
-    { label: 'training [N,C], x gamma beta', inputs: [{ shape: [5, 6] }, { shape: [6], lo: 0.5, hi: 1.5 }, { shape: [6] }], args: [null, null, { training: true }] },
-    {
-      label: 'training, no affine, running stats updated',
-      inputs: [{ shape: [4, 3, 5] }, { shape: [3], kind: 'values', values: [0, 0, 0], grad: false }, { shape: [3], kind: 'values', values: [1, 1, 1], grad: false }],
-      call: (x, rm, rs) => callOp('batchNorm', x, null, null, rm, rs, { training: true }),
-    },
-    {
-      label: 'eval [N,C,H,W] with running stats',
-      inputs: [{ shape: [2, 2, 3, 2] }, { shape: [2], lo: 0.5, hi: 1.5 }, { shape: [2] }, { shape: [2], lo: -0.5, hi: 0.5, grad: false }, { shape: [2], lo: 0.5, hi: 1.5, grad: false }],
-      args: [{ training: false }],
-    },
-    {
-      label: 'eval [N,C], no affine',
-      inputs: [{ shape: [3, 5] }, { shape: [5], lo: -0.5, hi: 0.5, grad: false }, { shape: [5], lo: 0.5, hi: 1.5, grad: false }],
-      call: (x, rm, rs) => callOp('batchNorm', x, null, null, rm, rs),
-    },
-  ],
-  badInputs: [
-    { label: 'gamma of the wrong size', call: () => callOp('batchNorm', full([2, 3, 4, 4], 0), full([4], 1), null, null, null, { training: true }), error: 'batchNorm: channel mismatch: input [2,3,4,4], gamma [4] (expected [3], one value per channel on axis 1)' },
-    { label: 'runningMean of the wrong size', call: () => callOp('batchNorm', full([2, 3, 4, 4], 0), null, null, full([2], 0), full([3], 1), { training: true }), error: /^batchNorm: channel mismatch: input \[2,3,4,4\], runningMean \[2\]/ },
-    { label: '1-D input', call: () => callOp('batchNorm', full([5], 0), null, null, null, null, { training: true }), error: 'batchNorm: input must be [N, C] or [N, C, ...] (e.g. [N, C, H, W]), got [5]' },
-    { label: 'one value per channel', call: () => callOp('batchNorm', full([1, 3], 0), null, null, null, null, { training: true }), error: 'batchNorm: training needs more than one value per channel to compute statistics, got input [1,3]' },
-    { label: 'evaluation without running statistics', call: () => callOp('batchNorm', full([2, 3], 0), null, null, null, null), error: /^batchNorm: evaluation mode needs runningMean and runningStd/ },
-    { label: 'runningMean without runningStd', call: () => callOp('batchNorm', full([2, 3], 0), null, null, full([3], 0), null, { training: true }), error: 'batchNorm: give both runningMean and runningStd, or neither' },
-    { label: 'momentum above 1', call: () => callOp('batchNorm', full([2, 3], 0), null, null, null, null, { training: true, momentum: 1.5 }), error: 'batchNorm: momentum must be a number in [0, 1], got 1.5' },
-    { label: 'eps 0', call: () => callOp('batchNorm', full([2, 3], 0), null, null, null, null, { training: true, eps: 0 }), error: 'batchNorm: eps must be a number in (0, Infinity], got 0' },
-    { label: 'unknown option', call: () => callOp('batchNorm', full([2, 3], 0), null, null, null, null, { train: true }), error: "batchNorm: unknown option 'train' (known: training, momentum, eps)" },
-  ],
+  tests: globalThis.__SIMDGRAD_OP_TESTS__ !== false ? {
+    reference: { js: hostBatchNorm },
+    samples: [
+      { label: 'training [N,C,L], no affine', inputs: [{ shape: [4, 3, 5] }], args: [null, null, null, null, { training: true }] },
+      { label: 'training [N,C,H,W], x gamma beta', inputs: [{ shape: [3, 2, 2, 3] }, { shape: [2], lo: 0.5, hi: 1.5 }, { shape: [2] }], args: [null, null, { training: true }] },
+      { label: 'training [N,C], x gamma beta', inputs: [{ shape: [5, 6] }, { shape: [6], lo: 0.5, hi: 1.5 }, { shape: [6] }], args: [null, null, { training: true }] },
+      {
+        label: 'training, no affine, running stats updated',
+        inputs: [{ shape: [4, 3, 5] }, { shape: [3], kind: 'values', values: [0, 0, 0], grad: false }, { shape: [3], kind: 'values', values: [1, 1, 1], grad: false }],
+        call: (x, rm, rs) => callOp('batchNorm', x, null, null, rm, rs, { training: true }),
+      },
+      {
+        label: 'eval [N,C,H,W] with running stats',
+        inputs: [{ shape: [2, 2, 3, 2] }, { shape: [2], lo: 0.5, hi: 1.5 }, { shape: [2] }, { shape: [2], lo: -0.5, hi: 0.5, grad: false }, { shape: [2], lo: 0.5, hi: 1.5, grad: false }],
+        args: [{ training: false }],
+      },
+      {
+        label: 'eval [N,C], no affine',
+        inputs: [{ shape: [3, 5] }, { shape: [5], lo: -0.5, hi: 0.5, grad: false }, { shape: [5], lo: 0.5, hi: 1.5, grad: false }],
+        call: (x, rm, rs) => callOp('batchNorm', x, null, null, rm, rs),
+      },
+    ],
+    badInputs: [
+      { label: 'gamma of the wrong size', call: () => callOp('batchNorm', full([2, 3, 4, 4], 0), full([4], 1), null, null, null, { training: true }), error: 'batchNorm: channel mismatch: input [2,3,4,4], gamma [4] (expected [3], one value per channel on axis 1)' },
+      { label: 'runningMean of the wrong size', call: () => callOp('batchNorm', full([2, 3, 4, 4], 0), null, null, full([2], 0), full([3], 1), { training: true }), error: /^batchNorm: channel mismatch: input \[2,3,4,4\], runningMean \[2\]/ },
+      { label: '1-D input', call: () => callOp('batchNorm', full([5], 0), null, null, null, null, { training: true }), error: 'batchNorm: input must be [N, C] or [N, C, ...] (e.g. [N, C, H, W]), got [5]' },
+      { label: 'one value per channel', call: () => callOp('batchNorm', full([1, 3], 0), null, null, null, null, { training: true }), error: 'batchNorm: training needs more than one value per channel to compute statistics, got input [1,3]' },
+      { label: 'evaluation without running statistics', call: () => callOp('batchNorm', full([2, 3], 0), null, null, null, null), error: /^batchNorm: evaluation mode needs runningMean and runningStd/ },
+      { label: 'runningMean without runningStd', call: () => callOp('batchNorm', full([2, 3], 0), null, null, full([3], 0), null, { training: true }), error: 'batchNorm: give both runningMean and runningStd, or neither' },
+      { label: 'momentum above 1', call: () => callOp('batchNorm', full([2, 3], 0), null, null, null, null, { training: true, momentum: 1.5 }), error: 'batchNorm: momentum must be a number in [0, 1], got 1.5' },
+      { label: 'eps 0', call: () => callOp('batchNorm', full([2, 3], 0), null, null, null, null, { training: true, eps: 0 }), error: 'batchNorm: eps must be a number in (0, Infinity], got 0' },
+      { label: 'unknown option', call: () => callOp('batchNorm', full([2, 3], 0), null, null, null, null, { train: true }), error: "batchNorm: unknown option 'train' (known: training, momentum, eps)" },
+    ],
+  } : undefined,
 });
 
 /** What layerNorm records in the graph. */
@@ -277,17 +279,19 @@ export const layerNorm: OpFn<[x: Tensor, gamma?: Tensor | null, beta?: Tensor | 
     if (beta === null) db.dispose();
     return [dx, gamma === null ? null : dg, beta === null ? null : db];
   },
-  reference: { js: hostLayerNorm },
-  samples: [
-    { label: 'no affine', inputs: [{ shape: [4, 7] }] },
-    { label: 'last dim, gamma beta', inputs: [{ shape: [3, 5] }, { shape: [5], lo: 0.5, hi: 1.5 }, { shape: [5] }] },
-    { label: 'two trailing dims', inputs: [{ shape: [2, 2, 3] }, { shape: [2, 3], lo: 0.5, hi: 1.5 }, { shape: [2, 3] }] },
-    { label: 'normalizedShape given, no affine, eps 1e-3', inputs: [{ shape: [3, 2, 4] }], args: [null, null, 1e-3, [2, 4]] },
-  ],
-  badInputs: [
-    { label: 'gamma not matching the trailing dims', call: () => callOp('layerNorm', full([2, 5], 0), full([4], 1)), error: 'layerNorm: normalized shape [4] does not match the trailing dims of input [2,5]' },
-    { label: 'beta of another shape than gamma', call: () => callOp('layerNorm', full([2, 5], 0), full([5], 1), full([2, 5], 0)), error: 'layerNorm: beta [2,5] does not match the normalized shape [5] of input [2,5]' },
-    { label: 'eps 0', call: () => callOp('layerNorm', full([2, 5], 0), null, null, 0), error: 'layerNorm: eps must be a number in (0, Infinity], got 0' },
-    { label: 'a scalar', call: () => callOp('layerNorm', full([], 0)), error: 'layerNorm: input must have at least one dimension, got a scalar' },
-  ],
+  tests: globalThis.__SIMDGRAD_OP_TESTS__ !== false ? {
+    reference: { js: hostLayerNorm },
+    samples: [
+      { label: 'no affine', inputs: [{ shape: [4, 7] }] },
+      { label: 'last dim, gamma beta', inputs: [{ shape: [3, 5] }, { shape: [5], lo: 0.5, hi: 1.5 }, { shape: [5] }] },
+      { label: 'two trailing dims', inputs: [{ shape: [2, 2, 3] }, { shape: [2, 3], lo: 0.5, hi: 1.5 }, { shape: [2, 3] }] },
+      { label: 'normalizedShape given, no affine, eps 1e-3', inputs: [{ shape: [3, 2, 4] }], args: [null, null, 1e-3, [2, 4]] },
+    ],
+    badInputs: [
+      { label: 'gamma not matching the trailing dims', call: () => callOp('layerNorm', full([2, 5], 0), full([4], 1)), error: 'layerNorm: normalized shape [4] does not match the trailing dims of input [2,5]' },
+      { label: 'beta of another shape than gamma', call: () => callOp('layerNorm', full([2, 5], 0), full([5], 1), full([2, 5], 0)), error: 'layerNorm: beta [2,5] does not match the normalized shape [5] of input [2,5]' },
+      { label: 'eps 0', call: () => callOp('layerNorm', full([2, 5], 0), null, null, 0), error: 'layerNorm: eps must be a number in (0, Infinity], got 0' },
+      { label: 'a scalar', call: () => callOp('layerNorm', full([], 0)), error: 'layerNorm: input must have at least one dimension, got a scalar' },
+    ],
+  } : undefined,
 });

@@ -134,19 +134,21 @@ export const maxPool2d: OpFn<[x: Tensor, kernel: Size2, opts?: Pool2dOptions], f
     kernels().maxPool2dBackward(grad.ptr, arg.ptr, g.planes, g.H * g.W, g.OH * g.OW, dx.ptr);
     return [dx];
   },
-  reference: { js: (x: HostTensor, kernel: Size2, opts: Pool2dOptions = {}) => hostPool(x, kernel, opts, (v) => Math.max(...v)) },
-  samples: [
-    { label: '2x2 stride 2', inputs: [{ shape: [2, 2, 4, 6], kind: 'distinct' }], args: [2] },
-    { label: '3x3 stride 1 padding 1 (overlapping windows)', inputs: [{ shape: [1, 2, 5, 4], kind: 'distinct' }], args: [3, { stride: 1, padding: 1 }] },
-    { label: '3x2 stride [2,1] padding [1,0], 3-D input', inputs: [{ shape: [3, 5, 7], kind: 'distinct' }], args: [[3, 2], { stride: [2, 1], padding: [1, 0] }] },
-  ],
-  badInputs: [
-    { label: 'kernel larger than the input', call: () => callOp('maxPool2d', input([1, 1, 4, 5]), 6), error: 'maxPool2d: kernel 6x6 is larger than the padded input 4x5 (input [1,1,4,5], padding [0,0])' },
-    { label: '2-D input', call: () => callOp('maxPool2d', input([4, 5]), 2), error: 'maxPool2d: input must be 4-D [N, C, H, W] or 3-D [C, H, W], got [4,5]' },
-    { label: 'zero kernel', call: () => callOp('maxPool2d', input([1, 1, 4, 5]), 0), error: /^maxPool2d: kernel size must be a positive integer or a pair/ },
-    { label: 'zero stride', call: () => callOp('maxPool2d', input([1, 1, 4, 5]), 2, { stride: 0 }), error: /^maxPool2d: stride must be a positive integer/ },
-    { label: 'unknown option', call: () => callOp('maxPool2d', input([1, 1, 4, 5]), 2, { dilation: 2 }), error: "maxPool2d: unknown option 'dilation' (known: stride, padding)" },
-  ],
+  tests: globalThis.__SIMDGRAD_OP_TESTS__ !== false ? {
+    reference: { js: (x: HostTensor, kernel: Size2, opts: Pool2dOptions = {}) => hostPool(x, kernel, opts, (v) => Math.max(...v)) },
+    samples: [
+      { label: '2x2 stride 2', inputs: [{ shape: [2, 2, 4, 6], kind: 'distinct' }], args: [2] },
+      { label: '3x3 stride 1 padding 1 (overlapping windows)', inputs: [{ shape: [1, 2, 5, 4], kind: 'distinct' }], args: [3, { stride: 1, padding: 1 }] },
+      { label: '3x2 stride [2,1] padding [1,0], 3-D input', inputs: [{ shape: [3, 5, 7], kind: 'distinct' }], args: [[3, 2], { stride: [2, 1], padding: [1, 0] }] },
+    ],
+    badInputs: [
+      { label: 'kernel larger than the input', call: () => callOp('maxPool2d', input([1, 1, 4, 5]), 6), error: 'maxPool2d: kernel 6x6 is larger than the padded input 4x5 (input [1,1,4,5], padding [0,0])' },
+      { label: '2-D input', call: () => callOp('maxPool2d', input([4, 5]), 2), error: 'maxPool2d: input must be 4-D [N, C, H, W] or 3-D [C, H, W], got [4,5]' },
+      { label: 'zero kernel', call: () => callOp('maxPool2d', input([1, 1, 4, 5]), 0), error: /^maxPool2d: kernel size must be a positive integer or a pair/ },
+      { label: 'zero stride', call: () => callOp('maxPool2d', input([1, 1, 4, 5]), 2, { stride: 0 }), error: /^maxPool2d: stride must be a positive integer/ },
+      { label: 'unknown option', call: () => callOp('maxPool2d', input([1, 1, 4, 5]), 2, { dilation: 2 }), error: "maxPool2d: unknown option 'dilation' (known: stride, padding)" },
+    ],
+  } : undefined,
 });
 
 /** Mean over each kernel window of each channel: [N, C, H, W] -> [N, C, OH, OW]. */
@@ -170,19 +172,21 @@ export const avgPool2d: OpFn<[x: Tensor, kernel: Size2, opts?: AvgPool2dOptions]
     kernels().avgPool2dBackward(grad.ptr, g.planes, g.H, g.W, g.kh, g.kw, g.sh, g.sw, g.ph, g.pw, g.OH, g.OW, dx.ptr, attrs.countIncludePad ? 1 : 0);
     return [dx];
   },
-  reference: {
-    js: (x: HostTensor, kernel: Size2, opts: AvgPool2dOptions = {}) =>
-      hostPool(x, kernel, opts, (v, area) => v.reduce((s, t) => s + t, 0) / (opts.countIncludePad === false ? v.length : area)),
-  },
-  samples: [
-    { label: '2x2 stride 2', inputs: [{ shape: [2, 2, 4, 5] }], args: [2] },
-    { label: '3x3 stride 2 padding 1, countIncludePad', inputs: [{ shape: [1, 2, 5, 6] }], args: [3, { stride: 2, padding: 1 }] },
-    { label: '3x3 stride 1 padding 1, !countIncludePad', inputs: [{ shape: [2, 1, 4, 5] }], args: [3, { stride: 1, padding: 1, countIncludePad: false }] },
-  ],
-  badInputs: [
-    { label: 'padding more than half the kernel', call: () => callOp('avgPool2d', input([1, 1, 4, 5]), 3, { padding: 2 }), error: 'avgPool2d: padding [2,2] must be at most half the kernel 3x3 (input [1,1,4,5])' },
-    { label: 'countIncludePad not a boolean', call: () => callOp('avgPool2d', input([1, 1, 4, 5]), 2, { countIncludePad: 1 }), error: 'avgPool2d: countIncludePad must be true or false, got 1' },
-  ],
+  tests: globalThis.__SIMDGRAD_OP_TESTS__ !== false ? {
+    reference: {
+      js: (x: HostTensor, kernel: Size2, opts: AvgPool2dOptions = {}) =>
+        hostPool(x, kernel, opts, (v, area) => v.reduce((s, t) => s + t, 0) / (opts.countIncludePad === false ? v.length : area)),
+    },
+    samples: [
+      { label: '2x2 stride 2', inputs: [{ shape: [2, 2, 4, 5] }], args: [2] },
+      { label: '3x3 stride 2 padding 1, countIncludePad', inputs: [{ shape: [1, 2, 5, 6] }], args: [3, { stride: 2, padding: 1 }] },
+      { label: '3x3 stride 1 padding 1, !countIncludePad', inputs: [{ shape: [2, 1, 4, 5] }], args: [3, { stride: 1, padding: 1, countIncludePad: false }] },
+    ],
+    badInputs: [
+      { label: 'padding more than half the kernel', call: () => callOp('avgPool2d', input([1, 1, 4, 5]), 3, { padding: 2 }), error: 'avgPool2d: padding [2,2] must be at most half the kernel 3x3 (input [1,1,4,5])' },
+      { label: 'countIncludePad not a boolean', call: () => callOp('avgPool2d', input([1, 1, 4, 5]), 2, { countIncludePad: 1 }), error: 'avgPool2d: countIncludePad must be true or false, got 1' },
+    ],
+  } : undefined,
 });
 
 /** Mean over the whole H x W plane of each channel: [N, C, H, W] -> [N, C] ([C, H, W] -> [C]). */
@@ -213,21 +217,23 @@ export const globalAvgPool2d: OpFn<[x: Tensor], false> = defineOp({
     if (grad.size > 0) k.binaryCol(BinOp.Mul, dx.ptr, grad.ptr, dx.ptr, grad.size, HW, 0);
     return [dx];
   },
-  reference: {
-    js: (x: HostTensor) => {
-      const HW = x.shape[x.shape.length - 2] * x.shape[x.shape.length - 1];
-      const out: number[] = [];
-      for (let p = 0; p < x.data.length / HW; p++) {
-        let s = 0;
-        for (let i = 0; i < HW; i++) s += x.data[p * HW + i];
-        out.push(s / HW);
-      }
-      return { shape: x.shape.slice(0, -2), data: out };
+  tests: globalThis.__SIMDGRAD_OP_TESTS__ !== false ? {
+    reference: {
+      js: (x: HostTensor) => {
+        const HW = x.shape[x.shape.length - 2] * x.shape[x.shape.length - 1];
+        const out: number[] = [];
+        for (let p = 0; p < x.data.length / HW; p++) {
+          let s = 0;
+          for (let i = 0; i < HW; i++) s += x.data[p * HW + i];
+          out.push(s / HW);
+        }
+        return { shape: x.shape.slice(0, -2), data: out };
+      },
     },
-  },
-  samples: [{ label: '', inputs: [{ shape: [2, 3, 3, 2] }] }, { label: '3-D input', inputs: [{ shape: [3, 2, 4] }] }],
-  badInputs: [
-    { label: '2-D input', call: () => callOp('globalAvgPool2d', input([2, 3])), error: 'globalAvgPool2d: input must be 4-D [N, C, H, W] or 3-D [C, H, W], got [2,3]' },
-    { label: 'empty plane', call: () => callOp('globalAvgPool2d', input([2, 3, 0, 4])), error: 'globalAvgPool2d: input [2,3,0,4] has an empty spatial dimension' },
-  ],
+    samples: [{ label: '', inputs: [{ shape: [2, 3, 3, 2] }] }, { label: '3-D input', inputs: [{ shape: [3, 2, 4] }] }],
+    badInputs: [
+      { label: '2-D input', call: () => callOp('globalAvgPool2d', input([2, 3])), error: 'globalAvgPool2d: input must be 4-D [N, C, H, W] or 3-D [C, H, W], got [2,3]' },
+      { label: 'empty plane', call: () => callOp('globalAvgPool2d', input([2, 3, 0, 4])), error: 'globalAvgPool2d: input [2,3,0,4] has an empty spatial dimension' },
+    ],
+  } : undefined,
 });

@@ -94,16 +94,18 @@ export const sum: OpFn<[x: Tensor, axis?: number, keepDim?: boolean], true> = de
   shape: ([x], { axis, keepDim }) => split('sum', x!, axis, keepDim).outShape,
   forward: ([x], { axis, keepDim }) => reduceSumRaw(x!, split('sum', x!.shape, axis, keepDim), 1),
   backward: (g, { inputs: [x], attrs: { axis, keepDim } }) => [expandBack(g, split('sum', x!.shape, axis, keepDim), x!.shape, 1)],
-  reference: { js: (x: HostTensor, axis?: number, keepDim = false) => hostReduce(x, axis, keepDim, hostSum) },
-  samples: [
-    { label: 'all', inputs: [U34] },
-    { label: 'axis 0', inputs: [U34], args: [0] },
-    { label: 'axis 1 keepDim', inputs: [U34], args: [1, true] },
-    { label: 'middle axis', inputs: [{ shape: [2, 3, 4] }], args: [1] },
-    { label: 'all, keepDim', inputs: [{ shape: [2, 3] }], args: [undefined, true] },
-    { label: 'empty axis (zeros)', inputs: [{ shape: [2, 0, 3] }], args: [1] },
-  ],
-  badInputs: reduceBadInputs('sum'),
+  tests: globalThis.__SIMDGRAD_OP_TESTS__ !== false ? {
+    reference: { js: (x: HostTensor, axis?: number, keepDim = false) => hostReduce(x, axis, keepDim, hostSum) },
+    samples: [
+      { label: 'all', inputs: [U34] },
+      { label: 'axis 0', inputs: [U34], args: [0] },
+      { label: 'axis 1 keepDim', inputs: [U34], args: [1, true] },
+      { label: 'middle axis', inputs: [{ shape: [2, 3, 4] }], args: [1] },
+      { label: 'all, keepDim', inputs: [{ shape: [2, 3] }], args: [undefined, true] },
+      { label: 'empty axis (zeros)', inputs: [{ shape: [2, 0, 3] }], args: [1] },
+    ],
+    badInputs: reduceBadInputs('sum'),
+  } : undefined,
 });
 
 /** Mean over `axis` (all elements when omitted). */
@@ -123,17 +125,19 @@ export const mean: OpFn<[x: Tensor, axis?: number, keepDim?: boolean], true> = d
     const s = split('mean', x!.shape, axis, keepDim);
     return [expandBack(g, s, x!.shape, 1 / s.n)];
   },
-  reference: { js: (x: HostTensor, axis?: number, keepDim = false) => hostReduce(x, axis, keepDim, (v) => hostSum(v) / v.length) },
-  samples: [
-    { label: 'all', inputs: [U34] },
-    { label: 'axis -1', inputs: [U34], args: [-1] },
-    { label: 'axis 0 keepDim', inputs: [{ shape: [3, 2, 5] }], args: [0, true] },
-  ],
-  badInputs: [
-    ...reduceBadInputs('mean'),
-    { label: 'empty axis', call: () => callOp('mean', full([2, 0], 1), 1), error: 'mean: cannot take the mean over an empty axis of [2,0]' },
-    { label: 'empty tensor', call: () => callOp('mean', full([0, 3], 1)), error: 'mean: cannot take the mean over an empty axis of [0,3]' },
-  ],
+  tests: globalThis.__SIMDGRAD_OP_TESTS__ !== false ? {
+    reference: { js: (x: HostTensor, axis?: number, keepDim = false) => hostReduce(x, axis, keepDim, (v) => hostSum(v) / v.length) },
+    samples: [
+      { label: 'all', inputs: [U34] },
+      { label: 'axis -1', inputs: [U34], args: [-1] },
+      { label: 'axis 0 keepDim', inputs: [{ shape: [3, 2, 5] }], args: [0, true] },
+    ],
+    badInputs: [
+      ...reduceBadInputs('mean'),
+      { label: 'empty axis', call: () => callOp('mean', full([2, 0], 1), 1), error: 'mean: cannot take the mean over an empty axis of [2,0]' },
+      { label: 'empty tensor', call: () => callOp('mean', full([0, 3], 1)), error: 'mean: cannot take the mean over an empty axis of [0,3]' },
+    ],
+  } : undefined,
 });
 
 /** Maximum over `axis` (all elements when omitted); the gradient goes to the first maximum. */
@@ -159,17 +163,19 @@ export const max: OpFn<[x: Tensor, axis?: number, keepDim?: boolean], true> = de
     kernels().reduceMaxBackward(g.ptr, arg.ptr, dx.ptr, s.outer, s.n, s.inner);
     return [dx];
   },
-  reference: { js: (x: HostTensor, axis?: number, keepDim = false) => hostReduce(x, axis, keepDim, (v) => Math.max(...v)) },
-  samples: [
-    { label: 'axis 1', inputs: [D34], args: [1] },
-    { label: 'all', inputs: [D34] },
-    { label: 'middle axis keepDim', inputs: [{ shape: [2, 5, 3], kind: 'distinct' }], args: [1, true] },
-    { label: 'axis 0', inputs: [{ shape: [7, 3], kind: 'distinct' }], args: [0] },
-  ],
-  badInputs: [
-    ...reduceBadInputs('max'),
-    { label: 'empty axis', call: () => callOp('max', full([0, 3], 1), 0), error: 'max: cannot reduce an empty axis of [0,3]' },
-  ],
+  tests: globalThis.__SIMDGRAD_OP_TESTS__ !== false ? {
+    reference: { js: (x: HostTensor, axis?: number, keepDim = false) => hostReduce(x, axis, keepDim, (v) => Math.max(...v)) },
+    samples: [
+      { label: 'axis 1', inputs: [D34], args: [1] },
+      { label: 'all', inputs: [D34] },
+      { label: 'middle axis keepDim', inputs: [{ shape: [2, 5, 3], kind: 'distinct' }], args: [1, true] },
+      { label: 'axis 0', inputs: [{ shape: [7, 3], kind: 'distinct' }], args: [0] },
+    ],
+    badInputs: [
+      ...reduceBadInputs('max'),
+      { label: 'empty axis', call: () => callOp('max', full([0, 3], 1), 0), error: 'max: cannot reduce an empty axis of [0,3]' },
+    ],
+  } : undefined,
 });
 
 /** Index of the maximum over `axis` (all elements when omitted), as int32. Not differentiable. */
@@ -190,15 +196,17 @@ export const argmax: OpFn<[x: Tensor, axis?: number, keepDim?: boolean], true> =
     vals.dispose();
     return arg;
   },
-  reference: { js: (x: HostTensor, axis?: number, keepDim = false) => hostReduce(x, axis, keepDim, hostArgmax) },
-  samples: [
-    { label: 'axis 1', inputs: [D34], args: [1] },
-    { label: 'all', inputs: [D34] },
-    { label: 'axis 0 keepDim', inputs: [{ shape: [4, 3, 2], kind: 'distinct' }], args: [0, true] },
-    { label: 'ties pick the first', inputs: [{ shape: [2, 4], kind: 'values', values: [1, 3, 3, 0, 2, 2, 2, 2] }], args: [1] },
-  ],
-  badInputs: [
-    ...reduceBadInputs('argmax'),
-    { label: 'empty axis', call: () => callOp('argmax', full([2, 0], 1), 1), error: 'argmax: cannot reduce an empty axis of [2,0]' },
-  ],
+  tests: globalThis.__SIMDGRAD_OP_TESTS__ !== false ? {
+    reference: { js: (x: HostTensor, axis?: number, keepDim = false) => hostReduce(x, axis, keepDim, hostArgmax) },
+    samples: [
+      { label: 'axis 1', inputs: [D34], args: [1] },
+      { label: 'all', inputs: [D34] },
+      { label: 'axis 0 keepDim', inputs: [{ shape: [4, 3, 2], kind: 'distinct' }], args: [0, true] },
+      { label: 'ties pick the first', inputs: [{ shape: [2, 4], kind: 'values', values: [1, 3, 3, 0, 2, 2, 2, 2] }], args: [1] },
+    ],
+    badInputs: [
+      ...reduceBadInputs('argmax'),
+      { label: 'empty axis', call: () => callOp('argmax', full([2, 0], 1), 1), error: 'argmax: cannot reduce an empty axis of [2,0]' },
+    ],
+  } : undefined,
 });

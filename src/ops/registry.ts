@@ -1,6 +1,6 @@
 // The op registry: every op is one definition — name, attributes, shape rule, forward,
-// backward, and what its tests need (samples, a reference, bad inputs) — made into the public
-// function by `defineOp`. The graph records each node's definition name and attributes (ONNX
+// backward, and what its tests need (`tests`: samples, a reference, bad inputs) — made into the
+// public function by `defineOp`. The graph records each node's definition name and attributes (ONNX
 // export and pruning read them); `opShape` infers output shapes without running anything;
 // the gradient, forward-value and bad-input test tables, and the Tensor methods, are built
 // from the registry, so an op is tested and reachable as `x.op()` by being defined.
@@ -95,6 +95,18 @@ export interface Parsed<A> {
   temps?: Tensor[];
 }
 
+/**
+ * What the tests need of an op (test/ops/registry.test.ts): how to call it, what its values must
+ * agree with, and which calls must throw.
+ */
+export interface OpTests {
+  reference?: Reference;
+  /** Why the op has no reference, when it cannot have one. */
+  noReference?: string;
+  samples: readonly OpSample[];
+  badInputs?: readonly BadInput[];
+}
+
 /** What every op definition states, composed or not: identity, inputs and test material. */
 export interface OpCommon<M extends boolean> {
   name: string;
@@ -110,11 +122,17 @@ export interface OpCommon<M extends boolean> {
   method?: M;
   /** Dtypes its tensor inputs may have (default float32 only; views and copies take any). */
   dtypes?: readonly DType[];
-  reference?: Reference;
-  /** Why the op has no reference, when it cannot have one. */
-  noReference?: string;
-  samples: readonly OpSample[];
-  badInputs?: readonly BadInput[];
+  /**
+   * Test material, written `tests: globalThis.__SIMDGRAD_OP_TESTS__ !== false ? { ... } : undefined`
+   * (helpers taking it as an argument are passed the same conditional). The minified browser
+   * bundle defines that flag as false (scripts/build-js.mjs; src/build-flags.d.ts): esbuild folds
+   * the conditionals to `undefined` while parsing each file, so the material, and the helpers
+   * only it uses (host references, naive conv loops, shared bad-input lists), are tree-shaken
+   * out. Sources, vitest and the Node bundles leave the flag undefined and keep the material.
+   * The guard must be spelled out at each use: a constant imported from another module is
+   * inlined by esbuild only after tree shaking, which then keeps those helpers.
+   */
+  tests?: OpTests;
 }
 
 export interface OpSpec<Args extends unknown[], A extends object, S, M extends boolean> extends OpCommon<M> {
@@ -139,8 +157,11 @@ export interface OpDef {
   readonly differentiable: boolean;
   /** Composed ops record no node of their own: the ops they are built from do. */
   readonly composed: boolean;
+  /** Whether the definition carried its test material (false in bundles built without it). */
+  readonly hasTests: boolean;
   readonly reference: Reference | undefined;
   readonly noReference: string | undefined;
+  /** The definition's samples ([] without test material). */
   readonly samples: readonly OpSample[];
   readonly badInputs: readonly BadInput[];
   /** The public function. */
@@ -163,10 +184,11 @@ function inputName(declared: readonly string[], i: number): string {
 
 /** The registry's record of a definition: its common part with defaults, plus what differs by kind. */
 function describe<M extends boolean>(spec: OpCommon<M>, rest: Pick<OpDef, 'differentiable' | 'composed' | 'fn' | 'shape'>): OpDef {
+  const t = spec.tests;
   return {
     name: spec.name, family: spec.family, summary: spec.summary, inputs: spec.inputs, method: spec.method === true,
-    dtypes: spec.dtypes ?? ['float32'], reference: spec.reference, noReference: spec.noReference,
-    samples: spec.samples, badInputs: spec.badInputs ?? [], ...rest,
+    dtypes: spec.dtypes ?? ['float32'], hasTests: t !== undefined, reference: t?.reference, noReference: t?.noReference,
+    samples: t?.samples ?? [], badInputs: t?.badInputs ?? [], ...rest,
   };
 }
 

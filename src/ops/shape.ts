@@ -71,19 +71,21 @@ export const reshape: OpFn<[x: Tensor, shape: Shape], true> = defineOp({
   shape: ([x], { shape }) => resolveShape(x!, shape),
   forward: ([x], _attrs, outShape) => x!.shareStorage(outShape),
   backward: (g, { inputs: [x] }) => [g.shareStorage(x!.shape)],
-  reference: { js: (x: HostTensor, shape: readonly number[]) => ({ shape: resolveShape(x.shape, shape), data: x.data }) },
-  samples: [
-    { label: '-1 inferred', inputs: [{ shape: [2, 6] }], args: [[4, -1]] },
-    { label: 'to a scalar', inputs: [{ shape: [1, 1] }], args: [[]] },
-    { label: 'int32', inputs: [INT23], args: [[3, 2]], noGradcheck: NOT_DIFFERENTIABLE_INT },
-  ],
-  badInputs: [
-    { label: 'wrong size', call: () => callOp('reshape', full([2, 3], 0), [4, 2]), error: 'reshape: cannot reshape [2,3] (6 elements) into [4,2]' },
-    { label: 'two -1', call: () => callOp('reshape', full([2, 3], 0), [-1, -1]), error: 'reshape: only one dimension can be -1, got [-1,-1]' },
-    { label: '-1 that does not divide', call: () => callOp('reshape', full([2, 3], 0), [4, -1]), error: 'reshape: cannot reshape [2,3] (6 elements) into [4,-1]' },
-    { label: 'negative dimension', call: () => callOp('reshape', full([2, 3], 0), [-2, -3]), error: 'reshape: invalid shape [-2,-3]' },
-    { label: 'shape not an array', call: () => callOp('reshape', full([2, 3], 0), 6), error: 'reshape: shape must be an array of integers, got 6' },
-  ],
+  tests: globalThis.__SIMDGRAD_OP_TESTS__ !== false ? {
+    reference: { js: (x: HostTensor, shape: readonly number[]) => ({ shape: resolveShape(x.shape, shape), data: x.data }) },
+    samples: [
+      { label: '-1 inferred', inputs: [{ shape: [2, 6] }], args: [[4, -1]] },
+      { label: 'to a scalar', inputs: [{ shape: [1, 1] }], args: [[]] },
+      { label: 'int32', inputs: [INT23], args: [[3, 2]], noGradcheck: NOT_DIFFERENTIABLE_INT },
+    ],
+    badInputs: [
+      { label: 'wrong size', call: () => callOp('reshape', full([2, 3], 0), [4, 2]), error: 'reshape: cannot reshape [2,3] (6 elements) into [4,2]' },
+      { label: 'two -1', call: () => callOp('reshape', full([2, 3], 0), [-1, -1]), error: 'reshape: only one dimension can be -1, got [-1,-1]' },
+      { label: '-1 that does not divide', call: () => callOp('reshape', full([2, 3], 0), [4, -1]), error: 'reshape: cannot reshape [2,3] (6 elements) into [4,-1]' },
+      { label: 'negative dimension', call: () => callOp('reshape', full([2, 3], 0), [-2, -3]), error: 'reshape: invalid shape [-2,-3]' },
+      { label: 'shape not an array', call: () => callOp('reshape', full([2, 3], 0), 6), error: 'reshape: shape must be an array of integers, got 6' },
+    ],
+  } : undefined,
 });
 
 /** Flattens dims from startDim on: [N, C, H, W] -> [N, C*H*W] by default. */
@@ -95,21 +97,23 @@ export const flatten: OpFn<[x: Tensor, startDim?: number], true> = defineComposi
     const s = normAxis('flatten', startDim, x.ndim);
     return reshape(x, [...x.shape.slice(0, s), sizeOf(x.shape.slice(s))]);
   },
-  reference: {
-    js: (x: HostTensor, startDim = 1) => {
-      const s = x.shape.length === 0 ? 0 : startDim < 0 ? startDim + x.shape.length : startDim;
-      return { shape: [...x.shape.slice(0, s), sizeOf(x.shape.slice(s))], data: x.data };
+  tests: globalThis.__SIMDGRAD_OP_TESTS__ !== false ? {
+    reference: {
+      js: (x: HostTensor, startDim = 1) => {
+        const s = x.shape.length === 0 ? 0 : startDim < 0 ? startDim + x.shape.length : startDim;
+        return { shape: [...x.shape.slice(0, s), sizeOf(x.shape.slice(s))], data: x.data };
+      },
     },
-  },
-  samples: [
-    { label: 'from dim 1', inputs: [{ shape: [2, 3, 2] }] },
-    { label: 'from dim 0', inputs: [{ shape: [2, 3, 2] }], args: [0] },
-    { label: 'a scalar', inputs: [{ shape: [] }] },
-    { label: 'int32', inputs: [INT23], noGradcheck: NOT_DIFFERENTIABLE_INT },
-  ],
-  badInputs: [
-    { label: 'startDim out of range', call: () => callOp('flatten', full([2, 3], 0), 2), error: 'flatten: axis 2 is out of range for a tensor with 2 dimensions' },
-  ],
+    samples: [
+      { label: 'from dim 1', inputs: [{ shape: [2, 3, 2] }] },
+      { label: 'from dim 0', inputs: [{ shape: [2, 3, 2] }], args: [0] },
+      { label: 'a scalar', inputs: [{ shape: [] }] },
+      { label: 'int32', inputs: [INT23], noGradcheck: NOT_DIFFERENTIABLE_INT },
+    ],
+    badInputs: [
+      { label: 'startDim out of range', call: () => callOp('flatten', full([2, 3], 0), 2), error: 'flatten: axis 2 is out of range for a tensor with 2 dimensions' },
+    ],
+  } : undefined,
 });
 
 /** A tensor with the same values, cut from the graph (shares memory; records no node). */
@@ -121,11 +125,13 @@ export const detach: OpFn<[x: Tensor], true> = defineOp({
   },
   shape: ([x]) => x!.slice(),
   forward: ([x]) => x!.shareStorage(x!.shape),
-  reference: { js: (x: HostTensor) => x },
-  samples: [
-    { label: 'float32', inputs: [{ shape: [3, 4] }] },
-    { label: 'int32', inputs: [INT23] },
-  ],
+  tests: globalThis.__SIMDGRAD_OP_TESTS__ !== false ? {
+    reference: { js: (x: HostTensor) => x },
+    samples: [
+      { label: 'float32', inputs: [{ shape: [3, 4] }] },
+      { label: 'int32', inputs: [INT23] },
+    ],
+  } : undefined,
 });
 
 // ---- permute, transpose ----------------------------------------------------------------------
@@ -158,28 +164,30 @@ export const permute: OpFn<[x: Tensor, dims: readonly number[]], true> = defineO
     dims.forEach((a, i) => (strides[a] = gst[i]));
     return [gather(g, 0, x!.shape, strides)];
   },
-  reference: {
-    js: (x: HostTensor, dims: readonly number[]) => {
-      const d = dims.map((a) => (a < 0 ? a + x.shape.length : a));
-      return hostGenerate(d.map((a) => x.shape[a]), (idx) => {
-        const src = new Array<number>(d.length);
-        d.forEach((a, i) => (src[a] = idx[i]));
-        return hostAt(x, src);
-      });
+  tests: globalThis.__SIMDGRAD_OP_TESTS__ !== false ? {
+    reference: {
+      js: (x: HostTensor, dims: readonly number[]) => {
+        const d = dims.map((a) => (a < 0 ? a + x.shape.length : a));
+        return hostGenerate(d.map((a) => x.shape[a]), (idx) => {
+          const src = new Array<number>(d.length);
+          d.forEach((a, i) => (src[a] = idx[i]));
+          return hostAt(x, src);
+        });
+      },
     },
-  },
-  samples: [
-    { label: '3-D', inputs: [{ shape: [2, 3, 4] }], args: [[2, 0, 1]] },
-    { label: 'negative dims', inputs: [{ shape: [3, 5] }], args: [[-1, 0]] },
-    { label: '4-D, inner dim kept', inputs: [{ shape: [2, 3, 2, 5] }], args: [[1, 0, 2, 3]] },
-    { label: 'identity', inputs: [{ shape: [3, 2] }], args: [[0, 1]] },
-  ],
-  badInputs: [
-    { label: 'wrong number of dims', call: () => callOp('permute', full([2, 3], 0), [0]), error: 'permute: 1 dims given for a tensor with 2: [0] for [2,3]' },
-    { label: 'repeated axis', call: () => callOp('permute', full([2, 3], 0), [1, -1]), error: 'permute: dims [1,-1] repeat an axis' },
-    { label: 'axis out of range', call: () => callOp('permute', full([2, 3], 0), [0, 2]), error: 'permute: axis 2 is out of range for a tensor with 2 dimensions' },
-    { label: 'dims not an array', call: () => callOp('permute', full([2, 3], 0), 1), error: 'permute: dims must be an array of axes, got 1' },
-  ],
+    samples: [
+      { label: '3-D', inputs: [{ shape: [2, 3, 4] }], args: [[2, 0, 1]] },
+      { label: 'negative dims', inputs: [{ shape: [3, 5] }], args: [[-1, 0]] },
+      { label: '4-D, inner dim kept', inputs: [{ shape: [2, 3, 2, 5] }], args: [[1, 0, 2, 3]] },
+      { label: 'identity', inputs: [{ shape: [3, 2] }], args: [[0, 1]] },
+    ],
+    badInputs: [
+      { label: 'wrong number of dims', call: () => callOp('permute', full([2, 3], 0), [0]), error: 'permute: 1 dims given for a tensor with 2: [0] for [2,3]' },
+      { label: 'repeated axis', call: () => callOp('permute', full([2, 3], 0), [1, -1]), error: 'permute: dims [1,-1] repeat an axis' },
+      { label: 'axis out of range', call: () => callOp('permute', full([2, 3], 0), [0, 2]), error: 'permute: axis 2 is out of range for a tensor with 2 dimensions' },
+      { label: 'dims not an array', call: () => callOp('permute', full([2, 3], 0), 1), error: 'permute: dims must be an array of axes, got 1' },
+    ],
+  } : undefined,
 });
 
 /** Swaps two dimensions (the last two by default: the matrix transpose). */
@@ -196,29 +204,31 @@ export const transpose: OpFn<[x: Tensor, dim0?: number, dim1?: number], true> = 
     dims[b] = a;
     return permute(x, dims);
   },
-  reference: {
-    js: (x: HostTensor, dim0 = -2, dim1 = -1) => {
-      const nd = x.shape.length;
-      if (nd < 2) return x;
-      const a = dim0 < 0 ? dim0 + nd : dim0;
-      const b = dim1 < 0 ? dim1 + nd : dim1;
-      const shape = x.shape.slice();
-      [shape[a], shape[b]] = [shape[b], shape[a]];
-      return hostGenerate(shape, (idx) => {
-        const src = idx.slice();
-        [src[a], src[b]] = [src[b], src[a]];
-        return hostAt(x, src);
-      });
+  tests: globalThis.__SIMDGRAD_OP_TESTS__ !== false ? {
+    reference: {
+      js: (x: HostTensor, dim0 = -2, dim1 = -1) => {
+        const nd = x.shape.length;
+        if (nd < 2) return x;
+        const a = dim0 < 0 ? dim0 + nd : dim0;
+        const b = dim1 < 0 ? dim1 + nd : dim1;
+        const shape = x.shape.slice();
+        [shape[a], shape[b]] = [shape[b], shape[a]];
+        return hostGenerate(shape, (idx) => {
+          const src = idx.slice();
+          [src[a], src[b]] = [src[b], src[a]];
+          return hostAt(x, src);
+        });
+      },
     },
-  },
-  samples: [
-    { label: 'matrix', inputs: [{ shape: [3, 5] }] },
-    { label: '3-D, dims 0 and 2', inputs: [{ shape: [2, 3, 4] }], args: [0, 2] },
-    { label: '1-D (a view)', inputs: [{ shape: [4] }] },
-  ],
-  badInputs: [
-    { label: 'dim out of range', call: () => callOp('transpose', full([2, 3], 0), 0, 2), error: 'transpose: axis 2 is out of range for a tensor with 2 dimensions' },
-  ],
+    samples: [
+      { label: 'matrix', inputs: [{ shape: [3, 5] }] },
+      { label: '3-D, dims 0 and 2', inputs: [{ shape: [2, 3, 4] }], args: [0, 2] },
+      { label: '1-D (a view)', inputs: [{ shape: [4] }] },
+    ],
+    badInputs: [
+      { label: 'dim out of range', call: () => callOp('transpose', full([2, 3], 0), 0, 2), error: 'transpose: axis 2 is out of range for a tensor with 2 dimensions' },
+    ],
+  } : undefined,
 });
 
 // ---- slice, concat ---------------------------------------------------------------------------
@@ -255,25 +265,27 @@ export const slice: OpFn<[x: Tensor, begin: readonly number[], size?: readonly n
     copyBlock(g, 0, stridesOf(g.shape), dx, offsetOf(x!.shape, begin), stridesOf(x!.shape), g.shape);
     return [dx];
   },
-  reference: {
-    js: (x: HostTensor, begin: readonly number[], size?: readonly number[]) => {
-      const sz = x.shape.map((d, i) => (size === undefined || size[i] === -1 ? d - begin[i] : size[i]));
-      return hostGenerate(sz, (idx) => hostAt(x, idx.map((v, i) => v + begin[i])));
+  tests: globalThis.__SIMDGRAD_OP_TESTS__ !== false ? {
+    reference: {
+      js: (x: HostTensor, begin: readonly number[], size?: readonly number[]) => {
+        const sz = x.shape.map((d, i) => (size === undefined || size[i] === -1 ? d - begin[i] : size[i]));
+        return hostGenerate(sz, (idx) => hostAt(x, idx.map((v, i) => v + begin[i])));
+      },
     },
-  },
-  samples: [
-    { label: 'rows and columns, -1', inputs: [{ shape: [4, 5] }], args: [[1, 1], [2, -1]] },
-    { label: '3-D middle block', inputs: [{ shape: [3, 4, 5] }], args: [[1, 1, 2], [2, 2, 3]] },
-    { label: 'to the end', inputs: [{ shape: [3, 4] }], args: [[2, 0]] },
-    { label: 'whole rows (one run)', inputs: [{ shape: [5, 3] }], args: [[1, 0], [3, 3]] },
-    { label: 'empty block', inputs: [{ shape: [3, 4] }], args: [[1, 1], [0, 2]] },
-  ],
-  badInputs: [
-    { label: 'outside', call: () => callOp('slice', full([4, 5], 0), [3, 0], [2, -1]), error: 'slice: begin [3,0] size [2,-1] is outside [4,5] on axis 0' },
-    { label: 'negative begin', call: () => callOp('slice', full([4, 5], 0), [0, -1]), error: 'slice: begin [0,-1] size (to end) is outside [4,5] on axis 1' },
-    { label: 'wrong number of entries', call: () => callOp('slice', full([4, 5], 0), [0]), error: 'slice: begin [0] and size (to end) need one entry per dim of [4,5]' },
-    { label: 'size of the wrong length', call: () => callOp('slice', full([4, 5], 0), [0, 0], [1]), error: 'slice: begin [0,0] and size [1] need one entry per dim of [4,5]' },
-  ],
+    samples: [
+      { label: 'rows and columns, -1', inputs: [{ shape: [4, 5] }], args: [[1, 1], [2, -1]] },
+      { label: '3-D middle block', inputs: [{ shape: [3, 4, 5] }], args: [[1, 1, 2], [2, 2, 3]] },
+      { label: 'to the end', inputs: [{ shape: [3, 4] }], args: [[2, 0]] },
+      { label: 'whole rows (one run)', inputs: [{ shape: [5, 3] }], args: [[1, 0], [3, 3]] },
+      { label: 'empty block', inputs: [{ shape: [3, 4] }], args: [[1, 1], [0, 2]] },
+    ],
+    badInputs: [
+      { label: 'outside', call: () => callOp('slice', full([4, 5], 0), [3, 0], [2, -1]), error: 'slice: begin [3,0] size [2,-1] is outside [4,5] on axis 0' },
+      { label: 'negative begin', call: () => callOp('slice', full([4, 5], 0), [0, -1]), error: 'slice: begin [0,-1] size (to end) is outside [4,5] on axis 1' },
+      { label: 'wrong number of entries', call: () => callOp('slice', full([4, 5], 0), [0]), error: 'slice: begin [0] and size (to end) need one entry per dim of [4,5]' },
+      { label: 'size of the wrong length', call: () => callOp('slice', full([4, 5], 0), [0, 0], [1]), error: 'slice: begin [0,0] and size [1] need one entry per dim of [4,5]' },
+    ],
+  } : undefined,
 });
 
 /** concat's output shape: all dims but `axis` must agree. */
@@ -327,28 +339,30 @@ export const concat: OpFn<[tensors: readonly Tensor[], axis?: number], false> = 
       return t!.requiresGrad ? gather(g, offsetOf(g.shape, begin), t!.shape, gst) : null;
     });
   },
-  noReference: 'variadic: its samples call it with an array, which the reference comparison does not do; copyStrided is checked against plain JS in test/kernels/shape.test.ts and concat values in test/tensor.test.ts',
-  samples: [
-    { label: 'axis 1', inputs: [{ shape: [2, 3] }, { shape: [2, 2] }], call: (a, b) => callOp('concat', [a, b], 1) },
-    { label: 'axis 0', inputs: [{ shape: [2, 3] }, { shape: [1, 3] }], call: (a, b) => callOp('concat', [a, b], 0) },
-    { label: 'three, middle axis', inputs: [{ shape: [2, 1, 3] }, { shape: [2, 3, 3] }, { shape: [2, 2, 3] }], call: (a, b, c) => callOp('concat', [a, b, c], -2) },
-    { label: 'the same tensor twice', inputs: [{ shape: [2, 2] }], call: (a) => callOp('concat', [a, a], 1) },
-  ],
-  badInputs: [
-    { label: 'empty list', call: () => callOp('concat', []), error: 'concat: needs a non-empty array of tensors' },
-    { label: 'not an array', call: () => callOp('concat', full([2], 0)), error: 'concat: needs a non-empty array of tensors' },
-    { label: 'null in the list', call: () => callOp('concat', [full([2], 0), null]), error: 'concat: tensors[1] must be a Tensor, got null' },
-    { label: 'shapes differ', call: () => callOp('concat', [full([2, 3], 0), full([3, 2], 0)], 1), error: 'concat: shapes differ off axis 1: [2,3], [3,2]' },
-    { label: 'dtypes differ', call: () => callOp('concat', [full([2], 0), full([2], 0, { dtype: 'int32' })]), error: 'concat: dtypes differ: float32 [2], int32 [2]' },
-    { label: 'axis out of range', call: () => callOp('concat', [full([2], 0)], 1), error: 'concat: axis 1 is out of range for a tensor with 1 dimension' },
-    {
-      label: 'a disposed tensor',
-      call: () => {
-        const t = full([2], 0);
-        t.dispose();
-        return callOp('concat', [full([2], 0), t]);
+  tests: globalThis.__SIMDGRAD_OP_TESTS__ !== false ? {
+    noReference: 'variadic: its samples call it with an array, which the reference comparison does not do; copyStrided is checked against plain JS in test/kernels/shape.test.ts and concat values in test/tensor.test.ts',
+    samples: [
+      { label: 'axis 1', inputs: [{ shape: [2, 3] }, { shape: [2, 2] }], call: (a, b) => callOp('concat', [a, b], 1) },
+      { label: 'axis 0', inputs: [{ shape: [2, 3] }, { shape: [1, 3] }], call: (a, b) => callOp('concat', [a, b], 0) },
+      { label: 'three, middle axis', inputs: [{ shape: [2, 1, 3] }, { shape: [2, 3, 3] }, { shape: [2, 2, 3] }], call: (a, b, c) => callOp('concat', [a, b, c], -2) },
+      { label: 'the same tensor twice', inputs: [{ shape: [2, 2] }], call: (a) => callOp('concat', [a, a], 1) },
+    ],
+    badInputs: [
+      { label: 'empty list', call: () => callOp('concat', []), error: 'concat: needs a non-empty array of tensors' },
+      { label: 'not an array', call: () => callOp('concat', full([2], 0)), error: 'concat: needs a non-empty array of tensors' },
+      { label: 'null in the list', call: () => callOp('concat', [full([2], 0), null]), error: 'concat: tensors[1] must be a Tensor, got null' },
+      { label: 'shapes differ', call: () => callOp('concat', [full([2, 3], 0), full([3, 2], 0)], 1), error: 'concat: shapes differ off axis 1: [2,3], [3,2]' },
+      { label: 'dtypes differ', call: () => callOp('concat', [full([2], 0), full([2], 0, { dtype: 'int32' })]), error: 'concat: dtypes differ: float32 [2], int32 [2]' },
+      { label: 'axis out of range', call: () => callOp('concat', [full([2], 0)], 1), error: 'concat: axis 1 is out of range for a tensor with 1 dimension' },
+      {
+        label: 'a disposed tensor',
+        call: () => {
+          const t = full([2], 0);
+          t.dispose();
+          return callOp('concat', [full([2], 0), t]);
+        },
+        error: /^concat: tensors\[1\] Tensor\(float32, \[2\]\) was disposed/,
       },
-      error: /^concat: tensors\[1\] Tensor\(float32, \[2\]\) was disposed/,
-    },
-  ],
+    ],
+  } : undefined,
 });

@@ -22,14 +22,21 @@ function rowsCols(shape: Shape): [number, number] {
   return [cols === 0 ? 0 : size / cols, cols];
 }
 
-/** A row-wise op over the last axis on the kernels `name` (y from x) and `nameBackward` (dx from y and dy). */
-function defineRowwise(name: 'softmax' | 'logSoftmax', summary: string,
-  js: (row: number[]) => number[]): OpFn<[x: Tensor, axis?: number], true> {
-  const badInputs: BadInput[] = [
+/** Bad inputs of both row-wise ops. */
+function rowwiseBadInputs(name: string): BadInput[] {
+  return [
     { label: 'not the last axis', call: () => callOp(name, full([3, 5], 0), 0), error: `${name}: only the last axis is supported (got axis 0 for [3,5]); permute first` },
     { label: 'axis out of range', call: () => callOp(name, full([3, 5], 0), 2), error: `${name}: axis 2 is out of range for a tensor with 2 dimensions` },
     { label: 'a scalar', call: () => callOp(name, full([], 1)), error: `${name}: needs at least one dimension, got a scalar` },
   ];
+}
+
+/**
+ * A row-wise op over the last axis on the kernels `name` (y from x) and `nameBackward` (dx from
+ * y and dy). `rowReference` (its plain-JS value of one row) is undefined without test material.
+ */
+function defineRowwise(name: 'softmax' | 'logSoftmax', summary: string,
+  rowReference: ((row: number[]) => number[]) | undefined): OpFn<[x: Tensor, axis?: number], true> {
   return defineOp({
     name, family: 'softmax', summary, inputs: ['x'], method: true,
     parse: (x: Tensor, axis = -1) => {
@@ -52,26 +59,28 @@ function defineRowwise(name: 'softmax' | 'logSoftmax', summary: string,
       kernels()[name === 'softmax' ? 'softmaxBackward' : 'logSoftmaxBackward'](y.ptr, g.ptr, dx.ptr, rows, cols);
       return [dx];
     },
-    reference: { js: (x: HostTensor) => hostRows(x, js) },
-    samples: [
-      { label: '', inputs: [{ shape: [3, 5], lo: -2, hi: 2 }] },
-      { label: '3-D, axis 2', inputs: [{ shape: [2, 3, 4], lo: -2, hi: 2 }], args: [2] },
-      { label: '1-D, wide spread', inputs: [{ shape: [7], lo: -6, hi: 6 }] },
-    ],
-    badInputs,
+    tests: globalThis.__SIMDGRAD_OP_TESTS__ !== false && rowReference ? {
+      reference: { js: (x: HostTensor) => hostRows(x, rowReference) },
+      samples: [
+        { label: '', inputs: [{ shape: [3, 5], lo: -2, hi: 2 }] },
+        { label: '3-D, axis 2', inputs: [{ shape: [2, 3, 4], lo: -2, hi: 2 }], args: [2] },
+        { label: '1-D, wide spread', inputs: [{ shape: [7], lo: -6, hi: 6 }] },
+      ],
+      badInputs: rowwiseBadInputs(name),
+    } : undefined,
   });
 }
 
 /** Softmax over the last axis. */
 export const softmax: OpFn<[x: Tensor, axis?: number], true> = defineRowwise('softmax', 'e^x / Σ e^x over the last axis',
-  (row) => {
+  globalThis.__SIMDGRAD_OP_TESTS__ !== false ? (row) => {
     const lse = hostLogSumExp(row);
     return row.map((v) => Math.exp(v - lse));
-  });
+  } : undefined);
 
 /** log(softmax(x)) over the last axis, computed without forming softmax (stable). */
 export const logSoftmax: OpFn<[x: Tensor, axis?: number], true> = defineRowwise('logSoftmax', 'x - log Σ e^x over the last axis',
-  (row) => {
+  globalThis.__SIMDGRAD_OP_TESTS__ !== false ? (row) => {
     const lse = hostLogSumExp(row);
     return row.map((v) => v - lse);
-  });
+  } : undefined);

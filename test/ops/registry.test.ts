@@ -63,6 +63,7 @@ describe('the registry', () => {
   });
   it('gives every op samples and a reference (or the reason it has none)', () => {
     for (const def of ops) {
+      expect(def.hasTests, `${def.name} carries no test material`).toBe(true);
       expect(def.samples.length, `${def.name} has no samples`).toBeGreaterThan(0);
       expect(def.reference !== undefined || (def.noReference ?? '').length > 0, `${def.name} has no reference`).toBe(true);
     }
@@ -144,8 +145,7 @@ describe('gradient check (central differences)', () => {
       shape: ([x]) => x!.slice(),
       forward: ([x]) => sg.noGrad(() => sg.square(x!)),
       backward: (g, { inputs: [x] }) => [sg.mul(g, x!)],
-      samples: [],
-      noReference: 'a deliberately wrong op',
+      tests: { samples: [], noReference: 'a deliberately wrong op' },
     });
     const r = sg.gradcheck(wrong, [sg.tensor([0.5, -1, 2], { requiresGrad: true })]);
     expect(r.ok).toBe(false);
