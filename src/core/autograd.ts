@@ -57,7 +57,9 @@ export function enableGrad<T>(fn: () => T): T {
 
 /**
  * NaN/Inf detector: when on, every op checks its output and backward checks every gradient,
- * and the first op that produces a non-finite value throws an Error naming it.
+ * and the first op that produces a non-finite value throws an Error naming it. When the
+ * op's input already held the NaN/Inf (a tensor made with one, or written by setData), the
+ * Error says so instead of blaming the op.
  */
 export function setDetectAnomaly(on: boolean): void {
   detectAnomaly = on;
@@ -66,10 +68,23 @@ export function isAnomalyDetectionOn(): boolean {
   return detectAnomaly;
 }
 
-function checkFinite(what: string, t: Tensor, inputs: readonly Tensor[]): void {
+function nonFiniteCount(t: Tensor): number {
+  return t.dtype === 'float32' ? kernels().countNonFinite(t.ptr, t.size) : 0;
+}
+
+function checkFinite(what: string, t: Tensor, inputs: readonly Tensor[], inputNames?: readonly string[]): void {
   if (t.dtype !== 'float32') return;
   const bad = kernels().countNonFinite(t.ptr, t.size);
   if (bad > 0) {
+    if (inputNames !== undefined) {
+      // The NaN/Inf came in with an input: the op only passed it on.
+      for (let i = 0; i < inputs.length; i++) {
+        const n = nonFiniteCount(inputs[i]);
+        if (n > 0) {
+          throw new Error(`${what}: input ${inputNames[i] ?? `${i}`} ${fmt(inputs[i].shape)} already holds ${n} non-finite value${n > 1 ? 's' : ''} (NaN or Inf) before the op ran`);
+        }
+      }
+    }
     const ins = inputs.map((x) => fmt(x.shape)).join(', ');
     throw new Error(`${what} produced ${bad} non-finite value${bad > 1 ? 's' : ''} (NaN or Inf) in its output ${fmt(t.shape)} from inputs ${ins}`);
   }
@@ -82,13 +97,20 @@ export function needsGrad(...inputs: Tensor[]): boolean {
   return false;
 }
 
+// The op that produced a tensor, kept after dispose() cleared its node (for backward's messages).
+const producedBy = new WeakMap<Tensor, string>();
+// Tensors whose node a backward() without retainGraph went through: their graph is used up.
+const consumed = new WeakSet<Tensor>();
+
 /**
  * Called by every op on its output. Records the node when any input requires grad;
- * otherwise frees `saved` right away. Also runs the anomaly check.
+ * otherwise frees `saved` right away. Also runs the anomaly check (`inputNames`: the
+ * inputs' names for its messages).
  */
-export function record(op: string, out: Tensor, inputs: Tensor[], backward: Backward, saved: Tensor[] = [], attrs: object = {}): Tensor {
-  if (detectAnomaly && !inBackward) checkFinite(op, out, inputs);
+export function record(op: string, out: Tensor, inputs: Tensor[], backward: Backward, saved: Tensor[] = [], attrs: object = {}, inputNames?: readonly string[]): Tensor {
+  if (detectAnomaly && !inBackward) checkFinite(op, out, inputs, inputNames ?? inputs.map((_, i) => `${i}`));
   if (needsGrad(...inputs)) {
+    producedBy.set(out, op);
     out.node = { op, attrs: attrs as Readonly<Record<string, unknown>>, inputs, backward, saved };
     out.requiresGrad = true;
   } else {
@@ -148,7 +170,16 @@ export interface BackwardOptions {
   retainGraph?: boolean;
 }
 
-/** Computes d(root)/d(leaf) for every leaf with requiresGrad, accumulating into `.grad`. */
+/**
+ * Computes d(root)/d(leaf) for every leaf with requiresGrad, accumulating into `.grad`.
+ *
+ * A graph can be backpropagated once: a second backward() through any part of it throws
+ * (as in PyTorch) unless the earlier call passed `{ retainGraph: true }`. Build a new graph
+ * (a new forward) for every backward; parameters may be shared by any number of graphs, and
+ * intermediates (logits) stay readable after backward until the next one. Every tensor of
+ * the graph must still be alive: disposing an intermediate or the root before backward()
+ * throws, naming the op that produced it.
+ */
 export function backward(root: Tensor, opts: BackwardOptions = {}): void {
   if (!root.requiresGrad) {
     throw new Error(`backward: tensor ${fmt(root.shape)} does not require grad (no input of its graph has requiresGrad, or it was computed under noGrad)`);
@@ -160,6 +191,16 @@ export function backward(root: Tensor, opts: BackwardOptions = {}): void {
     throw new Error(`backward: gradient shape ${fmt(opts.gradient.shape)} differs from root shape ${fmt(root.shape)}`);
   }
   const order = topoSort(root);
+  // From the root down: the message names the used-up or disposed tensor nearest the root.
+  for (let k = order.length - 1; k >= 0; k--) {
+    const t = order[k];
+    const op = producedBy.get(t);
+    const what = op !== undefined ? `the output of ${op} ${fmt(t.shape)}` : `a leaf tensor ${fmt(t.shape)}`;
+    if (consumed.has(t)) {
+      throw new Error(`backward: trying to backward through the graph a second time (${what} was already backpropagated and its graph released); pass { retainGraph: true } to the first backward() to backward through it again`);
+    }
+    if (!t.isAlive) throw new Error(`backward: ${what}${t === root ? ' (the root)' : ''} was disposed before backward()`);
+  }
   const inGraph = new Set(order);
   for (const t of order) for (const sv of t.node?.saved ?? []) inGraph.add(sv);
   const stillPending = pending.filter((t) => {
@@ -193,6 +234,7 @@ export function backward(root: Tensor, opts: BackwardOptions = {}): void {
   for (const t of order) {
     const node = t.node;
     if (node !== null) {
+      consumed.add(t);
       queue(t);
       for (const sv of node.saved) queue(sv);
     } else if (transient.has(t) || autoTransient.has(t)) {

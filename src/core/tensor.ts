@@ -268,7 +268,18 @@ export function dispose(...items: unknown[]): void {
 
 // ---- creation ----------------------------------------------------------------------------
 
-type Nested = number | boolean | Nested[];
+type Nested = number | Nested[];
+
+/** How a value that is not a number shows in messages: its type and the value. */
+function describeValue(v: unknown): string {
+  if (v === undefined) return 'undefined (a hole or a missing value)';
+  if (v === null) return 'null';
+  if (typeof v === 'string') return `string ${JSON.stringify(v)}`;
+  if (typeof v === 'bigint') return `bigint ${v}n`;
+  if (typeof v === 'boolean') return `boolean ${v}`;
+  if (typeof v === 'object') return Array.isArray(v) ? `an array of length ${v.length}` : `object ${Object.prototype.toString.call(v).slice(8, -1)}`;
+  return `${typeof v} ${String(v)}`;
+}
 
 function inferShape(v: Nested): number[] {
   const shape: number[] = [];
@@ -281,16 +292,18 @@ function inferShape(v: Nested): number[] {
   return shape;
 }
 
-function flatten(v: Nested, shape: number[], dim: number, out: number[]): void {
+function flatten(v: Nested, shape: number[], dim: number, out: number[], path: string): void {
   if (dim === shape.length) {
     if (Array.isArray(v)) throw new Error(`tensor: ragged nested array: expected a number at depth ${dim}`);
-    out.push(Number(v));
+    if (typeof v !== 'number') throw new Error(`tensor: expected a number at index ${path}, got ${describeValue(v)}`);
+    out.push(v);
     return;
   }
   if (!Array.isArray(v) || v.length !== shape[dim]) {
     throw new Error(`tensor: ragged nested array: expected length ${shape[dim]} at depth ${dim}, got ${Array.isArray(v) ? v.length : 'a number'}`);
   }
-  for (const x of v) flatten(x, shape, dim + 1, out);
+  // An index loop, not for...of: holes ([1, , 2]) are reported like undefined.
+  for (let i = 0; i < v.length; i++) flatten(v[i], shape, dim + 1, out, `${path}[${i}]`);
 }
 
 export interface CreateOptions {
@@ -300,7 +313,8 @@ export interface CreateOptions {
 
 /**
  * Makes a tensor from a number, nested arrays or a typed array (then `shape` is needed unless
- * it is 1-D). Float32Array defaults to float32, Int32Array to int32.
+ * it is 1-D). Float32Array defaults to float32, Int32Array to int32. Only numbers are accepted:
+ * strings, booleans, bigints, null, undefined, holes and objects throw, naming the index.
  */
 export function tensor(values: Nested | ArrayLike<number>, shapeOrOpts?: Shape | CreateOptions, maybeOpts?: CreateOptions): Tensor {
   const shapeArg = Array.isArray(shapeOrOpts) ? (shapeOrOpts as Shape) : undefined;
@@ -312,17 +326,17 @@ export function tensor(values: Nested | ArrayLike<number>, shapeOrOpts?: Shape |
     flat = values as unknown as ArrayLike<number>;
     if (opts.dtype === undefined) dtype = values instanceof Int32Array ? 'int32' : values instanceof Int8Array ? 'int8' : values instanceof Uint8Array ? 'uint8' : 'float32';
     shape = shapeArg ? shapeArg.slice() : [flat.length];
-  } else if (typeof values === 'number' || typeof values === 'boolean') {
-    flat = [Number(values)];
+  } else if (typeof values === 'number') {
+    flat = [values];
     shape = shapeArg ? shapeArg.slice() : [];
   } else if (Array.isArray(values)) {
     const inferred = inferShape(values as Nested);
     const out: number[] = [];
-    flatten(values as Nested, inferred, 0, out);
+    flatten(values as Nested, inferred, 0, out, '');
     flat = out;
     shape = shapeArg ? shapeArg.slice() : inferred;
   } else {
-    throw new Error(`tensor: expected a number, nested arrays or a typed array, got ${typeof values}`);
+    throw new Error(`tensor: expected a number, nested arrays of numbers or a typed array, got ${describeValue(values)}`);
   }
   checkShape('tensor', shape);
   if (sizeOf(shape) !== flat.length) {

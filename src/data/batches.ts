@@ -17,13 +17,53 @@ export interface BatchOptions {
   generator?: Rng;
 }
 
+function describe(v: unknown): string {
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return 'an array';
+  if (typeof v === 'object') return Object.prototype.toString.call(v).slice(8, -1);
+  return typeof v;
+}
+
+/** A plain array's values, checked to be numbers (nested arrays are refused). */
+function plainNumbers(what: string, v: readonly unknown[]): number[] {
+  for (let i = 0; i < v.length; i++) {
+    const e = v[i];
+    if (typeof e === 'number') continue;
+    if (Array.isArray(e)) {
+      throw new Error(`batches: ${what} must be a flat array of numbers (or a typed array), got a nested array at index ${i}; flatten the examples into one array (e.g. images.flat())`);
+    }
+    throw new Error(`batches: ${what} must hold numbers, got ${e === undefined ? 'undefined (a hole?)' : typeof e === 'string' ? `string ${JSON.stringify(e)}` : describe(e)} at index ${i}`);
+  }
+  return v as number[];
+}
+
+function asFeatures(x: unknown): Float32Array {
+  if (x instanceof Float32Array) return x;
+  if (Array.isArray(x)) return Float32Array.from(plainNumbers('x', x));
+  throw new Error(`batches: x must be a Float32Array or an array of numbers, got ${describe(x)}`);
+}
+
+function asTargets(y: unknown, targetWidth: number): Int32Array | Float32Array {
+  if (y instanceof Int32Array || y instanceof Float32Array) return y;
+  if (Array.isArray(y)) {
+    const v = plainNumbers('y', y);
+    // Whole numbers, one per example: class indices; anything else: float targets.
+    return targetWidth === 1 && v.every((e) => Number.isInteger(e) && e >= -(2 ** 31) && e < 2 ** 31) ? Int32Array.from(v) : Float32Array.from(v);
+  }
+  throw new Error(`batches: y must be an Int32Array (class labels), a Float32Array or an array of numbers, got ${describe(y)}`);
+}
+
 /**
  * Yields batches of rows of x (features per example) with their labels y (int32 class
- * indices or float32 targets, `targetWidth` values per example).
+ * indices or float32 targets, `targetWidth` values per example). Plain arrays of numbers are
+ * accepted too: x is converted to float32; y to int32 class indices when every value is a
+ * whole number and targetWidth is 1, else to float32 targets. Nested arrays are refused.
  */
 export function* batches(
-  x: Float32Array, y: Int32Array | Float32Array, features: number, opts: BatchOptions, targetWidth = 1,
+  images: Float32Array | readonly number[], labels: Int32Array | Float32Array | readonly number[], features: number, opts: BatchOptions, targetWidth = 1,
 ): Generator<Batch> {
+  const x = asFeatures(images);
+  const y = asTargets(labels, targetWidth);
   const n = x.length / features;
   if (!Number.isInteger(n)) throw new Error(`batches: ${x.length} values are not a whole number of ${features}-feature examples`);
   if (y.length !== n * targetWidth) throw new Error(`batches: ${n} examples but ${y.length} target values (expected ${n * targetWidth})`);

@@ -221,6 +221,8 @@ export function defineOp<Args extends unknown[], A extends object, S = undefined
       return out;
     }
     const present = inputs.filter((t): t is Tensor => t !== null);
+    const presentNames: string[] = [];
+    for (let i = 0; i < inputs.length; i++) if (inputs[i] !== null) presentNames.push(inputName(spec.inputs, i));
     if (backward === undefined) {
       for (const t of saved) t.dispose();
       return out;
@@ -231,7 +233,7 @@ export function defineOp<Args extends unknown[], A extends object, S = undefined
       const mapped: (Tensor | null)[] = [];
       for (let i = 0; i < inputs.length; i++) if (inputs[i] !== null) mapped.push(grads[i] ?? null);
       return mapped;
-    }, saved, attrs);
+    }, saved, attrs, presentNames);
   };
   const def = describe(spec, {
     differentiable: backward !== undefined, composed: false, fn: fn as unknown as (...args: never[]) => Tensor,

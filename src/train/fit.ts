@@ -198,6 +198,17 @@ export function fit(model: AnyModule, trainData: FitData<any>, options: FitOptio
   if (named === null || typeof named !== 'object') throw new Error(`${W}: optimizers must be an object of named optimizers`);
   for (const [k, v] of Object.entries(named)) if (!(v instanceof Optimizer)) throw new Error(`${W}: optimizers.${k} must be an Optimizer`);
   const allOpts = [...(opt === null ? [] : [opt]), ...Object.values(named).filter((v) => v !== opt)];
+  // An optimizer built on another model would train nothing: refuse it (a subset of the
+  // model's parameters, for fine-tuning, is fine).
+  const modelParams = new Set(model.parameters());
+  const checkOwn = (what: string, o: Optimizer): void => {
+    const foreign = o.params.filter((p) => !modelParams.has(p)).length;
+    if (foreign > 0) {
+      throw new Error(`${W}: ${what} parameters are not parameters of the model (${foreign} of its ${o.params.length} are not among the model's ${modelParams.size}); was it built on another model? Build it on model.parameters() (or a subset of them)`);
+    }
+  };
+  if (opt !== null) checkOwn("the optimizer's", opt);
+  for (const [k, v] of Object.entries(named)) if (v !== opt) checkOwn(`optimizers.${k}'s`, v);
   const lossFn = !custom || o.loss !== undefined ? resolveLoss(W, o.loss as LossLike) : null;
   const trainStep = (o.trainStep ?? defaultTrainStep) as TrainStep<unknown>;
   const evalStep = (o.evalStep ?? defaultEvalStep) as EvalStep<unknown>;
