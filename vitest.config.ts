@@ -6,5 +6,7 @@ export default defineConfig({
     testTimeout: 120_000,
     hookTimeout: 120_000,
     pool: 'forks',
+    // The default output, then a line per group of skipped tests and why (test/reporters/skipped.ts).
+    reporters: ['default', './test/reporters/skipped.ts'],
   },
 });
