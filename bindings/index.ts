@@ -1,10 +1,10 @@
 // The single door to wasm: loads the right build, owns the linear memory, its typed-array
 // views and the allocator. Nothing else in simdgrad sees raw offsets except through here.
-import { KERNEL_NAMES, type Kernels } from './kernels';
-import { Allocator } from './allocator';
+import { KERNEL_NAMES, type Kernels } from './kernels.js';
+import { Allocator } from './allocator.js';
 
-export type { Kernels } from './kernels';
-export { BinOp, UnOp } from './kernels';
+export type { Kernels } from './kernels.js';
+export { BinOp, UnOp } from './kernels.js';
 
 export type Build = 'simd' | 'relaxed';
 

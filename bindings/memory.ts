@@ -2,7 +2,7 @@
 // typed-array views index the wasm memory, and where temporary scratch comes from. src/ reads,
 // writes and offsets tensor data through these functions only (no `>>> 2`, no `* 4` there),
 // so a new dtype (float16, packed int4) is a change here, not in every op.
-import { runtime } from './index';
+import { runtime } from './index.js';
 
 /** Element types a tensor can hold. */
 export type DType = 'float32' | 'int32' | 'int8' | 'uint8';

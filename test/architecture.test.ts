@@ -51,6 +51,16 @@ describe('architecture', () => {
     expect(offenders).toEqual([]);
   });
 
+  it('relative imports in src/ and bindings/ name their .js file (declarations must resolve under node16/nodenext)', () => {
+    const offenders: string[] = [];
+    for (const f of [...all, ...files(join(root, 'bindings'))]) {
+      const text = readFileSync(f, 'utf8');
+      const specs = [...text.matchAll(/(?:from\s+|import\(\s*|declare module\s+)'(\.{1,2}\/[^']*)'/g)].map((m) => m[1]);
+      for (const m of specs) if (!m.endsWith('.js')) offenders.push(`${relative(root, f)}: '${m}'`);
+    }
+    expect(offenders).toEqual([]);
+  });
+
   it('only core/, ops/ and export/ import bindings/', () => {
     const offenders: string[] = [];
     for (const f of all) {

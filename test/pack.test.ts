@@ -42,10 +42,11 @@ describe('npm pack', () => {
       /^dist\/index\.(js|cjs|browser\.js)(\.map)?$/,
       /^dist\/wasm\/simdgrad-(simd|relaxed)\.wasm$/,
       /^dist\/types\/(src|bindings)\/.+\.d\.ts$/,
+      /^dist\/types-cjs\/(src|bindings)\/.+\.d\.cts$/,
     ];
     const unexpected = files.filter((f) => !allowed.some((re) => re.test(f)));
     expect(unexpected, `files in the package that users do not need: ${unexpected.join(', ')}`).toEqual([]);
-    for (const need of ['dist/index.js', 'dist/index.cjs', 'dist/index.browser.js', 'dist/wasm/simdgrad-simd.wasm', 'dist/wasm/simdgrad-relaxed.wasm', 'dist/types/src/index.d.ts']) {
+    for (const need of ['dist/index.js', 'dist/index.cjs', 'dist/index.browser.js', 'dist/wasm/simdgrad-simd.wasm', 'dist/wasm/simdgrad-relaxed.wasm', 'dist/types/src/index.d.ts', 'dist/types-cjs/src/index.d.cts']) {
       expect(files).toContain(need);
     }
     const js = info.files.filter((f) => /^dist\/index\.(js|cjs|browser\.js)$/.test(f.path)).reduce((s, f) => s + f.size, 0);

@@ -2,5 +2,5 @@
 export {
   setThreads, getThreads, threadsInfo, startThreads, shutdown, availableCores, tuneThreads, threadsFor, plannedThreads, Job,
   type ThreadsInfo, type KernelName,
-} from './pool';
-export { runPlan, parallelGemm, WORKSPACE, Ref, type Arg as PlanArg, type PlanSpec, type PlanArgs, type Step, type SumSpec } from './plan';
+} from './pool.js';
+export { runPlan, parallelGemm, WORKSPACE, Ref, type Arg as PlanArg, type PlanSpec, type PlanArgs, type Step, type SumSpec } from './plan.js';

@@ -40,10 +40,10 @@
 //
 // Attention (per head), recurrent layers (per sequence, sums for the shared weights) and
 // sparse kernels (per block of rows) are written the same way.
-import { runtime } from '../index';
-import type { KernelName, Kernels } from '../kernels';
-import { advance, bytesPerElement, withScratch } from '../memory';
-import { Job, plannedThreads, threadsFor } from './pool';
+import { runtime } from '../index.js';
+import type { KernelName, Kernels } from '../kernels.js';
+import { advance, bytesPerElement, withScratch } from '../memory.js';
+import { Job, plannedThreads, threadsFor } from './pool.js';
 
 /** A pointer argument resolved by the thread that runs the call: its scratch buffer or its gemm workspace. */
 export class Ref {

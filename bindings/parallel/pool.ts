@@ -27,11 +27,11 @@
 // workers report ready (`await startThreads()` starts them ahead of time). After a job a
 // worker spins on its sequence number for SPIN_MS before it sleeps in Atomics.wait, because
 // waking a sleeping thread costs far more than a short spin.
-import { KERNEL_NAMES, type KernelName, type Kernels } from '../kernels';
-import { requestThreads, requestedThreads, runtime, type Runtime } from '../index';
-import { execJob, workerSource } from './worker-entry';
+import { KERNEL_NAMES, type KernelName, type Kernels } from '../kernels.js';
+import { requestThreads, requestedThreads, runtime, type Runtime } from '../index.js';
+import { execJob, workerSource } from './worker-entry.js';
 
-export type { KernelName } from '../kernels';
+export type { KernelName } from '../kernels.js';
 
 /** Work below this many flops per thread is not split (where a split would cost more than it saves). */
 let FLOPS_PER_THREAD = 2e6;

@@ -5,8 +5,8 @@
 // Memory: intermediates of a graph stay readable after backward() (so metrics can be read
 // from logits) and are released at the start of the next backward() — a training loop
 // written the obvious way stays flat without a single dispose().
-import { kernels } from '../../bindings/index';
-import { Tensor, fmt, full } from './tensor';
+import { kernels } from '../../bindings/index.js';
+import { Tensor, fmt, full } from './tensor.js';
 
 /** Vector-Jacobian product: upstream gradient -> gradient per input (null: input gets none). */
 export type Backward = (grad: Tensor) => (Tensor | null)[];

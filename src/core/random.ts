@@ -1,5 +1,5 @@
-import { view } from '../../bindings/memory';
-import { Tensor, checkShape, empty, type CreateOptions, type Shape } from './tensor';
+import { view } from '../../bindings/memory.js';
+import { Tensor, checkShape, empty, type CreateOptions, type Shape } from './tensor.js';
 
 // The one seeded random number generator behind every random draw in simdgrad:
 // initialisation, shuffling, dropout and sampling. Same seed, same numbers, in every runtime.

@@ -1,14 +1,14 @@
 // Tensors: (storage in wasm memory, shape, dtype) plus the autograd hooks. The graph engine
 // lives in autograd.ts; ops live in ops/<family>.ts and are attached as methods at the end
 // of ops/index.ts so that `x.add(y)` and `add(x, y)` are the same code.
-import { kernels, runtime } from '../../bindings/index';
-import type { Allocator } from '../../bindings/allocator';
+import { kernels, runtime } from '../../bindings/index.js';
+import type { Allocator } from '../../bindings/allocator.js';
 import {
   advance, byteLength, fillElements, integerRange, isDType, read, write, type DType, type TypedData,
-} from '../../bindings/memory';
-import type { GraphNode } from './autograd';
+} from '../../bindings/memory.js';
+import type { GraphNode } from './autograd.js';
 
-export type { DType, TypedData } from '../../bindings/memory';
+export type { DType, TypedData } from '../../bindings/memory.js';
 export type Shape = readonly number[];
 
 /** Reference-counted block of wasm memory shared by a tensor and its views (reshape, detach). */

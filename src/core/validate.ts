@@ -1,7 +1,7 @@
 // Argument checks shared by every part of simdgrad. Each throws an Error whose message starts
 // with the name of the op, layer or function (`where`) and shows the offending value or shapes,
 // so a user sees what was wrong where they called it, never a NaN or a trap inside a kernel.
-import { Tensor, fmt, type Shape } from './tensor';
+import { Tensor, fmt, type Shape } from './tensor.js';
 
 export type TensorLike = Tensor | number;
 

@@ -1,10 +1,10 @@
 // Mini-batches from in-memory arrays: a tensor-backed Dataset over them, batched by the
 // DataLoader (the one batcher). Batch tensors are owned by the graph that consumes them
 // (released by the next backward()), so a training loop needs no dispose().
-import { positiveInt } from '../core/validate';
-import type { Generator as Rng } from '../core/random';
-import { TensorDataset } from './dataset';
-import { DataLoader, type LoaderBatch } from './loader';
+import { positiveInt } from '../core/validate.js';
+import type { Generator as Rng } from '../core/random.js';
+import { TensorDataset } from './dataset.js';
+import { DataLoader, type LoaderBatch } from './loader.js';
 
 /** A batch: rows x, targets y and the number of examples. */
 export type Batch = LoaderBatch;

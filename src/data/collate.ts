@@ -15,9 +15,9 @@
 //
 // Examples must agree in structure and shapes (sequences of one length: pad them, or pass your
 // own collate, e.g. for graphs of different sizes).
-import { markTransient } from '../core/autograd';
-import { Tensor, empty, fmt, type DType } from '../core/tensor';
-import { copyInto, writeElements } from '../ops/inplace';
+import { markTransient } from '../core/autograd.js';
+import { Tensor, empty, fmt, type DType } from '../core/tensor.js';
+import { copyInto, writeElements } from '../ops/inplace.js';
 
 type TypedArray = Float32Array | Float64Array | Int32Array | Int16Array | Int8Array | Uint8Array | Uint8ClampedArray | Uint16Array | Uint32Array;
 

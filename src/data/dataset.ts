@@ -6,8 +6,8 @@
 // implementation (TensorDataset): N examples of one shape held in a Float32Array, with int32
 // class labels or float32 targets, which the DataLoader batches without any per-example
 // objects. Examples live in ordinary JS typed arrays; only batches are copied into wasm memory.
-import { Tensor, empty, fmt, sizeOf, type Shape } from '../core/tensor';
-import { writeElements } from '../ops/inplace';
+import { Tensor, empty, fmt, sizeOf, type Shape } from '../core/tensor.js';
+import { writeElements } from '../ops/inplace.js';
 
 /** A map-style dataset: `length` examples, example i from `get(i)`. */
 export interface MapDataset<T> {

@@ -3,13 +3,13 @@
 export {
   Dataset, TensorDataset, Subset, isDataset,
   type MapDataset, type DatasetOptions, type Example, type Targets,
-} from './dataset';
-export { collate, type Collated, type CollateFn } from './collate';
-export { DataLoader, type DataLoaderOptions, type LoaderBatch, type SizedBatch, type DefaultBatch, type ExampleOf } from './loader';
-export { batches, type Batch, type BatchOptions } from './batches';
-export { splitTrainValTest, type SplitSizes, type Split } from './split';
-export { Standardizer, type StandardizerOptions } from './standardize';
+} from './dataset.js';
+export { collate, type Collated, type CollateFn } from './collate.js';
+export { DataLoader, type DataLoaderOptions, type LoaderBatch, type SizedBatch, type DefaultBatch, type ExampleOf } from './loader.js';
+export { batches, type Batch, type BatchOptions } from './batches.js';
+export { splitTrainValTest, type SplitSizes, type Split } from './split.js';
+export { Standardizer, type StandardizerOptions } from './standardize.js';
 export {
   compose, randomCrop, randomShift, gaussianNoise, randomHorizontalFlip,
   type Transform, type TransformLike, type RandomCropOptions, type GaussianNoiseOptions,
-} from './transforms';
+} from './transforms.js';

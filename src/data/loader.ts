@@ -2,14 +2,14 @@
 // the memory of its batch tensors: a tensor-backed Dataset's rows are copied from its typed
 // arrays into the batch tensor (and transformed there, in place); other datasets' examples go
 // through a collate function (collate.ts by default) that does the same per leaf.
-import { markTransient } from '../core/autograd';
-import { Generator, rng as globalRng } from '../core/random';
-import { empty, type Tensor } from '../core/tensor';
-import { checkOptions, positiveInt } from '../core/validate';
-import { editElements, writeElements } from '../ops/inplace';
-import { collate, type Collated } from './collate';
-import { TensorDataset, describe, isDataset, type Example, type MapDataset } from './dataset';
-import { toTransform, type TransformLike } from './transforms';
+import { markTransient } from '../core/autograd.js';
+import { Generator, rng as globalRng } from '../core/random.js';
+import { empty, type Tensor } from '../core/tensor.js';
+import { checkOptions, positiveInt } from '../core/validate.js';
+import { editElements, writeElements } from '../ops/inplace.js';
+import { collate, type Collated } from './collate.js';
+import { TensorDataset, describe, isDataset, type Example, type MapDataset } from './dataset.js';
+import { toTransform, type TransformLike } from './transforms.js';
 
 /** A batch of a tensor-backed Dataset. */
 export interface LoaderBatch {

@@ -1,6 +1,6 @@
 // The seeded train / validation / test split (notes §1.1.1.6).
-import { Generator, rng as globalRng } from '../core/random';
-import { Subset, TensorDataset, describe, isDataset, type MapDataset } from './dataset';
+import { Generator, rng as globalRng } from '../core/random.js';
+import { Subset, TensorDataset, describe, isDataset, type MapDataset } from './dataset.js';
 
 export interface SplitSizes {
   /** Fractions of the dataset (all in [0, 1], summing to at most 1) or example counts. */

@@ -1,6 +1,6 @@
 // Data standardisation (notes §1.3.5.4), fitted on the training set only.
-import { fmt, sizeOf, type Shape } from '../core/tensor';
-import { TensorDataset, checkDims, describe } from './dataset';
+import { fmt, sizeOf, type Shape } from '../core/tensor.js';
+import { TensorDataset, checkDims, describe } from './dataset.js';
 
 export interface StandardizerOptions {
   /**

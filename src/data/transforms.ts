@@ -2,9 +2,9 @@
 // shift/crop with padding, Gaussian noise, horizontal flip) and composition. A transform
 // changes one example's values in place; its random draws come from a seeded Generator
 // (its own if given, else the loader's), so an augmented epoch is reproducible.
-import type { Generator } from '../core/random';
-import { fmt, type Shape } from '../core/tensor';
-import { assertFiniteNumber, nonNegativeInt, numberIn } from '../core/validate';
+import type { Generator } from '../core/random.js';
+import { fmt, type Shape } from '../core/tensor.js';
+import { assertFiniteNumber, nonNegativeInt, numberIn } from '../core/validate.js';
 
 /** A per-example transform: changes x (shaped `shape`) in place. */
 export interface Transform {

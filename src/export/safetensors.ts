@@ -1,8 +1,8 @@
 // safetensors: an 8-byte little-endian header length, a JSON header mapping each tensor name
 // to { dtype, shape, data_offsets: [begin, end) } relative to the data block, then the data.
 // Other tools (Python's safetensors, PyTorch) read these files directly.
-import { bytesPerElement, type DType, type TypedData } from '../../bindings/memory';
-import { Tensor, fmt, tensor } from '../core/tensor';
+import { bytesPerElement, type DType, type TypedData } from '../../bindings/memory.js';
+import { Tensor, fmt, tensor } from '../core/tensor.js';
 
 // safetensors dtype codes of the dtypes simdgrad tensors hold. Maps, not plain objects, so a
 // header string such as "constructor" or "__proto__" never finds an inherited property.

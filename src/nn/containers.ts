@@ -1,7 +1,7 @@
 // Containers: Sequential (runs its layers in order, fusing neighbours that know how), ModuleList
 // and ModuleDict (hold sub-modules by index or name, for models that call them themselves).
-import type { Tensor } from '../core/tensor';
-import { Module, hasHooks, hooksVersion, type AnyModule, type MemberSlot } from './module';
+import type { Tensor } from '../core/tensor.js';
+import { Module, hasHooks, hooksVersion, type AnyModule, type MemberSlot } from './module.js';
 
 interface Plan {
   /** The layers the plan was made for (compared by identity before each use). */

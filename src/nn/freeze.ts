@@ -7,8 +7,8 @@
 // gradient, nor by momentum, nor by weight decay. Freezing does not switch a module to eval
 // mode; call `.eval()` on a frozen part that has dropout or batch-norm statistics if those
 // should stay fixed too.
-import { Tensor } from '../core/tensor';
-import { Module, type AnyModule } from './module';
+import { Tensor } from '../core/tensor.js';
+import { Module, type AnyModule } from './module.js';
 
 type Target = AnyModule | Tensor | Iterable<AnyModule | Tensor>;
 

@@ -1,7 +1,7 @@
 // Weight initialisation as defined in the notes (§1.3.5.2), with M the number of inputs of
 // the neuron (fan-in) and N the number of units in the layer (fan-out).
-import { rand, randn } from '../core/random';
-import type { Tensor } from '../core/tensor';
+import { rand, randn } from '../core/random.js';
+import type { Tensor } from '../core/tensor.js';
 
 export type Init = 'he' | 'xavier' | 'xavierNormalized' | 'zeros' | ((shape: readonly number[], fanIn: number, fanOut: number) => Tensor);
 

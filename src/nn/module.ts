@@ -11,7 +11,7 @@
 // looks into a module tree goes through that walk: parameters, buffers, state dicts, train/
 // eval, getModule/replaceModule, and fit's list of tensors a step must not free. Containers
 // (ModuleList, ModuleDict) override `_members()`, `_member()` and `_memberKeys()`.
-import { Tensor, fmt } from '../core/tensor';
+import { Tensor, fmt } from '../core/tensor.js';
 
 const parameterSet = new WeakSet<Tensor>();
 const bufferSet = new WeakSet<Tensor>();

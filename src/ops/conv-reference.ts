@@ -1,7 +1,7 @@
 // The naive convolution loops in f64: the reference of conv2d and convTranspose2d (their
 // registry definitions) and of the conv kernel tests. Not exported from the library.
-import type { HostTensor } from './registry';
-import type { Size2 } from './conv';
+import type { HostTensor } from './registry.js';
+import type { Size2 } from './conv.js';
 
 /** Geometry of a reference convolution: strides, top/left padding, output size [OH, OW]. */
 export interface NaiveConvGeometry {

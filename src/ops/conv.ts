@@ -13,13 +13,13 @@
 // weight gradients depend on the setThreads() count only. A 1×1 kernel with stride 1 and no
 // padding skips im2col/col2im entirely (the image is its own column matrix). Bias gradients
 // are row sums of dY, then a sum over images.
-import { conv2dNaive, convTranspose2dNaive, pair, type NaiveConvGeometry } from './conv-reference';
-import { BinOp, kernels } from '../../bindings/index';
-import { withScratch } from '../../bindings/memory';
-import { WORKSPACE, runPlan, type PlanArg as Ptr, type Step } from '../../bindings/parallel/index';
-import { Tensor, empty, fmt, full, type Shape } from '../core/tensor';
-import { assertFloat, assertTensor, checkOptions } from '../core/validate';
-import { callOp, defineOp, type BadInput, type HostTensor, type OpFn } from './registry';
+import { conv2dNaive, convTranspose2dNaive, pair, type NaiveConvGeometry } from './conv-reference.js';
+import { BinOp, kernels } from '../../bindings/index.js';
+import { withScratch } from '../../bindings/memory.js';
+import { WORKSPACE, runPlan, type PlanArg as Ptr, type Step } from '../../bindings/parallel/index.js';
+import { Tensor, empty, fmt, full, type Shape } from '../core/tensor.js';
+import { assertFloat, assertTensor, checkOptions } from '../core/validate.js';
+import { callOp, defineOp, type BadInput, type HostTensor, type OpFn } from './registry.js';
 
 /** A size given once for both spatial dims, or as [height, width]. */
 export type Size2 = number | readonly [number, number];

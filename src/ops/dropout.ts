@@ -4,11 +4,11 @@
 // (assembly/dropout.ts); the seed of each call is drawn from the one global generator
 // (random.ts), so manualSeed(s) reproduces every mask of a run. The graph records
 // { p, training, seed }.
-import { BinOp, kernels } from '../../bindings/index';
-import { manualSeed, rng } from '../core/random';
-import { Tensor, empty, full } from '../core/tensor';
-import { assertBoolean, assertFloat, numberIn } from '../core/validate';
-import { callOp, defineOp, type HostTensor, type OpFn } from './registry';
+import { BinOp, kernels } from '../../bindings/index.js';
+import { manualSeed, rng } from '../core/random.js';
+import { Tensor, empty, full } from '../core/tensor.js';
+import { assertBoolean, assertFloat, numberIn } from '../core/validate.js';
+import { callOp, defineOp, type HostTensor, type OpFn } from './registry.js';
 
 /** Zeroes elements with probability p and scales the rest by 1/(1-p); x itself when !training or p = 0. */
 export const dropout: OpFn<[x: Tensor, p?: number, training?: boolean], false> = defineOp({

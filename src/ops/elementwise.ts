@@ -1,13 +1,13 @@
 // Elementwise ops: binary arithmetic with NumPy broadcasting, unary maths and activations.
 // Each op is one registry definition (src/ops/registry.ts); kernels in assembly/elementwise.ts.
-import { BinOp, UnOp, kernels } from '../../bindings/index';
-import { readAt, withInt32Arrays } from '../../bindings/memory';
-import { Tensor, empty, fmt, full, type Shape } from '../core/tensor';
-import { assertFiniteNumber, assertFloat, sameShape, type TensorLike } from '../core/validate';
-import { hostBroadcast, hostMap, hostScalar } from './host';
-import { callOp, defineComposite, defineOp, type HostTensor, type InputSpec, type OpFn, type OpSample } from './registry';
-import { sum } from './reduce';
-import { reshape } from './shape';
+import { BinOp, UnOp, kernels } from '../../bindings/index.js';
+import { readAt, withInt32Arrays } from '../../bindings/memory.js';
+import { Tensor, empty, fmt, full, type Shape } from '../core/tensor.js';
+import { assertFiniteNumber, assertFloat, sameShape, type TensorLike } from '../core/validate.js';
+import { hostBroadcast, hostMap, hostScalar } from './host.js';
+import { callOp, defineComposite, defineOp, type HostTensor, type InputSpec, type OpFn, type OpSample } from './registry.js';
+import { sum } from './reduce.js';
+import { reshape } from './shape.js';
 
 // ---- broadcasting ------------------------------------------------------------------------
 

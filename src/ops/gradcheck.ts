@@ -1,12 +1,12 @@
 // Finite-difference check of backward(): compares the analytic gradient of
 // L = Σ fn(inputs) ⊙ R (R a fixed random projection, so every output counts) with central
 // differences (L(x + h) - L(x - h)) / 2h, one input element at a time.
-import { readAt, writeAt } from '../../bindings/memory';
-import { noGrad, releaseGraphs } from '../core/autograd';
-import { mul } from './elementwise';
-import { sum } from './reduce';
-import { Generator } from '../core/random';
-import { Tensor, dispose, scope, tensor } from '../core/tensor';
+import { readAt, writeAt } from '../../bindings/memory.js';
+import { noGrad, releaseGraphs } from '../core/autograd.js';
+import { mul } from './elementwise.js';
+import { sum } from './reduce.js';
+import { Generator } from '../core/random.js';
+import { Tensor, dispose, scope, tensor } from '../core/tensor.js';
 
 export interface GradcheckOptions {
   /** Step h (default 1e-2; f32 arithmetic needs a fairly large one). */

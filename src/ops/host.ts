@@ -1,9 +1,9 @@
 // Plain-JS helpers for op references (registry `reference: { js }`): host tensors are row-major
 // values with their shape. Written for clarity, not speed: the tests compare the kernels with them.
-import { sizeOf as hostSize, stridesOf as hostStrides } from '../core/tensor';
+import { sizeOf as hostSize, stridesOf as hostStrides } from '../core/tensor.js';
 
 export { hostSize };
-import type { HostTensor } from './registry';
+import type { HostTensor } from './registry.js';
 
 
 /** f applied to every element. */

@@ -1,40 +1,40 @@
 // All ops, and the Tensor methods that forward to them (x.add(y) is add(x, y)). Methods come
 // from the registry: every definition with `method: true` becomes one, at run time by the loop
 // below and in the types through MethodsOf over each family module.
-import { backward, type BackwardOptions } from '../core/autograd';
-import { Tensor } from '../core/tensor';
-import type * as elementwise from './elementwise';
-import type * as matmul from './matmul';
-import type * as reduce from './reduce';
-import type * as shape from './shape';
-import type * as softmax from './softmax';
-import type * as loss from './loss';
-import type * as conv from './conv';
-import type * as pool from './pool';
-import type * as norm from './norm';
-import type * as dropout from './dropout';
-import { methodOps, type MethodsOf } from './registry';
+import { backward, type BackwardOptions } from '../core/autograd.js';
+import { Tensor } from '../core/tensor.js';
+import type * as elementwise from './elementwise.js';
+import type * as matmul from './matmul.js';
+import type * as reduce from './reduce.js';
+import type * as shape from './shape.js';
+import type * as softmax from './softmax.js';
+import type * as loss from './loss.js';
+import type * as conv from './conv.js';
+import type * as pool from './pool.js';
+import type * as norm from './norm.js';
+import type * as dropout from './dropout.js';
+import { methodOps, type MethodsOf } from './registry.js';
 
-export * from './elementwise';
-export * from './matmul';
-export * from './reduce';
-export * from './shape';
-export * from './softmax';
-export * from './loss';
-export * from './conv';
-export * from './pool';
-export * from './norm';
-export * from './dropout';
-export type { TensorLike } from '../core/validate';
+export * from './elementwise.js';
+export * from './matmul.js';
+export * from './reduce.js';
+export * from './shape.js';
+export * from './softmax.js';
+export * from './loss.js';
+export * from './conv.js';
+export * from './pool.js';
+export * from './norm.js';
+export * from './dropout.js';
+export type { TensorLike } from '../core/validate.js';
 export {
   allOps, getOp, opShape, type OpDef, type OpFamily, type OpSample, type InputSpec, type BadInput, type Reference, type HostTensor,
-} from './registry';
+} from './registry.js';
 
 type OpMethods = MethodsOf<typeof elementwise> & MethodsOf<typeof matmul> & MethodsOf<typeof reduce> & MethodsOf<typeof shape>
   & MethodsOf<typeof softmax> & MethodsOf<typeof loss> & MethodsOf<typeof conv> & MethodsOf<typeof pool> & MethodsOf<typeof norm>
   & MethodsOf<typeof dropout>;
 
-declare module '../core/tensor' {
+declare module '../core/tensor.js' {
   // eslint-disable-next-line @typescript-eslint/no-empty-object-type
   interface Tensor extends OpMethods {
     backward(opts?: BackwardOptions): void;

@@ -2,9 +2,9 @@
 // a tensor's memory (batch assembly), the fused optimizer steps (assembly/optim.ts), and the
 // gradient clipping primitives. None records autograd history. They exist so that optim/,
 // data/ and train/ reach kernels and memory through ops/ and never import bindings/.
-import { BinOp, kernels } from '../../bindings/index';
-import { copyElements, view, write, type TypedData } from '../../bindings/memory';
-import { Tensor, fmt } from '../core/tensor';
+import { BinOp, kernels } from '../../bindings/index.js';
+import { copyElements, view, write, type TypedData } from '../../bindings/memory.js';
+import { Tensor, fmt } from '../core/tensor.js';
 
 function checkRange(where: string, t: Tensor, offset: number, n: number): void {
   if (!Number.isInteger(offset) || offset < 0 || offset + n > t.size) {

@@ -2,15 +2,15 @@
 // return a scalar; 'mean' averages over examples (rows) as the notes' 1/n Σ_x does.
 // crossEntropy and nllLoss are registry ops on kernels in assembly/loss.ts (the graph records
 // crossEntropy { reduction }); the others are composed of elementwise ops and reductions.
-import { kernels } from '../../bindings/index';
-import { readAt } from '../../bindings/memory';
-import { Tensor, empty, fmt, full, tensor, type Shape } from '../core/tensor';
-import { assertFloat, assertTensor, oneOf, sameShape } from '../core/validate';
-import { add, clamp, log, mul, neg, softplus, square, sub } from './elementwise';
-import { hostSize } from './host';
-import { mean, sum } from './reduce';
-import { callOp, defineComposite, defineOp, type BadInput, type HostTensor, type InputSpec, type OpFn } from './registry';
-import { logSoftmax } from './softmax';
+import { kernels } from '../../bindings/index.js';
+import { readAt } from '../../bindings/memory.js';
+import { Tensor, empty, fmt, full, tensor, type Shape } from '../core/tensor.js';
+import { assertFloat, assertTensor, oneOf, sameShape } from '../core/validate.js';
+import { add, clamp, log, mul, neg, softplus, square, sub } from './elementwise.js';
+import { hostSize } from './host.js';
+import { mean, sum } from './reduce.js';
+import { callOp, defineComposite, defineOp, type BadInput, type HostTensor, type InputSpec, type OpFn } from './registry.js';
+import { logSoftmax } from './softmax.js';
 
 export type Reduction = 'mean' | 'sum' | 'none';
 const REDUCTIONS: readonly Reduction[] = ['mean', 'sum', 'none'];

@@ -3,16 +3,16 @@
 // kernel's transposed operands directly (dA = g·Bᵀ, dB = Aᵀ·g): no transpose is ever
 // materialised. Large products are split across threads by bindings/parallel (a GEMM by rows
 // or columns of C, a batch by products), which leaves every number as on one thread.
-import { kernels } from '../../bindings/index';
-import { parallelGemm, runPlan } from '../../bindings/parallel/index';
-import { Tensor, empty, fmt, full } from '../core/tensor';
-import { assertBoolean, assertFloat, assertTensor, checkOptions } from '../core/validate';
-import { add, relu } from './elementwise';
-import { callOp, defineOp, type HostTensor, type OpFn } from './registry';
-import { transpose } from './shape';
+import { kernels } from '../../bindings/index.js';
+import { parallelGemm, runPlan } from '../../bindings/parallel/index.js';
+import { Tensor, empty, fmt, full } from '../core/tensor.js';
+import { assertBoolean, assertFloat, assertTensor, checkOptions } from '../core/validate.js';
+import { add, relu } from './elementwise.js';
+import { callOp, defineOp, type HostTensor, type OpFn } from './registry.js';
+import { transpose } from './shape.js';
 
 /** @internal C = op(A)·op(B) + beta·C (+ bias per column, ReLU) on pointers, split across threads when worth it. */
-export { parallelGemm as gemmCall } from '../../bindings/parallel/index';
+export { parallelGemm as gemmCall } from '../../bindings/parallel/index.js';
 
 /**
  * C = op(A)·op(B) into a fresh [M,N] tensor (optionally + bias per column, ReLU).

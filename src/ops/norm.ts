@@ -11,10 +11,10 @@
 //
 //   layer norm, per example over its hidden units (the trailing dims): the same â with the
 //   example's own μ and σ², then γ â + β per unit; no running averages.
-import { kernels } from '../../bindings/index';
-import { Tensor, empty, fmt, full, type Shape } from '../core/tensor';
-import { assertBoolean, assertFloat, assertTensor, checkOptions, numberIn, sameShape } from '../core/validate';
-import { callOp, defineOp, type HostTensor, type OpFn } from './registry';
+import { kernels } from '../../bindings/index.js';
+import { Tensor, empty, fmt, full, type Shape } from '../core/tensor.js';
+import { assertBoolean, assertFloat, assertTensor, checkOptions, numberIn, sameShape } from '../core/validate.js';
+import { callOp, defineOp, type HostTensor, type OpFn } from './registry.js';
 
 export interface BatchNormOptions {
   /** Batch statistics + running-average update (true) or the running averages (false, default, as PyTorch). */

@@ -2,11 +2,11 @@
 // argmax remembered for backward, average pooling (countIncludePad as in PyTorch), and
 // global average pooling [N, C, H, W] -> [N, C]. Notes §1.5.1.5: pooling has no weights,
 // only the hyperparameters kernel, stride (default: the kernel) and padding.
-import { BinOp, kernels } from '../../bindings/index';
-import { Tensor, empty, fmt, full, type Shape } from '../core/tensor';
-import { assertBoolean, assertFloat, assertTensor, checkOptions } from '../core/validate';
-import { size2, type Size2 } from './conv';
-import { callOp, defineOp, type HostTensor, type OpFn } from './registry';
+import { BinOp, kernels } from '../../bindings/index.js';
+import { Tensor, empty, fmt, full, type Shape } from '../core/tensor.js';
+import { assertBoolean, assertFloat, assertTensor, checkOptions } from '../core/validate.js';
+import { size2, type Size2 } from './conv.js';
+import { callOp, defineOp, type HostTensor, type OpFn } from './registry.js';
 
 export interface Pool2dOptions {
   /** Step of the window (default: the kernel size, so windows do not overlap). */

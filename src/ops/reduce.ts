@@ -2,12 +2,12 @@
 // for backward), argmax. Every reduction is the kernel's [outer, n, inner] view; kernels in
 // assembly/reduce.ts. Each op is one registry definition (src/ops/registry.ts); the graph
 // records { axis (normalised, null for all), keepDim }.
-import { BinOp, kernels } from '../../bindings/index';
-import { readAt } from '../../bindings/memory';
-import { Tensor, empty, fmt, full, type Shape } from '../core/tensor';
-import { assertBoolean, assertFloat, normAxis } from '../core/validate';
-import { hostReduce } from './host';
-import { callOp, defineOp, type BadInput, type HostTensor, type OpFn } from './registry';
+import { BinOp, kernels } from '../../bindings/index.js';
+import { readAt } from '../../bindings/memory.js';
+import { Tensor, empty, fmt, full, type Shape } from '../core/tensor.js';
+import { assertBoolean, assertFloat, normAxis } from '../core/validate.js';
+import { hostReduce } from './host.js';
+import { callOp, defineOp, type BadInput, type HostTensor, type OpFn } from './registry.js';
 
 interface ReduceAttrs {
   /** The reduced axis (>= 0), or null for all elements. */

@@ -8,8 +8,8 @@
 // Naming: the definition's name is the exported function's name, the name in the graph and in
 // error messages, and the prefix of its kernels (`crossEntropy` → `crossEntropy`,
 // `crossEntropyBackward` in assembly/loss.ts).
-import { record } from '../core/autograd';
-import { Tensor, type DType, type Shape } from '../core/tensor';
+import { record } from '../core/autograd.js';
+import { Tensor, type DType, type Shape } from '../core/tensor.js';
 
 export type OpFamily =
   | 'elementwise' | 'reduce' | 'shape' | 'softmax' | 'loss' | 'matmul' | 'conv' | 'pool' | 'norm' | 'dropout'

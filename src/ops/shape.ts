@@ -3,12 +3,12 @@
 // kernel in assembly/shape.ts, for any dtype). Each op is one registry definition
 // (src/ops/registry.ts). The graph records reshape { shape } (as requested, -1 allowed),
 // permute { dims }, slice { begin, size } and concat { axis }, axes normalised.
-import { kernels } from '../../bindings/index';
-import { bytesPerElement, withInt32Arrays } from '../../bindings/memory';
-import { Tensor, checkShape, empty, fmt, full, sizeOf, stridesOf, type Shape } from '../core/tensor';
-import { assertFloat, assertTensor, normAxis } from '../core/validate';
-import { hostAt, hostGenerate } from './host';
-import { callOp, defineComposite, defineOp, type HostTensor, type InputSpec, type OpFn } from './registry';
+import { kernels } from '../../bindings/index.js';
+import { bytesPerElement, withInt32Arrays } from '../../bindings/memory.js';
+import { Tensor, checkShape, empty, fmt, full, sizeOf, stridesOf, type Shape } from '../core/tensor.js';
+import { assertFloat, assertTensor, normAxis } from '../core/validate.js';
+import { hostAt, hostGenerate } from './host.js';
+import { callOp, defineComposite, defineOp, type HostTensor, type InputSpec, type OpFn } from './registry.js';
 
 /**
  * For every index i of `shape`: dst[dstOffset + i·dstStrides] = src[srcOffset + i·srcStrides]

@@ -1,11 +1,11 @@
 // Softmax and log-softmax over the last axis (notes §1.3.5.1: z_j = e^{a_j} / Σ_k e^{a_k}).
 // Each op is one registry definition (src/ops/registry.ts); kernels in assembly/softmax.ts.
 // The graph records { axis } (normalised: always the last axis).
-import { kernels } from '../../bindings/index';
-import { Tensor, empty, fmt, full, type Shape } from '../core/tensor';
-import { assertFloat, normAxis } from '../core/validate';
-import { hostLogSumExp, hostRows } from './host';
-import { callOp, defineOp, type BadInput, type HostTensor, type OpFn } from './registry';
+import { kernels } from '../../bindings/index.js';
+import { Tensor, empty, fmt, full, type Shape } from '../core/tensor.js';
+import { assertFloat, normAxis } from '../core/validate.js';
+import { hostLogSumExp, hostRows } from './host.js';
+import { callOp, defineOp, type BadInput, type HostTensor, type OpFn } from './registry.js';
 
 /** The axis normalised; only the last axis is supported. */
 function lastAxis(op: string, shape: Shape, axis: number): number {

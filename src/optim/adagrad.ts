@@ -1,10 +1,10 @@
 // AdaGrad (notes §1.3.5.3, "learning rate scheduling"): each weight's step is divided by the
 // root of the sum of all its squared gradients so far.
 //   g' = g + weightDecay*w;  h += g'^2;  w -= lr * g' / (sqrt(h) + eps)
-import { adagradUpdate } from '../ops/inplace';
-import type { Tensor } from '../core/tensor';
-import { checkOptions } from '../core/validate';
-import { Optimizer, nonNegative, positive, type HyperValue, type ParamGroup, type ParamState, type Params } from './optimizer';
+import { adagradUpdate } from '../ops/inplace.js';
+import type { Tensor } from '../core/tensor.js';
+import { checkOptions } from '../core/validate.js';
+import { Optimizer, nonNegative, positive, type HyperValue, type ParamGroup, type ParamState, type Params } from './optimizer.js';
 
 export interface AdagradOptions {
   /** Learning rate (default 0.01). */

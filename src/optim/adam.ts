@@ -3,10 +3,10 @@
 //   g' = g + wd*w (Adam)  |  w -= lr*wd*w (AdamW, g' = g)
 //   m = b1*m + (1-b1)*g';  v = b2*v + (1-b2)*g'^2
 //   w -= lr * (m / (1-b1^t)) / (sqrt(v / (1-b2^t)) + eps),  t = updates of this parameter
-import { adamUpdate } from '../ops/inplace';
-import type { Tensor } from '../core/tensor';
-import { checkOptions } from '../core/validate';
-import { Optimizer, nonNegative, positive, unitInterval, type HyperValue, type ParamGroup, type ParamState, type Params } from './optimizer';
+import { adamUpdate } from '../ops/inplace.js';
+import type { Tensor } from '../core/tensor.js';
+import { checkOptions } from '../core/validate.js';
+import { Optimizer, nonNegative, positive, unitInterval, type HyperValue, type ParamGroup, type ParamState, type Params } from './optimizer.js';
 
 export interface AdamOptions {
   /** Learning rate (default 0.001). */

@@ -4,9 +4,9 @@
 // parameter takes part in. State tensors are ordinary tensors made outside any scope
 // (persistent), freed by dispose() or, as a backstop, when collected. Each step runs one fused
 // kernel per parameter tensor (ops/inplace.ts); no per-element JavaScript runs.
-import { fillInPlace } from '../ops/inplace';
-import { Tensor, fmt, full, persistent } from '../core/tensor';
-import { checkOptions } from '../core/validate';
+import { fillInPlace } from '../ops/inplace.js';
+import { Tensor, fmt, full, persistent } from '../core/tensor.js';
+import { checkOptions } from '../core/validate.js';
 
 /** Per-parameter state: a step counter and `nBuffers` float32 state tensors of the parameter's shape. */
 export interface ParamState {

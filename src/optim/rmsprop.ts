@@ -1,10 +1,10 @@
 // RMSProp (notes §1.3.5.3): AdaGrad with the sum of squared gradients replaced by an
 // exponentially weighted average, so steps do not shrink towards zero.
 //   g' = g + weightDecay*w;  s = alpha*s + (1-alpha)*g'^2;  w -= lr * g' / (sqrt(s) + eps)
-import { rmspropUpdate } from '../ops/inplace';
-import type { Tensor } from '../core/tensor';
-import { checkOptions } from '../core/validate';
-import { Optimizer, nonNegative, positive, unitInterval, type HyperValue, type ParamGroup, type ParamState, type Params } from './optimizer';
+import { rmspropUpdate } from '../ops/inplace.js';
+import type { Tensor } from '../core/tensor.js';
+import { checkOptions } from '../core/validate.js';
+import { Optimizer, nonNegative, positive, unitInterval, type HyperValue, type ParamGroup, type ParamState, type Params } from './optimizer.js';
 
 export interface RMSpropOptions {
   /** Learning rate (default 0.01). */

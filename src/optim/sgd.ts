@@ -3,10 +3,10 @@
 // with optional L2 weight decay folded into the gradient (grad + weightDecay * w).
 // Note: the velocity keeps dw itself (lr included), as in the notes, so changing lr
 // mid-run scales only the new gradient term (PyTorch keeps lr outside its buffer).
-import { sgdUpdate } from '../ops/inplace';
-import type { Tensor } from '../core/tensor';
-import { checkOptions } from '../core/validate';
-import { Optimizer, nonNegative, unitInterval, type HyperValue, type ParamGroup, type ParamState, type Params } from './optimizer';
+import { sgdUpdate } from '../ops/inplace.js';
+import type { Tensor } from '../core/tensor.js';
+import { checkOptions } from '../core/validate.js';
+import { Optimizer, nonNegative, unitInterval, type HyperValue, type ParamGroup, type ParamState, type Params } from './optimizer.js';
 
 export interface SGDOptions {
   /** Learning rate eta (required, here or in every parameter group). */

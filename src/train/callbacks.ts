@@ -1,7 +1,7 @@
 // What fit() reports while it runs: callbacks (objects with any of the on* methods), the
 // progress bar / epoch lines, and early stopping with best-epoch tracking (notes §1.5.1.7).
-import type { TypedData } from '../core/tensor';
-import type { AnyModule } from '../nn/module';
+import type { TypedData } from '../core/tensor.js';
+import type { AnyModule } from '../nn/module.js';
 
 /** What fit reports after each epoch: loss, lr, metrics, step logs and their val_ versions. */
 export type EpochLogs = Record<string, number>;

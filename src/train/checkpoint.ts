@@ -1,8 +1,8 @@
 // Saving and loading a model's weights as safetensors bytes (readable by PyTorch's
 // safetensors too). Loading checks every name, shape and dtype before writing anything.
-import { parseSafetensors, saveSafetensors } from '../export/safetensors';
-import { Module, type AnyModule } from '../nn/module';
-import { fmt } from '../core/tensor';
+import { parseSafetensors, saveSafetensors } from '../export/safetensors.js';
+import { Module, type AnyModule } from '../nn/module.js';
+import { fmt } from '../core/tensor.js';
 
 /** The model's parameters and buffers (stateDict) as safetensors bytes. */
 export function saveModel(model: AnyModule, metadata: Record<string, string> = {}): Uint8Array {

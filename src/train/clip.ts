@@ -1,8 +1,8 @@
 // Gradient clipping, in place on the parameters' .grad, on the SIMD kernels (one or two
 // kernel calls per parameter tensor, no per-element JavaScript).
-import { Tensor } from '../core/tensor';
-import { Module, type AnyModule } from '../nn/module';
-import { clampInPlace, scaleInPlace, sumOfSquares } from '../ops/inplace';
+import { Tensor } from '../core/tensor.js';
+import { Module, type AnyModule } from '../nn/module.js';
+import { clampInPlace, scaleInPlace, sumOfSquares } from '../ops/inplace.js';
 
 type Params = AnyModule | Iterable<Tensor>;
 

@@ -9,27 +9,27 @@
 // the model's and the optimizers' parameters, so nothing else of a step outlives it (not even
 // the activations of a frozen prefix of the network, which are not part of the graph).
 // Optimizer state is persistent. Evaluation runs under noGrad, one scope per batch.
-import { noGrad } from '../core/autograd';
-import type { Generator } from '../core/random';
-import { Tensor, dispose, fmt, scope } from '../core/tensor';
-import { checkOptions, positiveInt } from '../core/validate';
-import type { Collated } from '../data/collate';
-import { TensorDataset, isDataset, type MapDataset } from '../data/dataset';
-import { DataLoader, type LoaderBatch } from '../data/loader';
-import { Module, type AnyModule } from '../nn/module';
-import { concat, slice } from '../ops/shape';
-import { Optimizer } from '../optim/optimizer';
+import { noGrad } from '../core/autograd.js';
+import type { Generator } from '../core/random.js';
+import { Tensor, dispose, fmt, scope } from '../core/tensor.js';
+import { checkOptions, positiveInt } from '../core/validate.js';
+import type { Collated } from '../data/collate.js';
+import { TensorDataset, isDataset, type MapDataset } from '../data/dataset.js';
+import { DataLoader, type LoaderBatch } from '../data/loader.js';
+import { Module, type AnyModule } from '../nn/module.js';
+import { concat, slice } from '../ops/shape.js';
+import { Optimizer } from '../optim/optimizer.js';
 import {
   BestTracker, Progress, callbackList, type BatchLogs, type Callback, type EarlyStoppingOptions, type EpochLogs,
   type FitControl, type History,
-} from './callbacks';
-import { clipGradNorm, clipGradValue } from './clip';
-import { resolveMetric, type Metric, type MetricLike } from './metrics';
-import { scheduleFn, type ScheduleLike } from './schedules';
+} from './callbacks.js';
+import { clipGradNorm, clipGradValue } from './clip.js';
+import { resolveMetric, type Metric, type MetricLike } from './metrics.js';
+import { scheduleFn, type ScheduleLike } from './schedules.js';
 import {
   defaultEvalStep, defaultTrainStep, forwardTensor, resolveLoss, splitBatch,
   type EvalContext, type EvalStep, type LossFn, type LossLike, type StepContext, type StepResult, type TrainStep,
-} from './step';
+} from './step.js';
 
 /** Data fit/evaluate/predict accept: a tensor-backed Dataset, any dataset, or a DataLoader. */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any

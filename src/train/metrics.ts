@@ -1,7 +1,7 @@
 // Classification metrics computed from a model's outputs and the targets: accuracy, top-k
 // accuracy, the confusion matrix; and the named metrics fit()/evaluate() accept.
-import { argmax } from '../ops/reduce';
-import { Tensor, fmt } from '../core/tensor';
+import { argmax } from '../ops/reduce.js';
+import { Tensor, fmt } from '../core/tensor.js';
 
 function check(where: string, output: Tensor, target: Tensor): void {
   if (!(output instanceof Tensor)) throw new Error(`${where}: output must be a Tensor`);

@@ -2,11 +2,11 @@
 // training step is the plain one, loss(model(x), y) + zeroGrad + backward + clipping +
 // optimizer step; pass your own `trainStep` to fit() for anything else (a GAN's two losses and
 // two optimizers, a VAE whose model returns several outputs, contrastive pairs, a graph batch).
-import { Tensor, fmt } from '../core/tensor';
-import { binaryCrossEntropy, binaryCrossEntropyWithLogits, crossEntropy, mseLoss } from '../ops/loss';
-import type { LoaderBatch } from '../data/loader';
-import { Module, type AnyModule } from '../nn/module';
-import type { Optimizer } from '../optim/optimizer';
+import { Tensor, fmt } from '../core/tensor.js';
+import { binaryCrossEntropy, binaryCrossEntropyWithLogits, crossEntropy, mseLoss } from '../ops/loss.js';
+import type { LoaderBatch } from '../data/loader.js';
+import { Module, type AnyModule } from '../nn/module.js';
+import type { Optimizer } from '../optim/optimizer.js';
 
 /** A loss: (model output, target) → scalar tensor. */
 export type LossFn = (output: Tensor, target: Tensor) => Tensor;

@@ -1,8 +1,8 @@
 // Activation layers: ReLU, Sigmoid, Tanh, Softplus, LeakyReLU and PReLU (learnable slope).
-import { elu, leakyRelu, prelu, relu, sigmoid, softplus, tanh } from '../../ops/elementwise';
-import { full, type Tensor } from '../../core/tensor';
-import { positiveInt } from '../../core/validate';
-import { Module, parameter } from '../module';
+import { elu, leakyRelu, prelu, relu, sigmoid, softplus, tanh } from '../../ops/elementwise.js';
+import { full, type Tensor } from '../../core/tensor.js';
+import { positiveInt } from '../../core/validate.js';
+import { Module, parameter } from '../module.js';
 
 export class ReLU extends Module {
   forward(x: Tensor): Tensor { return relu(x); }

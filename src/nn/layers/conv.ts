@@ -3,11 +3,11 @@
 import {
   conv2d, conv2dOutputShape, convTranspose2d, convTranspose2dOutputShape, size2,
   type Conv2dOptions, type ConvTranspose2dOptions, type Size2,
-} from '../../ops/conv';
-import { zeros, type Shape, type Tensor } from '../../core/tensor';
-import { positiveInt } from '../../core/validate';
-import { initTensor, type Init } from '../init';
-import { Module, parameter } from '../module';
+} from '../../ops/conv.js';
+import { zeros, type Shape, type Tensor } from '../../core/tensor.js';
+import { positiveInt } from '../../core/validate.js';
+import { initTensor, type Init } from '../init.js';
+import { Module, parameter } from '../module.js';
 
 export interface Conv2dLayerOptions extends Conv2dOptions {
   /** Learnable per-channel bias (default true; initialised to zero, like Linear). */

@@ -1,9 +1,9 @@
 // Dropout (notes §1.5.1.7): inverted dropout while training, the identity in eval().
-import { dropout } from '../../ops/dropout';
-import type { Shape, Tensor } from '../../core/tensor';
-import { numberIn } from '../../core/validate';
-import { Module } from '../module';
-import { checkShapeArg } from './shape';
+import { dropout } from '../../ops/dropout.js';
+import type { Shape, Tensor } from '../../core/tensor.js';
+import { numberIn } from '../../core/validate.js';
+import { Module } from '../module.js';
+import { checkShapeArg } from './shape.js';
 
 /** Inverted dropout with probability p while training; the identity in eval(). */
 export class Dropout extends Module {

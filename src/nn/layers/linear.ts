@@ -1,10 +1,10 @@
 // The dense layer y = x·Wᵀ + b, and its fusion with a following ReLU.
-import { linear } from '../../ops/matmul';
-import { zeros, type Tensor } from '../../core/tensor';
-import { positiveInt } from '../../core/validate';
-import { initTensor, type Init } from '../init';
-import { Module, parameter, type AnyModule } from '../module';
-import { ReLU } from './activation';
+import { linear } from '../../ops/matmul.js';
+import { zeros, type Tensor } from '../../core/tensor.js';
+import { positiveInt } from '../../core/validate.js';
+import { initTensor, type Init } from '../init.js';
+import { Module, parameter, type AnyModule } from '../module.js';
+import { ReLU } from './activation.js';
 
 export interface LinearOptions {
   bias?: boolean;

@@ -6,11 +6,11 @@
 // updated as μ̄ ← α μ̄ + (1-α) μ and σ̄ ← α σ̄ + (1-α) σ with α = momentum (default 0.9,
 // the weight of the old value). Evaluation normalises by sqrt(σ̄² + eps). Note the names:
 // PyTorch's running_var holds a variance and its momentum 0.1 weighs the new value.
-import { batchNorm, layerNorm } from '../../ops/norm';
-import { fmt, full, type Shape, type Tensor } from '../../core/tensor';
-import { positiveInt } from '../../core/validate';
-import { Module, buffer, parameter } from '../module';
-import { checkShapeArg } from './shape';
+import { batchNorm, layerNorm } from '../../ops/norm.js';
+import { fmt, full, type Shape, type Tensor } from '../../core/tensor.js';
+import { positiveInt } from '../../core/validate.js';
+import { Module, buffer, parameter } from '../module.js';
+import { checkShapeArg } from './shape.js';
 
 export interface BatchNormLayerOptions {
   /** α of the notes' running averages: weight of the old value, in [0, 1] (default 0.9). */

@@ -1,10 +1,10 @@
 // Pooling layers for convolutional networks: MaxPool2d, AvgPool2d, GlobalAvgPool2d. None has
 // parameters (notes §1.5.1.5); each has outputShape() for shape inference when building a model.
-import { size2, type Size2 } from '../../ops/conv';
-import { avgPool2d, globalAvgPool2d, maxPool2d, poolOutputShape, type AvgPool2dOptions, type Pool2dOptions } from '../../ops/pool';
-import { fmt, type Shape, type Tensor } from '../../core/tensor';
-import { Module } from '../module';
-import { checkShapeArg } from './shape';
+import { size2, type Size2 } from '../../ops/conv.js';
+import { avgPool2d, globalAvgPool2d, maxPool2d, poolOutputShape, type AvgPool2dOptions, type Pool2dOptions } from '../../ops/pool.js';
+import { fmt, type Shape, type Tensor } from '../../core/tensor.js';
+import { Module } from '../module.js';
+import { checkShapeArg } from './shape.js';
 
 function checkPadding(layer: string, k: [number, number], p: [number, number]): void {
   if (2 * p[0] > k[0] || 2 * p[1] > k[1]) throw new Error(`${layer}: padding [${p}] must be at most half the kernel ${k[0]}x${k[1]}`);

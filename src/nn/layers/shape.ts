@@ -1,7 +1,7 @@
 // Reshaping layers (Flatten) and the shape-argument check every layer's outputShape() uses.
-import { flatten } from '../../ops/shape';
-import { fmt, type Shape, type Tensor } from '../../core/tensor';
-import { Module } from '../module';
+import { flatten } from '../../ops/shape.js';
+import { fmt, type Shape, type Tensor } from '../../core/tensor.js';
+import { Module } from '../module.js';
 
 /** @internal outputShape()'s argument: an array of integers >= 0. */
 export function checkShapeArg(layer: string, inputShape: Shape): void {
