@@ -17,12 +17,18 @@ export class Allocator {
   private liveBytesCount = 0;
   private liveBlocks = 0;
 
-  constructor(private readonly memory: WebAssembly.Memory, heapBase: number) {
+  /** clear(ptr, bytes) zeroes a recycled block (a SIMD kernel: typed-array fill is slow on shared memory). */
+  constructor(private readonly memory: WebAssembly.Memory, heapBase: number, private readonly clear: (ptr: number, bytes: number) => void) {
     this.top = roundUp(heapBase, ALIGN);
   }
 
-  /** Returns a 64-byte aligned byte offset of at least `bytes` bytes (0-byte requests get a block too). */
-  alloc(bytes: number): number {
+  /**
+   * Returns a 64-byte aligned byte offset of at least `bytes` bytes (0-byte requests get a block
+   * too). With `zeroed`, the block reads as zeros: a recycled block is cleared, a fresh one
+   * (above everything handed out before: pages the memory grew by, never written) already is,
+   * so a large zeros() costs no pass over its memory.
+   */
+  alloc(bytes: number, zeroed = false): number {
     if (!Number.isInteger(bytes) || bytes < 0) throw new Error(`alloc: invalid byte count ${bytes}`);
     const size = roundUp(Math.max(bytes, 1), ALIGN);
     if (size > MAX_BYTES) throw new Error(`alloc: ${bytes} bytes exceed the 4 GiB wasm32 address space`);
@@ -30,6 +36,7 @@ export class Allocator {
     let ptr: number;
     if (list !== undefined && list.length > 0) {
       ptr = list.pop()!;
+      if (zeroed) this.clear(ptr, size);
     } else {
       ptr = this.top;
       const end = ptr + size;

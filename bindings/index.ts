@@ -2,6 +2,7 @@
 // views and the allocator. Nothing else in simdgrad sees raw offsets except through here.
 import { KERNEL_NAMES, type Kernels } from './kernels.js';
 import { Allocator } from './allocator.js';
+import { bytesPerElement } from './memory.js';
 
 export type { Kernels } from './kernels.js';
 export { BinOp, UnOp } from './kernels.js';
@@ -257,7 +258,8 @@ function start(build: Build, module: WebAssembly.Module, memory: WebAssembly.Mem
   const missing = KERNEL_NAMES.filter((n) => typeof exports[n] !== 'function');
   if (missing.length > 0) throw new Error(`simdgrad: the ${build} wasm build lacks kernels: ${missing.join(', ')}`);
   const kernels = exports as unknown as Kernels;
-  const allocator = new Allocator(memory, kernels.heapBase());
+  // Blocks are multiples of 64 bytes, so a recycled one is cleared as whole f32 lanes.
+  const allocator = new Allocator(memory, kernels.heapBase(), (ptr, bytes) => kernels.fill(ptr, 0, bytes / bytesPerElement('float32')));
   const gemmWork = allocator.alloc(kernels.gemmWorkspaceBytes());
   allocator.markInternal(gemmWork);
   return { build, kernels, memory, allocator, gemmWork, module, shared, sharedNote };

@@ -192,11 +192,15 @@ export function fmt(shape: Shape): string {
 
 /** A tensor with uninitialised memory (contents are whatever the block held). */
 export function empty(shape: Shape, dtype: DType = 'float32'): Tensor {
-  checkShape('empty', shape);
-  if (!isDType(dtype)) throw new Error(`empty: unknown dtype '${String(dtype)}'`);
-  const bytes = byteLength('empty', dtype, sizeOf(shape));
+  return allocate('empty', shape, dtype, false);
+}
+
+function allocate(op: string, shape: Shape, dtype: DType, zeroed: boolean): Tensor {
+  checkShape(op, shape);
+  if (!isDType(dtype)) throw new Error(`${op}: unknown dtype '${String(dtype)}'`);
+  const bytes = byteLength(op, dtype, sizeOf(shape));
   const allocator = runtime().allocator;
-  return new Tensor(new Storage(allocator.alloc(bytes), bytes, allocator), shape, dtype);
+  return new Tensor(new Storage(allocator.alloc(bytes, zeroed), bytes, allocator), shape, dtype);
 }
 
 // ---- memory accounting and scopes --------------------------------------------------------
@@ -365,9 +369,12 @@ export function full(shape: Shape, value: number, opts: CreateOptions = {}): Ten
   if (range.integer && (!Number.isInteger(value) || value < range.min || value > range.max)) {
     throw new Error(`full: a ${dtype} tensor needs an integer value in [${range.min}, ${range.max}], got ${value}`);
   }
-  const t = empty(shape, dtype);
-  if (dtype === 'float32') kernels().fill(t.ptr, value, t.size);
-  else fillElements(dtype, t.ptr, t.size, value);
+  // Zeros come from the allocator already cleared (fresh pages are not touched at all).
+  const t = allocate('full', shape, dtype, value === 0 && !Object.is(value, -0));
+  if (value !== 0 || Object.is(value, -0)) {
+    if (dtype === 'float32') kernels().fill(t.ptr, value, t.size);
+    else fillElements(dtype, t.ptr, t.size, value);
+  }
   if (opts.requiresGrad) t.requiresGrad = true;
   return t;
 }

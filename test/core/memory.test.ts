@@ -48,6 +48,26 @@ describe('memory API', () => {
   });
 });
 
+describe('zeros without a pass over fresh memory', () => {
+  it('reads zeros from a fresh block and from a recycled block that held other values', () => {
+    for (const dtype of DTYPES) {
+      const n = 4096 + 13;
+      const fresh = sg.zeros([n], { dtype });
+      expect(Array.from(fresh.data()).every((v) => v === 0), `${dtype} fresh`).toBe(true);
+      fresh.setData(new Array<number>(n).fill(3));
+      fresh.dispose();
+      const recycled = sg.zeros([n], { dtype }); // the same size class: the block just freed
+      expect(Array.from(recycled.data()).every((v) => v === 0), `${dtype} recycled`).toBe(true);
+      recycled.dispose();
+    }
+  });
+  it('still fills other values, -0 included', () => {
+    const t = sg.full([5], -0);
+    expect(Array.from(t.data()).every((v) => Object.is(v, -0))).toBe(true);
+    expect(Array.from(sg.full([3], 2.5).data())).toEqual([2.5, 2.5, 2.5]);
+  });
+});
+
 describe('dtypes of tensors', () => {
   it('makes int8 and uint8 tensors and checks their ranges', () => {
     const a = sg.tensor([-128, 0, 127], { dtype: 'int8' });
