@@ -2,10 +2,11 @@
 export { init, build, type InitOptions, type Build } from '../bindings/index.js';
 export {
   Tensor, tensor, zeros, ones, full, empty, zerosLike, arange, memory, scope, persistent, dispose,
-  type DType, type Shape, type NestedArray, type CreateOptions,
+  type DType, type TypedData, type Shape, type NestedArray, type CreateOptions,
 } from './core/tensor.js';
 export { rand, randn, randint } from './core/random.js';
-export { rng, manualSeed, Generator } from './core/random.js';
+// RandomGenerator is the name to use; Generator (the class's own name) shadows the built-in type.
+export { rng, manualSeed, Generator, Generator as RandomGenerator } from './core/random.js';
 export {
   noGrad, enableGrad, isGradEnabled, backward, setDetectAnomaly, releaseGraphs, markTransient,
   type BackwardOptions,

@@ -38,7 +38,10 @@ const history = sg.fit(model, data, {
   callbacks: { onEpochEnd(epoch, logs) { seen.push(epoch + logs.loss); } },
 });
 const lr: number = history.lr.length;
-export { y, loss, lr };
+const values: sg.TypedData = y.data();
+const gen = new sg.RandomGenerator(7);
+const u: number = gen.uniform();
+export { y, loss, lr, values, u };
 `;
 
 interface Mode { name: string; module: string; moduleResolution: string; type: 'commonjs' | 'module' }

@@ -61,7 +61,7 @@ function asTargets(y: unknown, targetWidth: number): Int32Array | Float32Array {
  */
 export function* batches(
   images: Float32Array | readonly number[], labels: Int32Array | Float32Array | readonly number[], features: number, opts: BatchOptions, targetWidth = 1,
-): Generator<Batch> {
+): Generator<Batch, void, undefined> {
   const x = asFeatures(images);
   const y = asTargets(labels, targetWidth);
   const n = x.length / features;
