@@ -140,21 +140,29 @@ export const mean: OpFn<[x: Tensor, axis?: number, keepDim?: boolean], true> = d
   } : undefined,
 });
 
+/** The split of a max-like reduction, which needs at least one element on the reduced axis. */
+function nonEmptySplit(op: string, shape: Shape, axis: number | null, keepDim: boolean): Split {
+  const s = split(op, shape, axis, keepDim);
+  if (s.n === 0) throw new Error(`${op}: cannot reduce an empty axis of ${fmt(shape)}`);
+  return s;
+}
+
+/** The maxima and the index of the first maximum along the split's axis (one kernel call). */
+function maxWithArgmax(x: Tensor, s: Split, outShape: number[]): [Tensor, Tensor] {
+  const vals = empty(outShape);
+  const arg = empty(outShape, 'int32');
+  kernels().reduceMax(x.ptr, vals.ptr, arg.ptr, s.outer, s.n, s.inner);
+  return [vals, arg];
+}
+
 /** Maximum over `axis` (all elements when omitted); the gradient goes to the first maximum. */
 export const max: OpFn<[x: Tensor, axis?: number, keepDim?: boolean], true> = defineOp({
   name: 'max', family: 'reduce', summary: 'maximum over an axis or over all elements (gradient to the first maximum)',
   inputs: ['x'], method: true,
   parse: (x: Tensor, axis?: number, keepDim = false) => parseReduce('max', x, axis, keepDim),
-  shape: ([x], { axis, keepDim }) => {
-    const s = split('max', x!, axis, keepDim);
-    if (s.n === 0) throw new Error(`max: cannot reduce an empty axis of ${fmt(x!)}`);
-    return s.outShape;
-  },
+  shape: ([x], { axis, keepDim }) => nonEmptySplit('max', x!, axis, keepDim).outShape,
   forward: ([x], { axis, keepDim }, outShape) => {
-    const s = split('max', x!.shape, axis, keepDim);
-    const out = empty(outShape);
-    const arg = empty(outShape, 'int32');
-    kernels().reduceMax(x!.ptr, out.ptr, arg.ptr, s.outer, s.n, s.inner);
+    const [out, arg] = maxWithArgmax(x!, split('max', x!.shape, axis, keepDim), outShape);
     return { out, saved: [arg] };
   },
   backward: (g, { inputs: [x], attrs: { axis, keepDim }, saved: [arg] }) => {
@@ -183,16 +191,9 @@ export const argmax: OpFn<[x: Tensor, axis?: number, keepDim?: boolean], true> =
   name: 'argmax', family: 'reduce', summary: 'index of the (first) maximum over an axis or over all elements, as int32',
   inputs: ['x'], method: true,
   parse: (x: Tensor, axis?: number, keepDim = false) => parseReduce('argmax', x, axis, keepDim),
-  shape: ([x], { axis, keepDim }) => {
-    const s = split('argmax', x!, axis, keepDim);
-    if (s.n === 0) throw new Error(`argmax: cannot reduce an empty axis of ${fmt(x!)}`);
-    return s.outShape;
-  },
+  shape: ([x], { axis, keepDim }) => nonEmptySplit('argmax', x!, axis, keepDim).outShape,
   forward: ([x], { axis, keepDim }, outShape) => {
-    const s = split('argmax', x!.shape, axis, keepDim);
-    const vals = empty(outShape);
-    const arg = empty(outShape, 'int32');
-    kernels().reduceMax(x!.ptr, vals.ptr, arg.ptr, s.outer, s.n, s.inner);
+    const [vals, arg] = maxWithArgmax(x!, split('argmax', x!.shape, axis, keepDim), outShape);
     vals.dispose();
     return arg;
   },

@@ -76,3 +76,13 @@ export function expectGuards(ptr: number, n: number, what: string): void {
 export function logits(rows: number, cols: number, seed: number, amp = 8): Float32Array {
   return Float32Array.from(randomF32(rows * cols, seed), (v) => v * amp);
 }
+
+/** max |got - want| / max(|want|, floor); NaN counts as Infinity. */
+export function relErr(got: ArrayLike<number>, want: ArrayLike<number>, floor: number): number {
+  let m = 0;
+  for (let i = 0; i < want.length; i++) {
+    const e = Math.abs(got[i] - want[i]) / Math.max(Math.abs(want[i]), floor);
+    if (!(e <= m)) m = Number.isNaN(e) ? Infinity : e;
+  }
+  return m;
+}

@@ -4,21 +4,12 @@
 import { describe, expect, it } from 'vitest';
 import { refSoftmax } from '../reference/softmax';
 import { f32, kernels } from '../../bindings/index';
-import { blankF32, blankGuarded, expectGuards, free, getF32, logits, putF32, randomF32 } from '../helpers/wasm';
+import { blankF32, blankGuarded, expectGuards, free, getF32, logits, putF32, randomF32, relErr } from '../helpers/wasm';
 
 const SHAPES: [number, number][] = [[1, 1], [1, 3], [3, 5], [7, 13], [64, 10], [129, 33], [2, 1000], [1, 4099], [5, 4], [4, 17]];
 
 
 
-/** max |got - want| / max(|want|, floor) */
-function relErr(got: ArrayLike<number>, want: ArrayLike<number>, floor: number): number {
-  let m = 0;
-  for (let i = 0; i < want.length; i++) {
-    const e = Math.abs(got[i] - want[i]) / Math.max(Math.abs(want[i]), floor);
-    if (!(e <= m)) m = Number.isNaN(e) ? Infinity : e;
-  }
-  return m;
-}
 
 function rowSums(y: ArrayLike<number>, rows: number, cols: number): number[] {
   const s: number[] = [];
