@@ -11,6 +11,7 @@ export {
   noGrad, enableGrad, isGradEnabled, backward, setDetectAnomaly, releaseGraphs, markTransient,
   type BackwardOptions,
 } from './core/autograd.js';
+export { keep } from './core/lifetime.js';
 export * from './ops/index.js';
 export * as nn from './nn/index.js';
 export { gradcheck, type GradcheckOptions, type GradcheckResult } from './ops/gradcheck.js';

@@ -6,7 +6,8 @@
 // from logits) and are released at the start of the next backward() — a training loop
 // written the obvious way stays flat without a single dispose().
 import { kernels } from '../../bindings/index.js';
-import { Tensor, fmt, full } from './tensor.js';
+import { Tensor, fmt, full, inPersistent } from './tensor.js';
+import { isKept, manage, markGraphUse, stepBoundary } from './lifetime.js';
 
 /** Vector-Jacobian product: upstream gradient -> gradient per input (null: input gets none). */
 export type Backward = (grad: Tensor) => (Tensor | null)[];
@@ -23,6 +24,8 @@ export interface GraphNode {
 }
 
 let gradEnabled = true;
+// Nesting depth of public noGrad() calls: only the outermost starts a step (lifetime.ts).
+let noGradDepth = 0;
 let detectAnomaly = false;
 // During backward the ops a VJP calls are not checked one by one: the VJP's result is,
 // under the name of the op whose backward it is.
@@ -33,8 +36,23 @@ export function isGradEnabled(): boolean {
   return gradEnabled;
 }
 
-/** Runs fn without recording the graph (inference, metrics, optimizer updates). */
+/**
+ * Runs fn without recording the graph (inference, metrics). A top-level call starts a step:
+ * results of ops that no graph consumes, made two steps ago, are released (lifetime.ts), while
+ * nothing fn makes is released before fn returns.
+ */
 export function noGrad<T>(fn: () => T): T {
+  if (noGradDepth === 0) endStep('noGrad');
+  noGradDepth++;
+  try {
+    return withoutGrad(fn);
+  } finally {
+    noGradDepth--;
+  }
+}
+
+/** noGrad for the library's own work (backward passes): no step boundary. */
+function withoutGrad<T>(fn: () => T): T {
   const prev = gradEnabled;
   gradEnabled = false;
   try {
@@ -42,6 +60,19 @@ export function noGrad<T>(fn: () => T): T {
   } finally {
     gradEnabled = prev;
   }
+}
+
+/** A step boundary (see lifetime.ts); none counts while a noGrad() call runs. */
+function endStep(kind: 'backward' | 'noGrad'): void {
+  if (noGradDepth > 0) return;
+  const queued = new Set(pending);
+  stepBoundary(kind, (t) => consumed.has(t) || queued.has(t));
+}
+
+/** Puts the result of an op that records no node (argmax, detach) under the step rule. */
+export function manageResult(op: string, out: Tensor): Tensor {
+  if (!inBackward && !inPersistent()) manage(out, op);
+  return out;
 }
 
 /** Runs fn with graph recording on, even inside noGrad. */
@@ -109,7 +140,9 @@ const consumed = new WeakSet<Tensor>();
  */
 export function record(op: string, out: Tensor, inputs: Tensor[], backward: Backward, saved: Tensor[] = [], attrs: object = {}, inputNames?: readonly string[]): Tensor {
   if (detectAnomaly && !inBackward) checkFinite(op, out, inputs, inputNames ?? inputs.map((_, i) => `${i}`));
+  if (!inBackward && !inPersistent()) manage(out, op);
   if (needsGrad(...inputs)) {
+    for (const x of inputs) markGraphUse(x);
     producedBy.set(out, op);
     out.node = { op, attrs: attrs as Readonly<Record<string, unknown>>, inputs, backward, saved };
     out.requiresGrad = true;
@@ -134,6 +167,7 @@ const transient = new WeakSet<Tensor>();
 const autoTransient = new WeakSet<Tensor>();
 const autoInputs = new WeakMap<Tensor, readonly Tensor[]>();
 export function markTransient(t: Tensor): Tensor {
+  if (!transient.has(t)) manage(t, 'a data batch');
   transient.add(t);
   return t;
 }
@@ -216,12 +250,15 @@ export function backward(root: Tensor, opts: BackwardOptions = {}): void {
 
   inBackward = true;
   try {
-    noGrad(() => runBackward(order, root, opts));
+    withoutGrad(() => runBackward(order, root, opts));
   } finally {
     inBackward = false;
   }
 
-  if (opts.retainGraph) return;
+  if (opts.retainGraph) {
+    endStep('backward');
+    return;
+  }
   // Hand the graph's memory to the next backward(): intermediates, saved buffers and
   // transient inputs. Leaves the user made (parameters, reused data) are never touched.
   const queued = new Set(pending);
@@ -237,10 +274,11 @@ export function backward(root: Tensor, opts: BackwardOptions = {}): void {
       consumed.add(t);
       queue(t);
       for (const sv of node.saved) queue(sv);
-    } else if (transient.has(t) || autoTransient.has(t)) {
+    } else if ((transient.has(t) || autoTransient.has(t)) && !isKept(t)) {
       queueWithSources(t, queue);
     }
   }
+  endStep('backward');
 }
 
 // A leaf computed without gradient is released with its own transient sources (the batch
@@ -251,7 +289,7 @@ function queueWithSources(t: Tensor, queue: (t: Tensor) => void): void {
     const x = stack.pop()!;
     queue(x);
     for (const src of autoInputs.get(x) ?? []) {
-      if (transient.has(src) || autoTransient.has(src)) stack.push(src);
+      if ((transient.has(src) || autoTransient.has(src)) && !isKept(src)) stack.push(src);
     }
   }
 }

@@ -76,6 +76,11 @@ export class Tensor {
     return this.storage !== null;
   }
 
+  /** @internal Why the memory is gone ('was disposed', or what released it), for messages. */
+  get releaseReason(): string {
+    return this.releasedBy ?? 'was disposed';
+  }
+
   /** Byte offset of the data in wasm memory (for kernels). Throws if the tensor was freed. */
   get ptr(): number {
     if (this.storage === null) {
@@ -244,11 +249,20 @@ export function scope<T>(fn: () => T): T {
  */
 export function persistent<T>(fn: () => T): T {
   const suspended = scopeStack.splice(0);
+  persistentDepth++;
   try {
     return fn();
   } finally {
+    persistentDepth--;
     scopeStack.push(...suspended);
   }
+}
+
+let persistentDepth = 0;
+
+/** Whether a persistent() call is running (its results are the caller's, not the step rule's). */
+export function inPersistent(): boolean {
+  return persistentDepth > 0;
 }
 
 function collectTensors(v: unknown, into: Set<Tensor>, depth: number): void {

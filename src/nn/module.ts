@@ -12,12 +12,14 @@
 // eval, getModule/replaceModule, and fit's list of tensors a step must not free. Containers
 // (ModuleList, ModuleDict) override `_members()`, `_member()` and `_memberKeys()`.
 import { Tensor, fmt } from '../core/tensor.js';
+import { keep } from '../core/lifetime.js';
 
 const parameterSet = new WeakSet<Tensor>();
 const bufferSet = new WeakSet<Tensor>();
 
 /** Marks t as a trainable parameter (requiresGrad) of whichever module holds it. */
 export function parameter(t: Tensor): Tensor {
+  keep(t);
   t.requiresGrad = true;
   parameterSet.add(t);
   return t;
@@ -25,6 +27,7 @@ export function parameter(t: Tensor): Tensor {
 
 /** Marks t as a non-trainable state tensor that belongs in the state dict (running statistics). */
 export function buffer(t: Tensor): Tensor {
+  keep(t);
   bufferSet.add(t);
   return t;
 }

@@ -8,7 +8,7 @@
 // Naming: the definition's name is the exported function's name, the name in the graph and in
 // error messages, and the prefix of its kernels (`crossEntropy` → `crossEntropy`,
 // `crossEntropyBackward` in assembly/loss.ts).
-import { record } from '../core/autograd.js';
+import { manageResult, record } from '../core/autograd.js';
 import { Tensor, type DType, type Shape } from '../core/tensor.js';
 
 export type OpFamily =
@@ -208,7 +208,7 @@ export function defineOp<Args extends unknown[], A extends object, S = undefined
       const t = inputs[i];
       if (t !== null && !t.isAlive) {
         for (const x of temps ?? []) x.dispose();
-        throw new Error(`${name}: ${inputName(spec.inputs, i)} ${t.toString()} was disposed (or released by a later backward()); it can no longer be used`);
+        throw new Error(`${name}: ${inputName(spec.inputs, i)} ${t.toString()} ${t.releaseReason}; it can no longer be used`);
       }
     }
     const outShape = shape(inputs.map((t) => (t === null ? null : t.shape)), attrs);
@@ -225,7 +225,7 @@ export function defineOp<Args extends unknown[], A extends object, S = undefined
     for (let i = 0; i < inputs.length; i++) if (inputs[i] !== null) presentNames.push(inputName(spec.inputs, i));
     if (backward === undefined) {
       for (const t of saved) t.dispose();
-      return out;
+      return manageResult(name, out);
     }
     const ctx: BackwardContext<A, S> = { inputs, attrs, out, saved: res.saved ?? [], state: res.state as S };
     return record(name, out, present, (g) => {
@@ -258,7 +258,7 @@ export function defineComposite<F extends (...args: never[]) => Tensor, M extend
     for (let i = 0; i < args.length; i++) {
       const a = args[i];
       if (a instanceof Tensor && !a.isAlive) {
-        throw new Error(`${spec.name}: ${inputName(spec.inputs, i)} ${a.toString()} was disposed (or released by a later backward()); it can no longer be used`);
+        throw new Error(`${spec.name}: ${inputName(spec.inputs, i)} ${a.toString()} ${a.releaseReason}; it can no longer be used`);
       }
     }
     return inner(...args);

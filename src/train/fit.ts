@@ -10,6 +10,7 @@
 // the activations of a frozen prefix of the network, which are not part of the graph).
 // Optimizer state is persistent. Evaluation runs under noGrad, one scope per batch.
 import { noGrad } from '../core/autograd.js';
+import { keep } from '../core/lifetime.js';
 import type { Generator } from '../core/random.js';
 import { Tensor, dispose, fmt, scope } from '../core/tensor.js';
 import { checkOptions, positiveInt } from '../core/validate.js';
@@ -406,7 +407,8 @@ export function evaluate(model: AnyModule, data: FitData<any>, options: Evaluate
 /**
  * The model's outputs for x (a tensor [N, ...], or a dataset/DataLoader whose targets are
  * ignored), in evaluation mode under noGrad, `batchSize` rows at a time (default: all of a
- * tensor at once, 256 for a dataset). The caller owns the returned tensor.
+ * tensor at once, 256 for a dataset; each batch's intermediates are freed before the next).
+ * The caller owns the returned tensor (it is kept: the step rule does not free it).
  */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export function predict(model: AnyModule, x: Tensor | TensorDataset | MapDataset<any> | DataLoader<any, any>, options: { batchSize?: number } = {}): Tensor {
@@ -418,7 +420,8 @@ export function predict(model: AnyModule, x: Tensor | TensorDataset | MapDataset
   const restore = saveModes(model);
   model.eval();
   try {
-    return noGrad(() => {
+    // The result is the caller's (kept): predictions are data to hold, not a step's temporary.
+    return keep(noGrad(() => {
       if (x instanceof Tensor) {
         if (x.ndim < 1) throw new Error(`${W}: x must have a batch dimension, got ${fmt(x.shape)}`);
         const n = x.shape[0];
@@ -429,7 +432,7 @@ export function predict(model: AnyModule, x: Tensor | TensorDataset | MapDataset
             const rows = Math.min(bs, n - s);
             const begin = x.shape.map((_, i) => (i === 0 ? s : 0));
             const size = x.shape.map((d, i) => (i === 0 ? rows : d));
-            parts.push(forwardTensor(W, model, slice(x, begin, size)));
+            parts.push(scope(() => forwardTensor(W, model, slice(x, begin, size))));
           }
           return concat(parts, 0);
         });
@@ -439,7 +442,7 @@ export function predict(model: AnyModule, x: Tensor | TensorDataset | MapDataset
         const parts: Tensor[] = [];
         for (const { batch } of loader.iterate()) {
           try {
-            parts.push(forwardTensor(W, model, splitBatch(W, batch).x));
+            parts.push(scope(() => forwardTensor(W, model, splitBatch(W, batch).x)));
           } finally {
             dispose(batch);
           }
@@ -447,7 +450,7 @@ export function predict(model: AnyModule, x: Tensor | TensorDataset | MapDataset
         if (parts.length === 0) throw new Error(`${W}: the dataset is empty`);
         return parts.length === 1 ? parts[0] : concat(parts, 0);
       });
-    });
+    }));
   } finally {
     restore();
   }
