@@ -18,7 +18,8 @@
 // of a core is thrown away and taken again once it is quiet (bench/machine.mjs); the counts
 // are printed and kept in results.meta.json's quiet counts.
 // After the rounds (all workers gone): cold start, in fresh processes, and the shipped sizes
-// (bench/cold-start.mjs). results.json is the array of rows the issues specify; the run's
+// (bench/cold-start.mjs), then BPE encode throughput against gpt-tokenizer and tiktoken in a
+// fresh process (bench/tokenizer.mjs). results.json is the array of rows the issues specify; the run's
 // machine, versions and quiet counts go to results.meta.json beside it.
 // `node bench/readme-table.mjs` turns it into the README's table.
 import { fork } from 'node:child_process';
@@ -30,6 +31,7 @@ import { peakKernel } from './peak.mjs';
 import { makeRows, printTable } from './report.mjs';
 import { coldStart, shippedSizes, versions } from './cold-start.mjs';
 import { QUIET_CORES, cpuModel, cpuSnapshot, otherCores, waitQuiet } from './machine.mjs';
+import { tokenizerResultRows } from './tokenizer.mjs';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 6); // BENCH_ROUNDS=1 for a quick check
 const COLD_REPS = Number(process.env.BENCH_COLD_REPS ?? 9); // fresh processes per cold-start variant
@@ -184,6 +186,10 @@ async function main() {
   log(`cold start: ${COLD_REPS} fresh processes per variant...`);
   const cold = await coldStart(COLD_REPS, log);
   const sizes = shippedSizes();
+  // BPE encode against gpt-tokenizer and tiktoken, in a fresh process (bench/tokenizer.mjs);
+  // BENCH_TOKENIZER=0 skips it.
+  if (process.env.BENCH_TOKENIZER !== '0') log('tokenizer: BPE encode against gpt-tokenizer and tiktoken...');
+  const tokenizerRows = process.env.BENCH_TOKENIZER === '0' ? [] : await tokenizerResultRows(log);
   const meta = {
     node: process.version, cpu: cpuModel(), cores: availableParallelism(), ...measured,
     date: new Date().toISOString(), rounds: ROUNDS,
@@ -192,7 +198,7 @@ async function main() {
       waited_s: Math.round(stats.waitedMs / 1000), other_cores_per_round: otherPerRound,
     },
   };
-  const rows = makeRows(simdgradRuns, peers, { cold, sizes });
+  const rows = [...makeRows(simdgradRuns, peers, { cold, sizes }), ...tokenizerRows];
   writeFileSync(fileURLToPath(new URL('results.json', import.meta.url)), JSON.stringify(rows, null, 2) + '\n');
   writeFileSync(fileURLToPath(new URL('results.meta.json', import.meta.url)), JSON.stringify(meta, null, 2) + '\n');
   console.log('');

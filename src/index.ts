@@ -18,6 +18,7 @@ export { gradcheck, type GradcheckOptions, type GradcheckResult } from './ops/gr
 export { batches, type Batch, type BatchOptions } from './data/index.js';
 export { saveSafetensors, parseSafetensors, loadSafetensors, type LoadedTensor } from './export/safetensors.js';
 export * as optim from './optim/index.js';
+export * as text from './text/index.js';
 export {
   Dataset, DataLoader, splitTrainValTest, Standardizer, collate, Subset,
   type DatasetOptions, type DataLoaderOptions, type LoaderBatch, type Example, type Targets, type SplitSizes, type Split, type StandardizerOptions,
