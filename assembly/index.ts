@@ -11,3 +11,4 @@ export * from './conv';
 export * from './pool';
 export * from './norm';
 export * from './dropout';
+export * from './sequence';

@@ -236,6 +236,31 @@ const KERNEL_TABLE = {
    * The hash is counter-based, so the mask depends only on (seed, i): reproducible and SIMD-able.
    */
   dropout: kernel<(x: Ptr, y: Ptr, mask: Ptr, n: number, p: number, seed: number) => void>(),
+
+  // ---- sequence.ts (buffers are (pointer, row stride in elements) pairs; mask 0: none, else
+  // row n is padded when mask[n*ms] == 0: the state is carried, the output is 0) ---------------
+  /** out[r] = weight[idx[r]] (rows of dim); returns the position of the first index outside [0, num) (nothing written), or -1. */
+  embeddingGather: kernel<(weight: Ptr, num: number, dim: number, idx: Ptr, n: number, out: Ptr) => number>(),
+  /** dW [num, dim] (zeroed by the kernel) += dy[r] at row idx[r], in order, skipping idx[r] == paddingIdx (-1: none). */
+  embeddingScatterAdd: kernel<(dy: Ptr, idx: Ptr, n: number, dim: number, num: number, paddingIdx: number, dW: Ptr) => void>(),
+  /** Elman step: pre [N,H] (overwritten with a = tanh or relu(pre)); hOut = y = a. */
+  rnnForward: kernel<(g: Ptr, gs: number, hPrev: Ptr, hps: number, mask: Ptr, ms: number,
+    hOut: Ptr, hos: number, y: Ptr, ys: number, N: number, H: number, relu: number) => void>(),
+  /** dG = (dh + dy)·g'(a) on live rows (0 on padded); dh (dense [N,H]) becomes 0 there (caller adds dG·W_hh), unchanged on padded rows. */
+  rnnBackward: kernel<(a: Ptr, as: number, dy: Ptr, dys: number, mask: Ptr, ms: number,
+    dh: Ptr, dG: Ptr, dgs: number, N: number, H: number, relu: number) => void>(),
+  /** LSTM step: gates [N,4H] (i,f,g,o pre-activations, overwritten with their activations); c = f·cPrev + i·g, h = o·tanh(c). */
+  lstmForward: kernel<(g: Ptr, gs: number, cPrev: Ptr, cps: number, hPrev: Ptr, hps: number, mask: Ptr, ms: number,
+    cOut: Ptr, cos: number, hOut: Ptr, hos: number, y: Ptr, ys: number, N: number, H: number) => void>(),
+  /** LSTM step backward: writes dG [N,4H]; dh, dc (dense [N,H]) go from after to before the step (caller adds dG·W_hh to dh). */
+  lstmBackward: kernel<(a: Ptr, as: number, cPrev: Ptr, cps: number, cNew: Ptr, cns: number, dy: Ptr, dys: number,
+    mask: Ptr, ms: number, dh: Ptr, dc: Ptr, dG: Ptr, dgs: number, N: number, H: number) => void>(),
+  /** GRU step: gx [N,3H] (x·W_ihᵀ + b_ih, overwritten with r,z,n), gh [N,3H] = h·W_hhᵀ + b_hh; h = (1-z)·n + z·hPrev. */
+  gruForward: kernel<(gx: Ptr, gxs: number, gh: Ptr, ghs: number, hPrev: Ptr, hps: number, mask: Ptr, ms: number,
+    hOut: Ptr, hos: number, y: Ptr, ys: number, N: number, H: number) => void>(),
+  /** GRU step backward: writes dGx, dGh [N,3H]; dh (dense [N,H]) becomes its direct part dh·z (caller adds dGh·W_hh). */
+  gruBackward: kernel<(a: Ptr, as: number, gh: Ptr, ghs: number, hPrev: Ptr, hps: number, dy: Ptr, dys: number,
+    mask: Ptr, ms: number, dh: Ptr, dGx: Ptr, dgxs: number, dGh: Ptr, dghs: number, N: number, H: number) => void>(),
 };
 
 export type Kernels = { readonly [K in keyof typeof KERNEL_TABLE]: (typeof KERNEL_TABLE)[K] };

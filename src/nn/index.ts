@@ -11,4 +11,8 @@ export { MaxPool2d, AvgPool2d, GlobalAvgPool2d } from './layers/pool.js';
 export { BatchNorm1d, BatchNorm2d, LayerNorm, type BatchNormLayerOptions, type LayerNormOptions } from './layers/norm.js';
 export { Dropout } from './layers/dropout.js';
 export { Flatten } from './layers/shape.js';
+export { Embedding, type EmbeddingOptions } from './layers/embedding.js';
+export {
+  RNN, LSTM, GRU, type RecurrentLayerOptions, type RNNLayerOptions, type RecurrentState, type RecurrentResult, type RecurrentWeights,
+} from './layers/recurrent.js';
 export { freeze, unfreeze, isFrozen, trainableParameters } from './freeze.js';

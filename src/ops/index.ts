@@ -25,6 +25,8 @@ export * from './conv.js';
 export * from './pool.js';
 export * from './norm.js';
 export * from './dropout.js';
+export * from './embedding.js';
+export * from './recurrent.js';
 export type { TensorLike } from '../core/validate.js';
 export {
   allOps, getOp, opShape, type OpDef, type OpFamily, type OpSample, type InputSpec, type BadInput, type Reference, type HostTensor,

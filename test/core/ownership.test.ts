@@ -7,6 +7,12 @@ import * as sg from '../../src/index';
 
 const ITERATIONS = 10_000;
 
+// First in this file, before any test makes one: op definitions' test material (bad inputs,
+// samples) must make its tensors when a case runs, never at import.
+it('importing the library makes no tensors', () => {
+  expect(sg.memory().tensors).toBe(0);
+});
+
 function tinyModel(seed: number): sg.nn.Sequential {
   sg.manualSeed(seed);
   return new sg.nn.Sequential(new sg.nn.Linear(6, 8), new sg.nn.ReLU(), new sg.nn.Linear(8, 3));

@@ -30,6 +30,18 @@ function constant(t: Tensor): Tensor {
   return t;
 }
 
+/** A recurrent layer's outputs (every step, last, h and c) side by side per sequence: [N, ·]. */
+function recurrentOut(r: sg.nn.RecurrentResult): Tensor {
+  const n = r.output.shape[0];
+  const perSeq = (t: Tensor): Tensor => sg.reshape(sg.transpose(t, 0, 1), [n, -1]);
+  const parts = [sg.reshape(r.output, [n, -1]), r.last, perSeq(r.h), ...(r.c === null ? [] : [perSeq(r.c)])];
+  return sg.concat(parts, 1);
+}
+/** Lengths for a batch of x: alternately `a` and `b` (the cases follow any batch size). */
+function lengthsFor(x: Tensor, a: number, b: number): number[] {
+  return Array.from({ length: x.shape[0] }, (_, i) => (i % 2 === 0 ? a : b));
+}
+
 export interface LayerCase {
   /** 'nn.<Class> (layer)' (several cases may share one). */
   op: string;
@@ -111,4 +123,43 @@ export const layerTable: LayerCase[] = [
   { op: 'nn.ELU (layer)', label: 'alpha 0.5', make: () => { const l = new sg.nn.ELU(0.5); return { fn: (x) => l.forward(x), inputs: [away([3, 4], 0.05, 2)] }; } },
   { op: 'nn.PReLU (layer)', label: 'per channel', make: () => { const l = new sg.nn.PReLU(3); return { fn: (x) => l.forward(x), inputs: [away([2, 3, 4]), ...l.parameters()] }; } },
   { op: 'nn.LinearReLU (layer)', label: 'Linear fused with ReLU', make: () => { const l = new sg.nn.Linear(5, 3).fuseNext(new sg.nn.ReLU())!; return { fn: (x) => l.forward(x), inputs: [away([4, 5]), ...l.parameters()] }; } },
+  // ---- sequences: every output of a recurrent layer (all steps, final h and c) in one tensor ----
+  {
+    op: 'nn.Embedding (layer)', label: 'repeated indices, unused padding row',
+    make: () => {
+      const l = new sg.nn.Embedding(5, 4, { paddingIdx: 0 });
+      const idx = sg.tensor([[1, 3, 1], [2, 4, 3]], { dtype: 'int32' });
+      return { fn: () => l.forward(idx), inputs: [l.weight] };
+    },
+  },
+  {
+    op: 'nn.RNN (layer)', label: '2 layers, bidirectional, lengths [3, 1], h0',
+    make: () => {
+      const l = new sg.nn.RNN(2, 3, { numLayers: 2, bidirectional: true });
+      return { fn: (x, h0) => recurrentOut(l.forward(x, { h0, lengths: lengthsFor(x, 3, 1) })), inputs: [uni([2, 3, 2]), uni([4, 2, 3]), ...l.parameters()] };
+    },
+  },
+  {
+    op: 'nn.LSTM (layer)', label: '2 layers, padding mask (a gap in sequence 1), h0 and c0',
+    make: () => {
+      const l = new sg.nn.LSTM(2, 3, { numLayers: 2 });
+      // Padding in the middle of sequence 1 (a mask, not lengths).
+      const maskFor = (x: Tensor): Tensor => constant(sg.tensor(lengthsFor(x, 3, 2).flatMap((n) => (n === 3 ? [1, 1, 1] : [1, 0, 1])), [x.shape[0], 3]));
+      return { fn: (x, h0, c0) => recurrentOut(l.forward(x, { h0, c0, mask: maskFor(x) })), inputs: [uni([2, 3, 2]), uni([2, 2, 3]), uni([2, 2, 3]), ...l.parameters()] };
+    },
+  },
+  {
+    op: 'nn.LSTM (layer)', label: 'bidirectional, lengths [2, 3]',
+    make: () => {
+      const l = new sg.nn.LSTM(2, 3, { bidirectional: true });
+      return { fn: (x) => recurrentOut(l.forward(x, { lengths: lengthsFor(x, 2, 3) })), inputs: [uni([2, 3, 2]), ...l.parameters()] };
+    },
+  },
+  {
+    op: 'nn.GRU (layer)', label: '2 layers, bidirectional, lengths [1, 3]',
+    make: () => {
+      const l = new sg.nn.GRU(2, 3, { numLayers: 2, bidirectional: true });
+      return { fn: (x) => recurrentOut(l.forward(x, { lengths: lengthsFor(x, 1, 3) })), inputs: [uni([2, 3, 2]), ...l.parameters()] };
+    },
+  },
 ];
