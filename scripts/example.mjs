@@ -24,7 +24,7 @@ if (!/^[\w-]+$/.test(name)) {
 }
 const entry = available().includes(name) ? join('examples', name, 'main.ts') : undefined;
 if (entry === undefined) {
-  console.error(`example: no examples/${name}/main.ts; examples: ${available().join(', ')}`);
+  console.error(`example: no example named '${name}' (examples/NAME/main.ts); examples: ${available().join(', ')}`);
   process.exit(2);
 }
 const outfile = join('dist', `example-${name}.mjs`);
