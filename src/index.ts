@@ -2,7 +2,7 @@
 export { init, build, type InitOptions, type Build } from '../bindings/index.js';
 export {
   Tensor, tensor, zeros, ones, full, empty, zerosLike, arange, memory, scope, persistent, dispose,
-  type DType, type TypedData, type Shape, type NestedArray, type CreateOptions,
+  type DType, type TypedData, type Shape, type NestedArray, type CreateOptions, type TensorOf, type DataOf, type DTypeOf,
 } from './core/tensor.js';
 export { rand, randn, randint } from './core/random.js';
 // RandomGenerator is the name to use; Generator (the class's own name) shadows the built-in type.

@@ -1,12 +1,14 @@
 // What `npm pack` ships, installed the way a user gets it: the tarball unpacked into
 // node_modules/simdgrad of a scratch app, then `require('simdgrad')`, `import 'simdgrad'` and a
-// browser bundle (esbuild, browser condition) from that app. Also: nothing but the library.
+// browser bundle (esbuild, browser condition) from that app. Also: nothing but the library, no
+// script that would run on a consumer's install, and `sideEffects: false` holding for bundlers.
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
+import webpack from 'webpack';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -21,7 +23,7 @@ describe('npm pack', () => {
 
   beforeAll(() => {
     dir = mkdtempSync(join(tmpdir(), 'simdgrad-pack-'));
-    // --ignore-scripts: dist/ is already built (npm install ran `prepare`); pack it as it is.
+    // --ignore-scripts: dist/ is already built (by `npm test`'s pretest, build-if-stale); pack it as it is.
     const out = execFileSync(npm, ['pack', '--json', '--ignore-scripts', '--pack-destination', dir], { cwd: root, encoding: 'utf8' });
     info = (JSON.parse(out) as PackInfo[])[0];
     app = join(dir, 'app');
@@ -53,6 +55,48 @@ describe('npm pack', () => {
     console.log(`npm pack: ${info.files.length} files, ${(info.size / 1000).toFixed(1)} kB packed, ${(info.unpackedSize / 1000).toFixed(1)} kB unpacked (bundles ${(js / 1000).toFixed(1)} kB)`);
     expect(info.size).toBeLessThan(1024 * 1024);
   });
+
+  it('the packed package.json has no script that runs when a consumer installs it', () => {
+    const pkg = JSON.parse(readFileSync(join(app, 'node_modules', 'simdgrad', 'package.json'), 'utf8')) as { scripts?: Record<string, string> };
+    // npm runs these on `npm install` of the package (prepare and the pack scripts for git
+    // dependencies); npm 11 asks the consumer to allow each (allowScripts).
+    const installTime = ['preinstall', 'install', 'postinstall', 'preprepare', 'prepare', 'postprepare', 'prepack', 'postpack', 'prepublish'];
+    expect(Object.keys(pkg.scripts ?? {}).filter((k) => installTime.includes(k))).toEqual([]);
+  });
+
+  // sideEffects: false lets a bundler drop a module nothing is imported from. Each file of the
+  // package is one bundle whose import-time work (the op registry, op methods put on its own
+  // Tensor.prototype) touches only its own objects, so that holds; what must not happen is a
+  // bundler dropping that work from an app that imports a few names and calls methods.
+  it('sideEffects: false: apps importing a few names keep the Tensor methods and the op registry (esbuild, webpack)', async () => {
+    const pkg = JSON.parse(readFileSync(join(app, 'node_modules', 'simdgrad', 'package.json'), 'utf8')) as { sideEffects?: unknown };
+    expect(pkg.sideEffects).toBe(false);
+    writeFileSync(join(app, 'named.js'), [
+      "import { Tensor, allOps } from 'simdgrad';",
+      'globalThis.__named = [typeof Tensor.prototype.relu, typeof Tensor.prototype.matmul, typeof Tensor.prototype.backward, allOps().length];',
+    ].join('\n'));
+    const expected = (await import(join(root, 'dist', 'index.js'))) as { allOps(): unknown[] };
+    const want = ['function', 'function', 'function', expected.allOps().length];
+    const evaluate = async (file: string): Promise<unknown> => {
+      (globalThis as { __named?: unknown }).__named = undefined;
+      await import(`${file}?${Date.now()}`);
+      return (globalThis as { __named?: unknown }).__named;
+    };
+    const esb = join(app, 'named-esbuild.mjs');
+    await build({
+      entryPoints: [join(app, 'named.js')], bundle: true, format: 'esm', platform: 'browser', minify: true, outfile: esb,
+      logLevel: 'silent', absWorkingDir: app,
+    });
+    expect(await evaluate(esb)).toEqual(want);
+    const wpDir = join(app, 'named-webpack');
+    await new Promise<void>((resolve, reject) => {
+      webpack({
+        mode: 'production', context: app, entry: './named.js', target: 'web', experiments: { outputModule: true },
+        output: { path: wpDir, filename: 'out.mjs', module: true },
+      }, (err, stats) => (err || stats?.hasErrors() ? reject(err ?? new Error(stats?.toString())) : resolve()));
+    });
+    expect(await evaluate(join(wpDir, 'out.mjs'))).toEqual(want);
+  }, 120_000);
 
   const script = `
     const x = sg.tensor([[1, 2], [3, 4]], { requiresGrad: true });

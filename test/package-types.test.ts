@@ -5,7 +5,7 @@
 //   @arethetypeswrong/cli (types resolve and match the JS for node10, node16 CJS/ESM, bundler),
 //   and a tiny consumer compiled with `tsc --strict` in each mode against the unpacked package.
 import { execFile, execFileSync } from 'node:child_process';
-import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -22,26 +22,29 @@ const tsc = require.resolve('typescript/bin/tsc');
 const attw = join(root, 'node_modules', '@arethetypeswrong', 'cli', 'dist', 'index.js');
 const run = promisify(execFile);
 
-// Uses the public API the way a user would; every call below must type-check with --strict
-// (so a callback parameter typed `any` because `fit` went missing is an error, TS7006).
-const consumer = `
-const x = sg.tensor([[1, 2], [3, 4]], { requiresGrad: true });
-const y: sg.Tensor = sg.matmul(x, x).relu();
-const model = new sg.nn.Linear(4, 3);
-const logits = model.forward(sg.randn([2, 4]));
-const loss: sg.Tensor = sg.crossEntropy(logits, sg.tensor([0, 2]));
-const optimizer = new sg.optim.Adam(model.parameters(), { lr: 1e-3 });
-const data = new sg.Dataset(new Float32Array(8), [4], new Float32Array([0, 2]));
-const seen: number[] = [];
-const history = sg.fit(model, data, {
-  epochs: 1, optimizer, loss: 'crossEntropy', schedule: new sg.CosineAnnealingLR({ lr0: 1e-3, T: 10 }),
-  callbacks: { onEpochEnd(epoch, logs) { seen.push(epoch + logs.loss); } },
-});
-const lr: number = history.lr.length;
-const values: sg.TypedData = y.data();
-const gen = new sg.RandomGenerator(7);
-const u: number = gen.uniform();
-export { y, loss, lr, values, u };
+// Uses the public API the way a user would (test/fixtures/consumer-types.ts: typed metric
+// names and logs, dtype-typed data(), toArray()); every line must type-check with --strict and
+// noUncheckedIndexedAccess (so a callback parameter typed `any` because `fit` went missing is
+// an error, TS7006, and `ev.accuracy` must be a number, not number | undefined).
+const consumer = readFileSync(join(root, 'test', 'fixtures', 'consumer-types.ts'), 'utf8');
+// Internals are not on the published Tensor type: each use below must be a compile error (an
+// unused @ts-expect-error is one too). Not in the fixture, which the repo also compiles
+// against src/, where they exist.
+const internals = `
+const t = sg.tensor([1, 2]);
+// @ts-expect-error: kernels' pointer, not public
+void t.ptr;
+// @ts-expect-error: not public
+void t.ptrAt(1);
+// @ts-expect-error: the graph's release, not public
+t.release('by hand');
+// @ts-expect-error: not public
+void t.shareStorage([2]);
+// @ts-expect-error: tensors come from the creation functions
+void new sg.Tensor();
+// Public for graph inspection.
+const op: string | undefined = sg.add(t, 1).node?.op;
+void op;
 `;
 
 interface Mode { name: string; module: string; moduleResolution: string; type: 'commonjs' | 'module' }
@@ -97,12 +100,12 @@ describe('published type declarations', () => {
     const app = join(dir, `app-${mode.moduleResolution}-${mode.type}`);
     cpSync(pkg, join(app, 'node_modules', 'simdgrad'), { recursive: true });
     writeFileSync(join(app, 'package.json'), JSON.stringify({ name: 'app', private: true, type: mode.type }));
-    writeFileSync(join(app, 'main.ts'), `import * as sg from 'simdgrad';\n${consumer}`);
+    writeFileSync(join(app, 'main.ts'), `${consumer}\n${internals}`);
     writeFileSync(join(app, 'tsconfig.json'), JSON.stringify({
       compilerOptions: {
         strict: true, noEmit: true, target: 'es2022', lib: ['es2023', 'dom'], types: [],
         module: mode.module, moduleResolution: mode.moduleResolution, esModuleInterop: true,
-        skipLibCheck: false, noImplicitAny: true,
+        skipLibCheck: false, noImplicitAny: true, noUncheckedIndexedAccess: true,
       },
       files: ['main.ts'],
     }));

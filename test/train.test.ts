@@ -375,7 +375,7 @@ describe('fit, evaluate, predict', () => {
     expect(() => sg.fit(model, d, { epochs: 1.5, optimizer, loss: 'crossEntropy' })).toThrow(/epochs must be an integer >= 0, got 1.5/);
     expect(() => sg.fit(model, d, { epochs: 1, optimizer: {} as sg.optim.Optimizer, loss: 'crossEntropy' })).toThrow(/optimizer must be an Optimizer/);
     expect(() => sg.fit(model, d, { epochs: 1, optimizer, loss: 'hinge' as sg.LossLike })).toThrow(/loss must be a function.*crossEntropy/);
-    expect(() => sg.fit(model, d, { epochs: 1, optimizer, loss: 'crossEntropy', metrics: ['f1'] })).toThrow(/unknown metric "f1"/);
+    expect(() => sg.fit(model, d, { epochs: 1, optimizer, loss: 'crossEntropy', metrics: ['f1' as sg.MetricName] })).toThrow(/unknown metric "f1"/);
     expect(() => sg.fit(model, d, { epochs: 1, optimizer, loss: (o) => o })).toThrow(/loss must return a one-element Tensor, got \[8,2\]/);
     expect(() => sg.fit(model, d, { epochs: 1, optimizer, loss: 'crossEntropy', clipGradNorm: -1 })).toThrow(/clipGradNorm must be a finite number > 0/);
     expect(() => sg.evaluate(model, [] as unknown as sg.Dataset)).toThrow(/evaluate: data must be a Dataset or a DataLoader/);

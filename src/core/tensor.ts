@@ -81,7 +81,7 @@ export class Tensor {
     return this.releasedBy ?? 'was disposed';
   }
 
-  /** Byte offset of the data in wasm memory (for kernels). Throws if the tensor was freed. */
+  /** @internal Byte offset of the data in wasm memory (for kernels). Throws if the tensor was freed. */
   get ptr(): number {
     if (this.storage === null) {
       throw new Error(`tensor [${this.shape}] ${this.releasedBy ?? 'was disposed'}; it can no longer be used in computations`);
@@ -89,15 +89,20 @@ export class Tensor {
     return this.storage.ptr;
   }
 
-  /** Byte offset of element i (row-major) in wasm memory, for kernels that work on a part. */
+  /** @internal Byte offset of element i (row-major) in wasm memory, for kernels that work on a part. */
   ptrAt(i: number): number {
     return advance(this.ptr, this.dtype, i);
   }
 
-  /** A copy of the values as a typed array (works after the graph released the memory, for the loss). */
-  data(): TypedData {
-    if (this.storage === null && this.snapshot !== null) return this.snapshot.slice();
-    return read(this.dtype, this.ptr, this.size);
+  /**
+   * A copy of the values as a typed array (works after the graph released the memory, for the
+   * loss): Float32Array for float32, Int32Array for int32, Int8Array / Uint8Array for int8 /
+   * uint8. The return type follows the dtype where the types know it (TensorOf<D>: creation
+   * functions given a literal dtype or a typed array); TypedData otherwise.
+   */
+  data(): DataOf<this['dtype']> {
+    if (this.storage === null && this.snapshot !== null) return this.snapshot.slice() as DataOf<this['dtype']>;
+    return read(this.dtype, this.ptr, this.size) as DataOf<this['dtype']>;
   }
 
   /** Overwrites the values in place (same number of elements; converted as typed arrays convert). */
@@ -106,7 +111,12 @@ export class Tensor {
     write(this.dtype, this.ptr, values);
   }
 
-  /** Values as nested JS arrays following the shape (a number for a scalar). */
+  /**
+   * Values as nested JS arrays following the shape (a number for a scalar). The result takes
+   * the type its use asks for, e.g. `const rows: number[][] = t.toArray()` (not checked against
+   * the shape, which types do not carry).
+   */
+  toArray<T extends NestedArray = NestedArray>(): T;
   toArray(): NestedArray {
     const d = this.data();
     if (this.shape.length === 0) return d[0];
@@ -163,6 +173,22 @@ export class Tensor {
 
 export type NestedArray = number | NestedArray[];
 
+/** The typed array data() returns for a dtype (TypedData when the dtype is not known). */
+export type DataOf<D extends DType> = D extends 'float32' ? Float32Array : D extends 'int32' ? Int32Array
+  : D extends 'int8' ? Int8Array : D extends 'uint8' ? Uint8Array : never;
+
+/**
+ * A tensor whose dtype the types know (creation functions given a literal dtype or a typed
+ * array return one): its data() is the matching typed array. TensorOf<DType> is just Tensor.
+ */
+export type TensorOf<D extends DType> = DType extends D ? Tensor : Tensor & { readonly dtype: D };
+
+// Plain number arrays give Tensor, not TensorOf<'float32'>: `let t = tensor(0); t = add(t, 1)`
+// must keep compiling, and ops return Tensor.
+/** The dtype tensor() gives values without a dtype option, as far as the types can tell. */
+export type DTypeOf<V> = V extends Float32Array ? 'float32' : V extends Int32Array ? 'int32' : V extends Int8Array ? 'int8'
+  : V extends Uint8Array ? 'uint8' : DType;
+
 // ---- shapes ------------------------------------------------------------------------------
 
 export function sizeOf(shape: Shape): number {
@@ -196,8 +222,8 @@ export function fmt(shape: Shape): string {
 // ---- allocation --------------------------------------------------------------------------
 
 /** A tensor with uninitialised memory (contents are whatever the block held). */
-export function empty(shape: Shape, dtype: DType = 'float32'): Tensor {
-  return allocate('empty', shape, dtype, false);
+export function empty<D extends DType = DType>(shape: Shape, dtype: D = 'float32' as D): TensorOf<D> {
+  return allocate('empty', shape, dtype, false) as TensorOf<D>;
 }
 
 function allocate(op: string, shape: Shape, dtype: DType, zeroed: boolean): Tensor {
@@ -324,8 +350,8 @@ function flatten(v: Nested, shape: number[], dim: number, out: number[], path: s
   for (let i = 0; i < v.length; i++) flatten(v[i], shape, dim + 1, out, `${path}[${i}]`);
 }
 
-export interface CreateOptions {
-  dtype?: DType;
+export interface CreateOptions<D extends DType = DType> {
+  dtype?: D;
   requiresGrad?: boolean;
 }
 
@@ -334,6 +360,8 @@ export interface CreateOptions {
  * it is 1-D). Float32Array defaults to float32, Int32Array to int32. Only numbers are accepted:
  * strings, booleans, bigints, null, undefined, holes and objects throw, naming the index.
  */
+export function tensor<V extends Nested | ArrayLike<number>, D extends DType = DTypeOf<V>>(values: V, opts?: CreateOptions<D>): TensorOf<D>;
+export function tensor<V extends Nested | ArrayLike<number>, D extends DType = DTypeOf<V>>(values: V, shape: Shape, opts?: CreateOptions<D>): TensorOf<D>;
 export function tensor(values: Nested | ArrayLike<number>, shapeOrOpts?: Shape | CreateOptions, maybeOpts?: CreateOptions): Tensor {
   const shapeArg = Array.isArray(shapeOrOpts) ? (shapeOrOpts as Shape) : undefined;
   const opts: CreateOptions = (Array.isArray(shapeOrOpts) ? maybeOpts : (shapeOrOpts as CreateOptions | undefined)) ?? {};
@@ -375,6 +403,7 @@ export function tensor(values: Nested | ArrayLike<number>, shapeOrOpts?: Shape |
   return t;
 }
 
+export function full<D extends DType = DType>(shape: Shape, value: number, opts?: CreateOptions<D>): TensorOf<D>;
 export function full(shape: Shape, value: number, opts: CreateOptions = {}): Tensor {
   checkShape('full', shape);
   const dtype = opts.dtype ?? 'float32';
@@ -393,19 +422,20 @@ export function full(shape: Shape, value: number, opts: CreateOptions = {}): Ten
   return t;
 }
 
-export function zeros(shape: Shape, opts: CreateOptions = {}): Tensor {
+export function zeros<D extends DType = DType>(shape: Shape, opts: CreateOptions<D> = {}): TensorOf<D> {
   return full(shape, 0, opts);
 }
 
-export function ones(shape: Shape, opts: CreateOptions = {}): Tensor {
+export function ones<D extends DType = DType>(shape: Shape, opts: CreateOptions<D> = {}): TensorOf<D> {
   return full(shape, 1, opts);
 }
 
-export function zerosLike(t: Tensor): Tensor {
-  return zeros(t.shape, { dtype: t.dtype });
+export function zerosLike<T extends Tensor>(t: T): TensorOf<T['dtype']> {
+  return zeros(t.shape, { dtype: t.dtype }) as TensorOf<T['dtype']>;
 }
 
 /** [start, stop) with step, float32 unless dtype says int32. */
+export function arange<D extends DType = DType>(start: number, stop?: number, step?: number, opts?: CreateOptions<D>): TensorOf<D>;
 export function arange(start: number, stop?: number, step = 1, opts: CreateOptions = {}): Tensor {
   if (stop === undefined) {
     stop = start;

@@ -3,18 +3,20 @@
 import type { TypedData } from '../core/tensor.js';
 import type { AnyModule } from '../nn/module.js';
 
-/** What fit reports after each epoch: loss, lr, metrics, step logs and their val_ versions. */
-export type EpochLogs = Record<string, number>;
-
-/** What fit reports after each batch: the step's loss and logs, the batch size and the lr. */
-export type BatchLogs = { epoch: number; loss: number; size: number; lr: number } & Record<string, number>;
+/**
+ * What fit reports after each epoch: loss, lr, metrics, step logs and their val_ versions.
+ * fit() gives callbacks a precise type with exactly the keys the run measures (e.g.
+ * `{ loss; accuracy; lr; val_loss; val_accuracy }`); this is the general shape.
+ */
+export type EpochLogs = { loss: number; [name: string]: number };
 
 /**
- * Per-epoch series (index e−1 is epoch e): loss, lr, every metric and step log and their val_
- * versions ('accuracy', 'val_accuracy', 'topK:5', 'd_loss', ...); accuracy/val_accuracy/
- * val_loss are empty when not measured.
+ * What fit reports after each batch: the step's loss and logs, the batch size and the lr (NaN
+ * without an optimizer). `S` names the logs of a custom training step.
  */
-export type History = {
+export type BatchLogs<S extends string = string> = { epoch: number; loss: number; size: number; lr: number } & { [K in S]: number };
+
+type HistoryBase = {
   loss: number[];
   accuracy: number[];
   val_loss: number[];
@@ -26,8 +28,17 @@ export type History = {
   bestEpoch: number | null;
   /** Number of epochs run. */
   epochs: number;
-  [series: string]: number[] | number | null;
 };
+
+/**
+ * Per-epoch series (index e−1 is epoch e): loss, lr, every metric and step log and their val_
+ * versions ('accuracy', 'val_accuracy', 'topK:5', 'd_loss', ...); accuracy/val_accuracy/
+ * val_loss are empty when not measured. fit() returns it with one series per key of its epoch
+ * logs `L`; with logs of unknown names (the default) any name may be looked up.
+ */
+export type History<L = EpochLogs> = HistoryBase & (string extends keyof L
+  ? { [series: string]: number[] | number | null }
+  : { [K in keyof L]-?: number[] });
 
 /** Passed to callbacks: `stop()` ends training once the current epoch is wrapped up (from a batch callback, no more batches run). */
 export interface FitControl {
@@ -44,23 +55,24 @@ export interface TrainBeginInfo {
 
 /**
  * Hooks into fit(). Give one object or a list of them as `callbacks`; every method is optional
- * and they run in list order.
+ * and they run in list order. Written inline in fit()'s options, `logs` has exactly the keys
+ * the run measures (`L`: epoch logs; `S`: the names of a custom step's logs).
  */
-export interface Callback {
+export interface Callback<L = EpochLogs, S extends string = string> {
   onTrainBegin?(info: TrainBeginInfo, control: FitControl): void;
   /** Before each epoch (1-based). */
   onEpochBegin?(epoch: number, control: FitControl): void;
   /** Before each training step: the batch index within the epoch (0-based). */
   onBatchBegin?(batch: number, info: { epoch: number; size: number }, control: FitControl): void;
   /** After each training step: the batch index within the epoch (0-based) and that batch's logs. */
-  onBatchEnd?(batch: number, logs: BatchLogs, control: FitControl): void;
+  onBatchEnd?(batch: number, logs: BatchLogs<S>, control: FitControl): void;
   /** After each epoch (1-based) with its logs; `control.stop()` ends training after this epoch. */
-  onEpochEnd?(epoch: number, logs: EpochLogs, control: FitControl): void;
-  onTrainEnd?(history: History): void;
+  onEpochEnd?(epoch: number, logs: L, control: FitControl): void;
+  onTrainEnd?(history: History<L>): void;
 }
 
 /** The callbacks object fit() has always taken (any Callback). */
-export type FitCallbacks = Callback;
+export type FitCallbacks<L = EpochLogs, S extends string = string> = Callback<L, S>;
 
 const CALLBACK_KEYS = ['onTrainBegin', 'onEpochBegin', 'onBatchBegin', 'onBatchEnd', 'onEpochEnd', 'onTrainEnd'] as const;
 

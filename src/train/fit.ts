@@ -25,7 +25,7 @@ import {
   type FitControl, type History,
 } from './callbacks.js';
 import { clipGradNorm, clipGradValue } from './clip.js';
-import { resolveMetric, type Metric, type MetricLike } from './metrics.js';
+import { resolveMetric, type Metric, type MetricKeys, type MetricLike } from './metrics.js';
 import { scheduleFn, type ScheduleLike } from './schedules.js';
 import {
   defaultEvalStep, defaultTrainStep, forwardTensor, resolveLoss, splitBatch,
@@ -36,22 +36,75 @@ import {
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type FitData<B = LoaderBatch> = TensorDataset | MapDataset<any> | DataLoader<any, B>;
 
-interface FitCommon<B> {
+// ---- the logs' types ----------------------------------------------------------------------
+// fit() and evaluate() are generic in the parts of their options that decide which keys their
+// logs have (metrics, what custom steps return, validation data, loss), so `ev.accuracy` is a
+// number and a key the run does not produce is a compile error. Names known only at run time
+// (a metric object typed `Metric`, logs built under computed names) fall back to an index
+// signature. Custom steps enter as their result types (R, ER), not as function types: a step's
+// `ctx` parameter then gets its type from the batch alone, before R is inferred from its return.
+
+/** Shows a computed object type as one flat object in editors. */
+type Flat<T> = { [K in keyof T]: T[K] };
+
+type TrainResult = StepResult & { loss: Tensor | number };
+
+/** The names of a step result's `logs`; none for `never` (no custom step). */
+type LogNames<R> = [R] extends [never] ? never : R extends { logs?: infer L } ? (L extends object ? keyof L & string : never) : never;
+
+/** Whether a step result has `loss`: 'yes' (always), 'maybe' (optional) or 'no'. */
+type ResultLoss<R> = [R] extends [never] ? 'no' : 'loss' extends keyof R ? (R extends { loss: unknown } ? 'yes' : 'maybe') : 'no';
+
+type Numbers<K extends string> = { [P in K]: number };
+
+type LossPart<Has> = Has extends 'yes' ? { loss: number } : Has extends 'maybe' ? { loss?: number } : unknown;
+
+/**
+ * The keys evaluation produces: `loss` when a loss is given ('yes' | 'maybe' | 'no': `Loss`) or
+ * the custom evalStep returns one, every metric, and the evalStep's logs.
+ */
+type EvalLogs<M extends readonly MetricLike[], Loss, ER> = Flat<
+  LossPart<Loss extends 'yes' ? 'yes' : [ER] extends [never] ? Loss : ResultLoss<ER> extends 'yes' ? 'yes' : Loss extends 'maybe' ? 'maybe' : ResultLoss<ER>>
+  & Numbers<MetricKeys<M>> & Numbers<LogNames<ER>>
+>;
+
+type Prefixed<T> = { [K in keyof T as `val_${K & string}`]: T[K] };
+
+/**
+ * fit()'s epoch logs (and history series) for a call's metrics `M`, custom training step
+ * result `R` (never: the default step), custom evalStep result `ER` (never: the default) and
+ * validationData type `V` (undefined: none): loss, the metrics, the step's logs, lr (always
+ * with the default step; when an optimizer is given with a custom one) and, with validation
+ * data, `val_` + what evaluating it produces.
+ */
+export type FitLogs<
+  M extends readonly MetricLike[] = readonly MetricLike[], R = TrainResult, ER = StepResult, V = FitData | undefined,
+> = Flat<
+  { loss: number } & Numbers<MetricKeys<M>> & Numbers<LogNames<R>>
+  & ([R] extends [never] ? { lr: number } : { lr?: number })
+  & ([V] extends [undefined] ? unknown
+    : undefined extends V ? Partial<Prefixed<EvalLogs<M, [R] extends [never] ? 'yes' : 'maybe', ER>>>
+      : Prefixed<EvalLogs<M, [R] extends [never] ? 'yes' : 'maybe', ER>>)
+>;
+
+interface FitCommon<B, M extends readonly MetricLike[], R, ER, V> {
   epochs: number;
   /** Named optimizers a custom step uses (ctx.optimizers.generator ...); schedules set all of them. */
   optimizers?: Record<string, Optimizer>;
   /** Replaces the evaluation step on validationData (default: output = model(x), loss(output, y)). */
-  evalStep?: EvalStep<B>;
+  evalStep?: (ctx: EvalContext<B>) => ER;
   /** Batch size when trainData is a dataset (default 32). */
   batchSize?: number;
   /** Shuffle when trainData is a dataset (default true). */
   shuffle?: boolean;
   /** Generator for shuffling/augmentation when trainData is a dataset (default: the global one). */
   generator?: Generator;
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
-  validationData?: TensorDataset | MapDataset<any> | DataLoader<any, B>;
-  /** 'accuracy', 'topK:5', or Metric objects; reported for training and validation data (the step must return output and target). */
-  metrics?: MetricLike[];
+  validationData?: V;
+  /**
+   * 'accuracy', 'topK:5', or Metric objects; reported for training and validation data (the
+   * step must return output and target). Each becomes a key of the logs and the history.
+   */
+  metrics?: M;
   /** Learning-rate schedule η(τ); sets the lr of every optimizer (every group: lr × lrScale). */
   schedule?: ScheduleLike;
   /** τ counts epochs (default) or optimizer steps, both from 0. */
@@ -63,15 +116,23 @@ interface FitCommon<B> {
   earlyStopping?: EarlyStoppingOptions;
   /** Progress bar on a terminal, one line per epoch otherwise (default false). */
   verbose?: boolean;
-  /** A Callback object ({ onEpochEnd, onBatchEnd, ... }) or a list of them. */
-  callbacks?: Callback | Callback[];
+  /** A Callback object ({ onEpochEnd, onBatchEnd, ... }) or a list of them; their logs have the keys this run measures. */
+  callbacks?: Callback<FitLogs<M, R, ER, V>, LogNames<R>> | Callback<FitLogs<M, R, ER, V>, LogNames<R>>[];
 }
 
 /**
  * fit's options. With the default step, `optimizer` and `loss` are required; a custom
- * `trainStep` uses whatever it needs (ctx.optimizer, ctx.optimizers, ctx.loss).
+ * `trainStep` uses whatever it needs (ctx.optimizer, ctx.optimizers, ctx.loss). The type
+ * parameters after `B` are inferred from a call's options and type its logs (see FitLogs).
  */
-export type FitOptions<B = LoaderBatch> = FitCommon<B> & (
+export type FitOptions<
+  B = LoaderBatch,
+  M extends readonly MetricLike[] = readonly MetricLike[],
+  R extends TrainResult = TrainResult,
+  ER extends StepResult = StepResult,
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  V extends TensorDataset | MapDataset<any> | DataLoader<any, B> | undefined = TensorDataset | MapDataset<any> | DataLoader<any, B> | undefined,
+> = FitCommon<B, M, R, ER, V> & (
   | {
     /** The default step: loss(model(x), y), zeroGrad, backward, clipping, optimizer.step(). */
     trainStep?: undefined;
@@ -81,7 +142,7 @@ export type FitOptions<B = LoaderBatch> = FitCommon<B> & (
   }
   | {
     /** Replaces the default step: does the forward, backward and updates for one batch, returns { loss, logs? }. */
-    trainStep: TrainStep<B>;
+    trainStep: (ctx: StepContext<B>) => R;
     /** Given to the step as ctx.optimizer (and scheduled). */
     optimizer?: Optimizer;
     /** Given to the step as ctx.loss, and used by the default evalStep. */
@@ -178,11 +239,18 @@ function readResult(where: string, r: StepResult, size: number, metrics: Metric[
  * clipping, optimizer.step()). The model is in training mode during epochs and in evaluation
  * mode while validation data is evaluated (frozen sub-modules you put in eval mode stay there).
  */
-export function fit(model: AnyModule, trainData: TensorDataset, options: FitOptions<LoaderBatch>): History;
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-export function fit<B>(model: AnyModule, trainData: DataLoader<any, B>, options: FitOptions<B>): History;
-export function fit<T>(model: AnyModule, trainData: MapDataset<T>, options: FitOptions<Collated<T>>): History;
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export function fit<
+  const M extends readonly MetricLike[] = [], R extends TrainResult = never, ER extends StepResult = never,
+  V extends FitData<LoaderBatch> | undefined = undefined,
+>(model: AnyModule, trainData: TensorDataset, options: FitOptions<LoaderBatch, M, R, ER, V>): History<FitLogs<M, R, ER, V>>;
+export function fit<
+  B, const M extends readonly MetricLike[] = [], R extends TrainResult = never, ER extends StepResult = never, V extends FitData<B> | undefined = undefined,
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+>(model: AnyModule, trainData: DataLoader<any, B>, options: FitOptions<B, M, R, ER, V>): History<FitLogs<M, R, ER, V>>;
+export function fit<
+  T, const M extends readonly MetricLike[] = [], R extends TrainResult = never, ER extends StepResult = never,
+  V extends FitData<Collated<T>> | undefined = undefined,
+>(model: AnyModule, trainData: MapDataset<T>, options: FitOptions<Collated<T>, M, R, ER, V>): History<FitLogs<M, R, ER, V>>;
 export function fit(model: AnyModule, trainData: FitData<any>, options: FitOptions<any>): History {
   const W = 'fit';
   if (!(model instanceof Module)) throw new Error(`${W}: model must be a Module`);
@@ -344,14 +412,30 @@ export function fit(model: AnyModule, trainData: FitData<any>, options: FitOptio
 
 // ---- evaluate / predict ------------------------------------------------------------------
 
+/** evaluate's options. */
 export interface EvaluateOptions<B = LoaderBatch> {
   loss?: LossLike;
-  metrics?: MetricLike[];
+  /** 'accuracy', 'topK:5', or Metric objects: each becomes a key of the result. */
+  metrics?: readonly MetricLike[];
   /** Batch size when data is a dataset (default 256). */
   batchSize?: number;
   /** Replaces the evaluation step (default: output = model(x), loss(output, y) when a loss is given). */
   evalStep?: EvalStep<B>;
 }
+
+/**
+ * What evaluate() returns for options `O`: `loss` when a loss is given (or the evalStep
+ * returns one), one key per metric, and the evalStep's logs; e.g. `{ loss: number; accuracy:
+ * number }` for `{ loss: 'crossEntropy', metrics: ['accuracy'] }`.
+ */
+export type EvaluateResult<O = EvaluateOptions> = EvalLogs<
+  O extends { metrics?: infer M extends readonly MetricLike[] } ? (undefined extends O['metrics' & keyof O] ? M | [] : M) : [],
+  'loss' extends keyof O ? (O extends { loss: LossLike } ? 'yes' : 'maybe') : 'no',
+  O extends { evalStep?: (...args: never[]) => infer ER } ? ('evalStep' extends keyof O ? ER : never) : never
+>;
+
+/** Options with no keys beyond EvaluateOptions' (a typo'd option stays a compile error with a generic `O`). */
+type Exactly<O, Shape> = O & { [K in Exclude<keyof O, keyof Shape>]: never };
 
 function evaluateLoader(
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -387,11 +471,16 @@ function evaluateLoader(
  * Loss, metrics and step logs of the model over a dataset, in evaluation mode and under noGrad
  * (the model's modes are restored afterwards). Averages are per example.
  */
-export function evaluate(model: AnyModule, data: TensorDataset, options?: EvaluateOptions<LoaderBatch>): Record<string, number>;
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-export function evaluate<B>(model: AnyModule, data: DataLoader<any, B>, options?: EvaluateOptions<B>): Record<string, number>;
-export function evaluate<T>(model: AnyModule, data: MapDataset<T>, options?: EvaluateOptions<Collated<T>>): Record<string, number>;
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export function evaluate<const O extends EvaluateOptions<LoaderBatch>>(
+  model: AnyModule, data: TensorDataset, options?: Exactly<O, EvaluateOptions>,
+): EvaluateResult<O>;
+export function evaluate<B, const O extends EvaluateOptions<B>>(
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  model: AnyModule, data: DataLoader<any, B>, options?: Exactly<O, EvaluateOptions>,
+): EvaluateResult<O>;
+export function evaluate<T, const O extends EvaluateOptions<Collated<T>>>(
+  model: AnyModule, data: MapDataset<T>, options?: Exactly<O, EvaluateOptions>,
+): EvaluateResult<O>;
 export function evaluate(model: AnyModule, data: FitData<any>, options: EvaluateOptions<any> = {}): Record<string, number> {
   const W = 'evaluate';
   if (!(model instanceof Module)) throw new Error(`${W}: model must be a Module`);

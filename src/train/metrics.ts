@@ -115,14 +115,29 @@ export function confusionMatrix(output: Tensor, target: Tensor, numClasses: numb
   return m;
 }
 
-/** A metric for fit()/evaluate(): per batch, a sum and a count; the epoch value is Σ sum / Σ count. */
-export interface Metric {
-  readonly name: string;
+/**
+ * A metric for fit()/evaluate(): per batch, a sum and a count; the epoch value is Σ sum / Σ count.
+ * `N` is the name's literal type, so the logs of a run that asks for it carry that key.
+ */
+export interface Metric<N extends string = string> {
+  readonly name: N;
   batch(output: Tensor, target: Tensor): { sum: number; count: number };
 }
 
-/** Metric names fit() understands: 'accuracy', 'topK:<k>' (e.g. 'topK:5'), or a Metric object. */
-export type MetricLike = string | Metric;
+/** Built-in metric names: 'accuracy' (alias 'acc', logged as 'accuracy') and 'topK:<k>' (e.g. 'topK:5'; 'topk:5' too). */
+export type MetricName = 'accuracy' | 'acc' | `topK:${number}` | `topk:${number}`;
+
+/** What fit()/evaluate() take in `metrics`: a built-in name or a Metric object. */
+export type MetricLike = MetricName | Metric;
+
+/**
+ * The log key one metric is reported under ('acc' becomes 'accuracy'). A Metric whose name is
+ * typed `string` (not a literal) gives `string`, so the logs fall back to an index signature.
+ */
+export type MetricKey<M> = M extends 'acc' | 'accuracy' ? 'accuracy' : M extends Metric<infer N> ? N : M extends string ? M : never;
+
+/** The log keys of a list of metrics. */
+export type MetricKeys<Ms extends readonly MetricLike[]> = MetricKey<Ms[number]>;
 
 /** @internal Resolves 'accuracy', 'topK:5' or a Metric object. */
 export function resolveMetric(where: string, m: MetricLike): Metric {
@@ -145,7 +160,7 @@ export function resolveMetric(where: string, m: MetricLike): Metric {
  * Accuracy of single-column outputs with a chosen threshold, as a Metric for fit()
  * (e.g. `binaryAccuracy(0)` for logits; the plain 'accuracy' uses 0.5, for probabilities).
  */
-export function binaryAccuracy(threshold = 0.5, name = 'accuracy'): Metric {
+export function binaryAccuracy<N extends string = 'accuracy'>(threshold = 0.5, name: N = 'accuracy' as N): Metric<N> {
   if (!Number.isFinite(threshold)) throw new Error(`binaryAccuracy: threshold must be finite, got ${threshold}`);
   return { name, batch: (o, t) => ({ sum: countCorrect(o, t, threshold), count: o.shape[0] }) };
 }

@@ -1,12 +1,12 @@
-// The minified browser bundle leaves out the test material of the op definitions (samples,
-// references, bad inputs, and the helpers only they use): scripts/build-js.mjs defines
-// globalThis.__SIMDGRAD_OP_TESTS__ as false for it (see OpCommon.tests in src/ops/registry.ts).
-// Reads dist/index.browser.js as `npm run build:js` (the `prepare` script) left it.
+// The shipped bundles leave out the test material of the op definitions (samples, references,
+// bad inputs, and the helpers only they use): scripts/build-js.mjs defines
+// globalThis.__SIMDGRAD_OP_TESTS__ as false for them (see OpCommon.tests in src/ops/registry.ts).
+// Reads dist/ as `npm run build:js` (run by `npm test`'s pretest when stale) left it.
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 
-describe('dist/index.browser.js', () => {
-  const bundle = readFileSync(new URL('../../dist/index.browser.js', import.meta.url), 'utf8');
+describe.each(['index.browser.js', 'index.js', 'index.cjs'])('dist/%s', (file) => {
+  const bundle = readFileSync(new URL(`../../dist/${file}`, import.meta.url), 'utf8');
 
   it('keeps the runtime error messages', () => {
     expect(bundle).toContain('cannot be broadcast together');

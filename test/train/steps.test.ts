@@ -222,7 +222,8 @@ describe('callbacks and the step context', () => {
       },
     });
     expect(where).toEqual(['1/0/0', '1/1/1', '2/0/2', '2/1/3']);
-    expect(Object.keys(h).filter((k) => Array.isArray(h[k]) && (h[k] as number[]).length > 0)).toEqual(['loss', 'accuracy', 'lr', 'weightNorm']);
+    const series: sg.History = h; // the general History: any name may be looked up
+    expect(Object.keys(h).filter((k) => Array.isArray(series[k]) && (series[k] as number[]).length > 0)).toEqual(['loss', 'accuracy', 'lr', 'weightNorm']);
     expect(() => sg.fit(model, quadrants(4, 1), { epochs: 1, trainStep: () => ({ loss: 1, logs: { lr: 2 } }) }))
       .toThrow(/the step log name 'lr' is reserved/);
     expect(() => sg.fit(model, quadrants(4, 1), { epochs: 1, metrics: ['accuracy'], trainStep: () => ({ loss: 1 }) }))
