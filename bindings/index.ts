@@ -6,6 +6,7 @@ import { bytesPerElement } from './memory.js';
 
 export type { Kernels } from './kernels.js';
 export { BinOp, UnOp } from './kernels.js';
+export { setDebugGuards, debugGuards, checkGuards } from './allocator.js';
 
 export type Build = 'simd' | 'relaxed';
 

@@ -1,5 +1,7 @@
 // simdgrad: deep learning for TypeScript on WebAssembly SIMD kernels.
 export { init, build, type InitOptions, type Build } from '../bindings/index.js';
+// Debug guard bytes around every block (SIMDGRAD_DEBUG_GUARDS=1 too): out-of-bounds kernel writes throw.
+export { setDebugGuards, debugGuards, checkGuards } from '../bindings/index.js';
 export {
   Tensor, tensor, zeros, ones, full, empty, zerosLike, arange, memory, scope, persistent, dispose,
   type DType, type TypedData, type Shape, type NestedArray, type CreateOptions, type TensorOf, type DataOf, type DTypeOf,

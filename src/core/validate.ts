@@ -28,7 +28,8 @@ export function assertFloat(where: string, ...xs: Tensor[]): void {
 /** Normalises a possibly negative axis against ndim. */
 export function normAxis(where: string, axis: number, ndim: number): number {
   if (!Number.isInteger(axis) || axis < -ndim || axis >= ndim) {
-    throw new Error(`${where}: axis ${axis} is out of range for a tensor with ${ndim} dimension${ndim === 1 ? '' : 's'}`);
+    // String(): a template literal throws its own TypeError on a Symbol.
+    throw new Error(`${where}: axis ${String(axis)} is out of range for a tensor with ${ndim} dimension${ndim === 1 ? '' : 's'}`);
   }
   return axis < 0 ? axis + ndim : axis;
 }

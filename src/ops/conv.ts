@@ -406,6 +406,8 @@ export const conv2d: OpFn<[x: Tensor, weight: Tensor, bias?: Tensor | null, opts
       bad('conv2d', 'zero stride', [2, 3, 8, 8], [4, 3, 3, 3], [null, { stride: 0 }], 'conv2d: stride must be a positive integer or a pair [h, w] of them, got 0'),
       bad('conv2d', 'fractional stride', [2, 3, 8, 8], [4, 3, 3, 3], [null, { stride: [1, 1.5] }], /^conv2d: stride must be .*got \[1,1\.5\]/),
       bad('conv2d', 'negative padding', [2, 3, 8, 8], [4, 3, 3, 3], [null, { padding: -1 }], /^conv2d: padding must be an integer >= 0 or a pair/),
+      // Found by test/fuzz/ops.fuzz.test.ts: the allocator's refusal started with 'empty: '.
+      bad('conv2d', 'a padding too large to allocate', [1, 2, 4, 5], [2, 2, 2, 2], [null, { padding: 2 ** 31 }], /^conv2d: empty: .* exceed the 4 GiB wasm32 address space/),
       bad('conv2d', 'padding of three numbers', [2, 3, 8, 8], [4, 3, 3, 3], [null, { padding: [1, 1, 1] }], /^conv2d: padding must be .*got \[1,1,1\]/),
       bad('conv2d', 'unknown padding string', [2, 3, 8, 8], [4, 3, 3, 3], [null, { padding: 'full' }], /^conv2d: padding must be .*got 'full'/),
       bad('conv2d', "'same' with stride 2", [2, 3, 8, 8], [4, 3, 3, 3], [null, { stride: 2, padding: 'same' }], /^conv2d: padding 'same' needs stride 1/),

@@ -16,7 +16,8 @@ export function hostBroadcast(a: HostTensor, b: HostTensor, f: (x: number, y: nu
   const n = Math.max(a.shape.length, b.shape.length);
   const pa = [...new Array<number>(n - a.shape.length).fill(1), ...a.shape];
   const pb = [...new Array<number>(n - b.shape.length).fill(1), ...b.shape];
-  const shape = pa.map((d, i) => Math.max(d, pb[i]));
+  // The size that is not 1 (max() would turn a 0-sized dimension broadcast against 1 into 1).
+  const shape = pa.map((d, i) => (d === 1 ? pb[i] : d));
   const sa = hostStrides(pa);
   const sb = hostStrides(pb);
   const so = hostStrides(shape);

@@ -71,7 +71,11 @@ export const mseLoss: OpFn<[pred: Tensor, target: Tensor, reduction?: Reduction]
       { label: 'sum', inputs: PAIR, args: ['sum'] },
       { label: 'none', inputs: PAIR, args: ['none'] },
     ],
-    badInputs: pairBadInputs('mseLoss', true),
+    badInputs: [
+      ...pairBadInputs('mseLoss', true),
+      // Found by test/fuzz/ops.fuzz.test.ts: the message started with the inner op's name ('mean: ').
+      { label: 'empty batch, mean', call: () => callOp('mseLoss', full([0, 4], 0), full([0, 4], 0)), error: 'mseLoss: mean: cannot take the mean over an empty axis of [0,4]' },
+    ],
   } : undefined,
 });
 

@@ -39,13 +39,23 @@ function batchedGemm(x: Tensor, tx: boolean, y: Tensor, ty: boolean, c: Tensor, 
   return c;
 }
 
+/**
+ * Rows of a [..., K] operand taken as a matrix: the product of its leading dims (not size / K,
+ * which is NaN for K = 0 and made the GEMM write nothing into the uninitialised output).
+ */
+function rowsOf(shape: readonly number[]): number {
+  let n = 1;
+  for (let i = 0; i < shape.length - 1; i++) n *= shape[i];
+  return n;
+}
+
 /** Plain-JS matmul for the reference: 2-D b applies to every row of a; 3-D operands are batched. */
 function hostMatmul(a: HostTensor, b: HostTensor): HostTensor {
   const K = a.shape[a.shape.length - 1];
   const N = b.shape[b.shape.length - 1];
   const batched = b.shape.length === 3;
   const B = batched ? b.shape[0] : 1;
-  const M = batched ? a.shape[1] : a.data.length / K;
+  const M = batched ? a.shape[1] : rowsOf(a.shape);
   const out = new Array<number>(B * M * N).fill(0);
   for (let i = 0; i < B; i++) {
     for (let r = 0; r < M; r++) {
@@ -82,14 +92,14 @@ export const matmul: OpFn<[a: Tensor, b: Tensor], true> = defineOp({
   },
   forward: ([a, b], _attrs, shape) => {
     const K = a!.shape[a!.ndim - 1];
-    if (b!.ndim === 2) return gemmRaw(a!, false, b!, false, a!.size / K, b!.shape[1], K, empty(shape));
+    if (b!.ndim === 2) return gemmRaw(a!, false, b!, false, rowsOf(a!.shape), b!.shape[1], K, empty(shape));
     return batchedGemm(a!, false, b!, false, empty(shape), a!.shape[0], a!.shape[1], shape[2], K);
   },
   backward: (g, { inputs: [a, b] }) => {
     const K = a!.shape[a!.ndim - 1];
     const N = b!.shape[b!.ndim - 1];
     if (b!.ndim === 2) {
-      const M = a!.size / K;
+      const M = rowsOf(a!.shape);
       return [
         a!.requiresGrad ? gemmRaw(g, false, b!, true, M, K, N, empty(a!.shape)) : null,
         b!.requiresGrad ? gemmRaw(a!, true, g, false, K, N, M, empty(b!.shape)) : null,
@@ -107,6 +117,8 @@ export const matmul: OpFn<[a: Tensor, b: Tensor], true> = defineOp({
       { label: '2-D', inputs: [{ shape: [3, 5] }, { shape: [5, 4] }] },
       { label: 'N-D x 2-D', inputs: [{ shape: [2, 3, 5] }, { shape: [5, 2] }] },
       { label: 'batched', inputs: [{ shape: [2, 3, 5] }, { shape: [2, 5, 2] }] },
+      // Found by test/fuzz/ops.fuzz.test.ts: K = 0 left the output uninitialised (it must be zeros).
+      { label: 'inner dimension 0', inputs: [{ shape: [3, 0] }, { shape: [0, 4] }] },
     ],
     badInputs: [
       { label: 'inner dimensions differ', call: () => callOp('matmul', full([64, 784], 0), full([128, 10], 0)), error: 'matmul: inner dimensions differ: [64,784] x [128,10]' },
@@ -146,12 +158,12 @@ export const linear: OpFn<[x: Tensor, weight: Tensor, bias?: Tensor | null, opts
   },
   forward: ([x, w, b], { relu }, shape) => {
     const [outF, inF] = w!.shape;
-    return gemmRaw(x!, false, w!, true, x!.size / inF, outF, inF, empty(shape), b, relu);
+    return gemmRaw(x!, false, w!, true, rowsOf(x!.shape), outF, inF, empty(shape), b, relu);
   },
   backward: (g, { inputs: [x, w, b], attrs: { relu }, out }) => {
     const k = kernels();
     const [outF, inF] = w!.shape;
-    const rows = x!.size / inF;
+    const rows = rowsOf(x!.shape);
     let gy = g;
     if (relu) {
       gy = empty(g.shape);
@@ -172,7 +184,10 @@ export const linear: OpFn<[x: Tensor, weight: Tensor, bias?: Tensor | null, opts
     // The fused GEMM epilogue must equal the composition, in values and in gradients.
     reference: {
       composed: (x: Tensor, w: Tensor, b: Tensor | null = null, opts: LinearOptions = {}) => {
-        const xw = callOp('matmul', x, transpose(w));
+        // matmul takes matrices: a 1-D input (which linear accepts, as PyTorch's does) is one row.
+        const xw = x.ndim === 1
+          ? callOp('reshape', callOp('matmul', callOp('reshape', x, [1, -1]), transpose(w)), [-1])
+          : callOp('matmul', x, transpose(w));
         const y = b === null ? xw : add(xw, b);
         return opts.relu === true ? relu(y) : y;
       },
@@ -182,6 +197,10 @@ export const linear: OpFn<[x: Tensor, weight: Tensor, bias?: Tensor | null, opts
       { label: 'with bias', inputs: [{ shape: [4, 5] }, { shape: [3, 5] }, { shape: [3] }] },
       { label: 'leading batch dims, bias', inputs: [{ shape: [2, 3, 5] }, { shape: [4, 5] }, { shape: [4] }] },
       { label: 'relu', inputs: [{ shape: [4, 5], kind: 'away' }, { shape: [3, 5], kind: 'away' }, { shape: [3], kind: 'away', lo: 0.3, hi: 0.6 }], args: [{ relu: true }] },
+      // Found by test/fuzz/ops.fuzz.test.ts: with 0 input features the rows were 0/0 = NaN, the
+      // GEMM wrote nothing and the output was uninitialised memory (not relu(bias)).
+      { label: '0 input features, bias, relu', inputs: [{ shape: [4, 0] }, { shape: [3, 0] }, { shape: [3] }], args: [{ relu: true }] },
+      { label: '1-D input', inputs: [{ shape: [5] }, { shape: [3, 5] }, { shape: [3] }] },
     ],
     badInputs: [
       { label: 'input features differ', call: () => callOp('linear', full([3, 5], 0), full([2, 4], 0)), error: 'linear: input features differ: input [3,5], weight [2,4] expects 4' },

@@ -241,6 +241,11 @@ export const layerNorm: OpFn<[x: Tensor, gamma?: Tensor | null, beta?: Tensor | 
     assertFloat(op, x);
     const [g, b] = optionalTensors(op, [['gamma', gamma], ['beta', beta]]);
     numberIn(op, 'eps', eps, 0, Infinity, { loOpen: true });
+    // null means "not given", as for gamma and beta; anything else must be an array of numbers
+    // (the shape rule compares it with the input's trailing dims).
+    if (normalizedShape !== undefined && normalizedShape !== null && !(Array.isArray(normalizedShape) && normalizedShape.every((d) => typeof d === 'number'))) {
+      throw new Error(`layerNorm: normalizedShape must be an array of integers, got ${Array.isArray(normalizedShape) ? 'an array with non-numbers' : typeof normalizedShape}`);
+    }
     const norm = normalizedShape ?? g?.shape ?? b?.shape ?? (x.ndim > 0 ? [x.shape[x.ndim - 1]] : []);
     return { inputs: [x, g, b], attrs: { normalizedShape: norm.slice(), eps } };
   },
@@ -292,6 +297,8 @@ export const layerNorm: OpFn<[x: Tensor, gamma?: Tensor | null, beta?: Tensor | 
       { label: 'beta of another shape than gamma', call: () => callOp('layerNorm', full([2, 5], 0), full([5], 1), full([2, 5], 0)), error: 'layerNorm: beta [2,5] does not match the normalized shape [5] of input [2,5]' },
       { label: 'eps 0', call: () => callOp('layerNorm', full([2, 5], 0), null, null, 0), error: 'layerNorm: eps must be a number in (0, Infinity], got 0' },
       { label: 'a scalar', call: () => callOp('layerNorm', full([], 0)), error: 'layerNorm: input must have at least one dimension, got a scalar' },
+      // Found by test/fuzz/ops.fuzz.test.ts: a number here gave "norm.slice is not a function".
+      { label: 'normalizedShape a number', call: () => callOp('layerNorm', full([2, 3], 0), null, null, 1e-5, 3), error: 'layerNorm: normalizedShape must be an array of integers, got number' },
     ],
   } : undefined,
 });

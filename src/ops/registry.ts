@@ -197,6 +197,18 @@ function register(def: OpDef): void {
   registry.set(def.name, def);
 }
 
+/**
+ * The user called `op`, so its errors start with its name, also when a helper it ran refused
+ * first (the allocator's 'empty: ... exceed the 4 GiB' for a huge padding, an inner op of a
+ * composed one). Only plain Errors are renamed: a trap or a TypeError stays what it is.
+ */
+function named(op: string, e: unknown): unknown {
+  if (e instanceof Error && e.constructor === Error && !e.message.startsWith(`${op}: `)) {
+    return new Error(`${op}: ${e.message}`, { cause: e });
+  }
+  return e;
+}
+
 /** Makes an op from its definition and registers it. */
 export function defineOp<Args extends unknown[], A extends object, S = undefined, M extends boolean = false>(
   spec: OpSpec<Args, A, S, M>,
@@ -211,8 +223,13 @@ export function defineOp<Args extends unknown[], A extends object, S = undefined
         throw new Error(`${name}: ${inputName(spec.inputs, i)} ${t.toString()} ${t.releaseReason}; it can no longer be used`);
       }
     }
-    const outShape = shape(inputs.map((t) => (t === null ? null : t.shape)), attrs);
-    const r = forward(inputs, attrs, outShape);
+    let r: Tensor | ForwardResult<S>;
+    try {
+      r = forward(inputs, attrs, shape(inputs.map((t) => (t === null ? null : t.shape)), attrs));
+    } catch (e) {
+      for (const x of temps ?? []) x.dispose();
+      throw named(name, e);
+    }
     const res: ForwardResult<S> = r instanceof Tensor ? { out: r } : r;
     const out = res.out;
     const saved = [...(res.saved ?? []), ...(temps ?? [])];
@@ -261,7 +278,12 @@ export function defineComposite<F extends (...args: never[]) => Tensor, M extend
         throw new Error(`${spec.name}: ${inputName(spec.inputs, i)} ${a.toString()} ${a.releaseReason}; it can no longer be used`);
       }
     }
-    return inner(...args);
+    try {
+      return inner(...args);
+    } catch (e) {
+      // An op it is built from refused the input (mseLoss of an empty batch: 'mean: ...').
+      throw named(spec.name, e);
+    }
   };
   const def = describe(spec, { differentiable: true, composed: true, fn: fn as (...args: never[]) => Tensor, shape: null });
   register(def);

@@ -39,6 +39,16 @@ function offsetOf(shape: Shape, begin: readonly number[]): number {
 
 // ---- reshape, flatten, detach ----------------------------------------------------------------
 
+function isNumberArray(v: unknown): v is number[] {
+  return Array.isArray(v) && v.every((d) => typeof d === 'number');
+}
+
+/** An argument shown in a message without converting it (a Symbol would throw a TypeError). */
+function showArg(v: unknown): string {
+  if (Array.isArray(v)) return `[${v.map((d) => (typeof d === 'number' ? String(d) : typeof d)).join(',')}]`;
+  return typeof v === 'number' ? String(v) : typeof v;
+}
+
 /** `shape` with its -1 inferred for `from`, checked to hold the same number of elements. */
 function resolveShape(from: Shape, shape: readonly number[]): number[] {
   const size = sizeOf(from);
@@ -65,7 +75,9 @@ export const reshape: OpFn<[x: Tensor, shape: Shape], true> = defineOp({
   name: 'reshape', family: 'shape', summary: 'the same data in a new shape (a view; one dimension may be -1)', inputs: ['x'], method: true, dtypes: ANY,
   parse: (x: Tensor, shape: Shape) => {
     assertTensor('reshape', x);
-    if (!Array.isArray(shape)) throw new Error(`reshape: shape must be an array of integers, got ${String(shape)}`);
+    // Checked for numbers here: the shape rule's arithmetic would throw a TypeError on a BigInt
+    // and its message would on a Symbol.
+    if (!isNumberArray(shape)) throw new Error(`reshape: shape must be an array of integers, got ${showArg(shape)}`);
     return { inputs: [x], attrs: { shape: shape.slice() } };
   },
   shape: ([x], { shape }) => resolveShape(x!, shape),
@@ -84,6 +96,8 @@ export const reshape: OpFn<[x: Tensor, shape: Shape], true> = defineOp({
       { label: '-1 that does not divide', call: () => callOp('reshape', full([2, 3], 0), [4, -1]), error: 'reshape: cannot reshape [2,3] (6 elements) into [4,-1]' },
       { label: 'negative dimension', call: () => callOp('reshape', full([2, 3], 0), [-2, -3]), error: 'reshape: invalid shape [-2,-3]' },
       { label: 'shape not an array', call: () => callOp('reshape', full([2, 3], 0), 6), error: 'reshape: shape must be an array of integers, got 6' },
+      // Found by test/fuzz/ops.fuzz.test.ts: a BigInt gave a TypeError from the shape arithmetic.
+      { label: 'a BigInt dimension', call: () => callOp('reshape', full([2, 3], 0), [2n, 3]), error: 'reshape: shape must be an array of integers, got [bigint,3]' },
     ],
   } : undefined,
 });
@@ -235,9 +249,10 @@ export const transpose: OpFn<[x: Tensor, dim0?: number, dim1?: number], true> = 
 
 /** Sizes of the block at `begin` (size -1 or absent: to the end), checked to lie inside `shape`. */
 function sliceSizes(shape: Shape, begin: readonly number[], size: readonly number[] | undefined): number[] {
-  const showSize = size === undefined ? '(to end)' : Array.isArray(size) ? fmt(size) : String(size);
-  if (!Array.isArray(begin) || begin.length !== shape.length || (size !== undefined && (!Array.isArray(size) || size.length !== shape.length))) {
-    throw new Error(`slice: begin ${Array.isArray(begin) ? fmt(begin) : String(begin)} and size ${showSize} need one entry per dim of ${fmt(shape)}`);
+  const showSize = size === undefined ? '(to end)' : showArg(size);
+  // Numbers only: a BigInt entry would make the arithmetic below throw a TypeError.
+  if (!isNumberArray(begin) || begin.length !== shape.length || (size !== undefined && (!isNumberArray(size) || size.length !== shape.length))) {
+    throw new Error(`slice: begin ${showArg(begin)} and size ${showSize} need one entry per dim of ${fmt(shape)}`);
   }
   return shape.map((d, i) => {
     const s = size === undefined || size[i] === -1 ? d - begin[i] : size[i];
@@ -284,6 +299,8 @@ export const slice: OpFn<[x: Tensor, begin: readonly number[], size?: readonly n
       { label: 'negative begin', call: () => callOp('slice', full([4, 5], 0), [0, -1]), error: 'slice: begin [0,-1] size (to end) is outside [4,5] on axis 1' },
       { label: 'wrong number of entries', call: () => callOp('slice', full([4, 5], 0), [0]), error: 'slice: begin [0] and size (to end) need one entry per dim of [4,5]' },
       { label: 'size of the wrong length', call: () => callOp('slice', full([4, 5], 0), [0, 0], [1]), error: 'slice: begin [0,0] and size [1] need one entry per dim of [4,5]' },
+      // Found by test/fuzz/ops.fuzz.test.ts: a BigInt gave a TypeError from the size arithmetic.
+      { label: 'a BigInt begin', call: () => callOp('slice', full([4, 5], 0), [1n, 0]), error: 'slice: begin [bigint,0] and size (to end) need one entry per dim of [4,5]' },
     ],
   } : undefined,
 });
