@@ -12,3 +12,4 @@ export * from './pool';
 export * from './norm';
 export * from './dropout';
 export * from './sequence';
+export * from './energy';

@@ -261,6 +261,20 @@ const KERNEL_TABLE = {
   /** GRU step backward: writes dGx, dGh [N,3H]; dh (dense [N,H]) becomes its direct part dh·z (caller adds dGh·W_hh). */
   gruBackward: kernel<(a: Ptr, as: number, gh: Ptr, ghs: number, hPrev: Ptr, hps: number, dy: Ptr, dys: number,
     mask: Ptr, ms: number, dh: Ptr, dGx: Ptr, dgxs: number, dGh: Ptr, dghs: number, N: number, H: number) => void>(),
+  // ---- energy.ts (uniforms come from the JS generator, never from the kernels) --------------
+  /** out[i] = u[i] < p[i] ? 1 : 0 (a Bernoulli(p[i]) draw from a uniform u[i] in [0, 1)). */
+  bernoulliSample: kernel<(p: Ptr, u: Ptr, out: Ptr, n: number) => void>(),
+  /** out[i] = p[i] >= t ? 1 : 0. */
+  thresholdSample: kernel<(p: Ptr, t: number, out: Ptr, n: number) => void>(),
+  /** w [n,n] *= scale, then the diagonal is set to 0. */
+  scaleZeroDiagonal: kernel<(w: Ptr, n: number, scale: number) => void>(),
+  /** out[r] = scale · Σ_c a[r,c]·b[r,c] for a, b [rows, cols]. */
+  rowDot: kernel<(a: Ptr, b: Ptr, out: Ptr, rows: number, cols: number, scale: number) => void>(),
+  /**
+   * Asynchronous Hopfield pass: for each of `batch` ±1 states y [batch, n], units order[0..len)
+   * (i32) in turn get sign(w[j]·y) (kept when |w[j]·y| <= tol), row j being unit j's incoming weights. Returns the number of flips.
+   */
+  hopfieldSweep: kernel<(w: Ptr, n: number, y: Ptr, batch: number, order: Ptr, len: number, tol: number) => number>(),
 };
 
 export type Kernels = { readonly [K in keyof typeof KERNEL_TABLE]: (typeof KERNEL_TABLE)[K] };

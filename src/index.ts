@@ -21,6 +21,7 @@ export { batches, type Batch, type BatchOptions } from './data/index.js';
 export { saveSafetensors, parseSafetensors, loadSafetensors, type LoadedTensor } from './export/safetensors.js';
 export * as optim from './optim/index.js';
 export * as text from './text/index.js';
+export * as energy from './models/energy/index.js';
 export {
   Dataset, DataLoader, splitTrainValTest, Standardizer, collate, Subset,
   type DatasetOptions, type DataLoaderOptions, type LoaderBatch, type Example, type Targets, type SplitSizes, type Split, type StandardizerOptions,

@@ -13,7 +13,7 @@ import { Tensor, type DType, type Shape } from '../core/tensor.js';
 
 export type OpFamily =
   | 'elementwise' | 'reduce' | 'shape' | 'softmax' | 'loss' | 'matmul' | 'conv' | 'pool' | 'norm' | 'dropout'
-  | 'attention' | 'recurrent' | 'sparse' | 'quantize' | 'graph';
+  | 'attention' | 'recurrent' | 'sparse' | 'quantize' | 'graph' | 'energy';
 
 /** Host-side tensor for plain-JS references: values in row-major order with their shape. */
 export interface HostTensor {

@@ -1,0 +1,226 @@
+// RBM contrastive-divergence throughput, CD-1 updates per second: simdgrad's energy.RBM against
+// the same step written with TF.js ops on its wasm and cpu backends, in one run:
+// `node bench/energy.mjs` (after `npm run build:if-stale`; `--json` prints the rows as JSON;
+// run.mjs uses that). BENCH_ROUNDS sets the rounds (default 5).
+//
+// The step, the same in both libraries, for a 784×500 RBM and a batch of 64 binarised digits:
+//   p(h|v0) = σ(v0·Wᵀ + c), h0 = [u < p(h|v0)] with fresh uniforms u,
+//   p(v|h0) = σ(h0·W + b), p(h|v1) = σ(p(v|h0)·Wᵀ + c),
+//   W += ε(p(h|v0)ᵀv0 − p(h|v1)ᵀp(v|h0))/64, b += ε·mean(v0 − p(v|h0)), c += ε·mean(p(h|v0) − p(h|v1)),
+//   and the batch's reconstruction error mean((v0 − p(v|h0))²) read back to JS.
+// simdgrad: rbm.update(v0, { lr }) (its uniforms come from the library's seeded JS generator;
+// the update is optim.SGD); TF.js: tf ops in tf.tidy, tf.randomUniform, Variable.assign.
+// The batches cycle through 1,024 digits made once, so no data loading is timed.
+//
+// Each library runs in its own process (--worker <lib> --threads <n>): simdgrad with 1 and 2
+// threads, TF.js wasm (one thread in Node) and TF.js cpu; rounds alternate between them so a
+// busy phase of the shared machine hits each. Medians and IQR/median spreads over all samples.
+import { fork } from 'node:child_process';
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Measurement } from './measure.mjs';
+import { cpuSnapshot, otherCores } from './machine.mjs';
+import { PIXELS, loadAllDigits } from '../examples/mnist-data.mjs';
+
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
+const ROUND_MS = 1000;
+const VISIBLE = PIXELS;
+const HIDDEN = 500;
+const BATCH = 64;
+const POOL = 1024;
+const LR = 0.05;
+const CASE = `RBM CD-1 update: ${VISIBLE}x${HIDDEN}, batch ${BATCH}`;
+const log = (s) => process.stderr.write(`${s}\n`);
+
+/** POOL/BATCH batches of binarised digits, the same for every library. */
+function digitBatches() {
+  const { x } = loadAllDigits();
+  const v = new Float32Array(POOL * PIXELS);
+  for (let i = 0; i < v.length; i++) v[i] = x[i] > 0.5 ? 1 : 0;
+  return Array.from({ length: POOL / BATCH }, (_, k) => v.subarray(k * BATCH * PIXELS, (k + 1) * BATCH * PIXELS));
+}
+
+function simdgradStep(sg) {
+  const rbm = new sg.energy.RBM(VISIBLE, HIDDEN, { generator: new sg.RandomGenerator(1) });
+  const batches = digitBatches().map((b) => sg.keep(sg.tensor(b, [BATCH, VISIBLE])));
+  let k = 0;
+  return () => rbm.update(batches[k++ % batches.length], { lr: LR }).reconstructionError;
+}
+
+function tfjsStep(tf) {
+  const W = tf.variable(tf.randomNormal([HIDDEN, VISIBLE], 0, 0.01, 'float32', 1));
+  const b = tf.variable(tf.zeros([VISIBLE]));
+  const c = tf.variable(tf.zeros([HIDDEN]));
+  const batches = digitBatches().map((d) => tf.keep(tf.tensor2d(d, [BATCH, VISIBLE])));
+  let k = 0;
+  return () => {
+    const v0 = batches[k++ % batches.length];
+    const err = tf.tidy(() => {
+      const ph0 = tf.sigmoid(tf.add(tf.matMul(v0, W, false, true), c));
+      const h0 = tf.cast(tf.less(tf.randomUniform(ph0.shape), ph0), 'float32');
+      const pv1 = tf.sigmoid(tf.add(tf.matMul(h0, W), b));
+      const ph1 = tf.sigmoid(tf.add(tf.matMul(pv1, W, false, true), c));
+      const stat = tf.sub(tf.matMul(ph0, v0, true, false), tf.matMul(ph1, pv1, true, false));
+      W.assign(tf.add(W, tf.mul(stat, LR / BATCH)));
+      b.assign(tf.add(b, tf.mul(tf.mean(tf.sub(v0, pv1), 0), LR)));
+      c.assign(tf.add(c, tf.mul(tf.mean(tf.sub(ph0, ph1), 0), LR)));
+      return tf.mean(tf.square(tf.sub(v0, pv1)));
+    });
+    const e = err.dataSync()[0];
+    err.dispose();
+    return e;
+  };
+}
+
+async function loadTfjs(backend) {
+  const tf = await import('@tensorflow/tfjs-core');
+  const info = { version: tf.version_core, backend, threads: 1 };
+  if (backend === 'wasm') {
+    const wasm = await import('@tensorflow/tfjs-backend-wasm');
+    const require = createRequire(import.meta.url);
+    wasm.setWasmPaths(join(require.resolve('@tensorflow/tfjs-backend-wasm/package.json'), '..', 'dist') + '/');
+    if (!(await tf.setBackend('wasm'))) throw new Error('the TF.js wasm backend did not initialise');
+    info.threads = wasm.getThreadsCount();
+  } else {
+    await import('@tensorflow/tfjs-backend-cpu');
+    if (!(await tf.setBackend('cpu'))) throw new Error('the TF.js cpu backend did not initialise');
+  }
+  tf.enableProdMode();
+  return { tf, info };
+}
+
+/** Worker: prepare (model, one untimed step), round, finish. */
+function serve(lib, threads) {
+  let m = null;
+  let info = null;
+  let error = null;
+  let first = null;
+  let sink = 0;
+  process.on('message', async (msg) => {
+    try {
+      if (msg.cmd === 'prepare') {
+        let step;
+        if (lib === 'simdgrad') {
+          const sg = await import('../dist/index.js');
+          sg.setThreads(threads);
+          if (threads > 1) await sg.startThreads();
+          info = { build: sg.build(), threads: sg.getThreads() };
+          step = simdgradStep(sg);
+        } else {
+          const t = await loadTfjs(lib === 'tfjs-wasm' ? 'wasm' : 'cpu');
+          info = t.info;
+          step = tfjsStep(t.tf);
+        }
+        first = step();
+        m = new Measurement(`${CASE} [${lib}]`, () => { sink += step(); }, { work: 1, scale: 1 });
+        process.send({ info });
+      } else if (msg.cmd === 'round') {
+        if (m !== null) await m.round(ROUND_MS);
+        process.send('done');
+      } else if (msg.cmd === 'finish') {
+        process.send({ lib, info, error, result: m?.result() ?? null, first, sink });
+        process.disconnect();
+      }
+    } catch (err) {
+      error = err.message;
+      m = null;
+      log(`${lib}: ${err.message}`);
+      process.send(msg.cmd === 'prepare' ? { info, error } : 'done');
+    }
+  });
+}
+
+function startWorker(lib, threads) {
+  const proc = fork(fileURLToPath(import.meta.url), ['--worker', lib, '--threads', String(threads)], {
+    env: { ...process.env, SIMDGRAD_THREADS: String(threads) }, stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+  const ask = (msg) => new Promise((resolve) => {
+    const finish = (answer) => { proc.off('message', finish); proc.off('exit', gone); resolve(answer); };
+    const gone = () => finish(null);
+    proc.on('message', finish);
+    proc.on('exit', gone);
+    if (proc.connected) proc.send(msg);
+    else finish(null);
+  });
+  return { lib, threads, pid: proc.pid, ask };
+}
+
+export async function energyBench() {
+  const workers = [startWorker('simdgrad', 1), startWorker('simdgrad', 2), startWorker('tfjs-wasm', 1), startWorker('tfjs-cpu', 1)];
+  for (const w of workers) {
+    const answer = await w.ask({ cmd: 'prepare' });
+    log(`energy bench: ${w.lib} (${w.threads} thread${w.threads > 1 ? 's' : ''}) ready${answer?.error ? `: ${answer.error}` : ''}`);
+  }
+  const pids = [process.pid, ...workers.map((w) => w.pid)];
+  const busy = [];
+  for (let r = 1; r <= ROUNDS; r++) {
+    const before = cpuSnapshot(pids);
+    for (const w of workers) await w.ask({ cmd: 'round' });
+    const others = otherCores(before, cpuSnapshot(pids));
+    if (others !== null) busy.push(Number(others.toFixed(2)));
+    log(`energy bench: round ${r}/${ROUNDS}${others === null ? '' : `, other processes used ${others.toFixed(2)} cores`}`);
+  }
+  const results = [];
+  for (const w of workers) results.push({ threads: w.threads, ...(await w.ask({ cmd: 'finish' }) ?? { lib: w.lib, error: 'worker ended' }) });
+  const round = (v, d = 4) => (v === null || v === undefined ? null : Number(v.toPrecision(d)));
+  const peer = (lib) => results.find((x) => x.lib === lib)?.result ?? null;
+  const [wasm, cpu] = [peer('tfjs-wasm'), peer('tfjs-cpu')];
+  const rows = results.filter((x) => x.lib === 'simdgrad').map((x) => ({
+    case: CASE, unit: 'updates/s',
+    simdgrad: round(x.result?.value),
+    'tfjs-wasm': round(wasm?.value), 'tfjs-cpu': round(cpu?.value),
+    ratio_vs_wasm: x.result && wasm ? round(x.result.value / wasm.value, 3) : null,
+    ratio_vs_cpu: x.result && cpu ? round(x.result.value / cpu.value, 3) : null,
+    spread: round(x.result?.spread, 2),
+    spread_peers: { 'tfjs-wasm': round(wasm?.spread, 2), 'tfjs-cpu': round(cpu?.spread, 2) },
+    samples: { simdgrad: x.result?.samples ?? 0, 'tfjs-wasm': wasm?.samples ?? 0, 'tfjs-cpu': cpu?.samples ?? 0 },
+    build: x.info?.build ?? null, threads: x.threads,
+    note: [
+      `first-step reconstruction error: simdgrad ${round(x.first, 4)}, TF.js wasm ${round(results.find((p) => p.lib === 'tfjs-wasm')?.first, 4)}, cpu ${round(results.find((p) => p.lib === 'tfjs-cpu')?.first, 4)}`,
+      'simdgrad: energy.RBM.update (GEMMs with fused bias, sigmoid, bernoulli kernel on JS-generated uniforms, cdStatistic, optim.SGD), error read back',
+      'TF.js: matMul/sigmoid/randomUniform/less/cast/sub/mean ops in tf.tidy, Variable.assign, error dataSync',
+      x.threads > 1 ? `simdgrad: setThreads(${x.threads}); TF.js: one thread` : null,
+      ...results.filter((p) => p.error).map((p) => `${p.lib} failed: ${p.error}`),
+      'bench/energy.mjs',
+    ].filter(Boolean).join(' | '),
+  }));
+  const single = rows.find((x) => x.threads === 1)?.simdgrad;
+  for (const row of rows) if (row.threads > 1) row.speedup_vs_1_thread = single && row.simdgrad ? round(row.simdgrad / single, 3) : null;
+  return { rows, meta: { rounds: ROUNDS, other_cores_per_round: busy, peers: results.filter((x) => x.lib !== 'simdgrad').map((x) => ({ lib: x.lib, info: x.info })) } };
+}
+
+/** For run.mjs: the bench in a fresh process, as rows of results.json. */
+export async function energyResultRows(log = () => {}) {
+  const { execFile } = await import('node:child_process');
+  const stdout = await new Promise((resolve) => {
+    execFile(process.execPath, [fileURLToPath(import.meta.url), '--json'], { maxBuffer: 1 << 24 }, (err, out, errOut) => {
+      if (errOut) log(errOut.trimEnd());
+      if (err) { log(`energy bench failed: ${err.message}`); resolve(null); } else resolve(out);
+    });
+  });
+  return stdout === null ? [] : JSON.parse(stdout).rows;
+}
+
+function printRows({ rows, meta }) {
+  const f = (v) => (v === null ? '-' : v.toFixed(1));
+  const r = (v) => (v === null ? '-' : `${v.toFixed(2)}x`);
+  console.log(`${CASE}; updates/s, medians over ${meta.rounds} alternating rounds (IQR / median in brackets)`);
+  for (const row of rows) {
+    console.log(`simdgrad ${row.build}, ${row.threads} thread(s): ${f(row.simdgrad)} (${row.spread}%, ${row.samples.simdgrad} samples)` +
+      ` | TF.js wasm ${f(row['tfjs-wasm'])} (${row.spread_peers['tfjs-wasm']}%, ${row.samples['tfjs-wasm']}) -> ${r(row.ratio_vs_wasm)}` +
+      ` | TF.js cpu ${f(row['tfjs-cpu'])} (${row.spread_peers['tfjs-cpu']}%, ${row.samples['tfjs-cpu']}) -> ${r(row.ratio_vs_cpu)}`);
+  }
+  console.log(`notes: ${rows[0]?.note}`);
+  if (meta.other_cores_per_round.length) console.log(`Other processes' cores per round: ${meta.other_cores_per_round.join(', ')}.`);
+}
+
+const workerArg = process.argv.indexOf('--worker');
+if (workerArg >= 0) {
+  const t = process.argv.indexOf('--threads');
+  serve(process.argv[workerArg + 1], t >= 0 ? Number(process.argv[t + 1]) : 1);
+} else if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+  const result = await energyBench();
+  if (process.argv.includes('--json')) console.log(JSON.stringify(result));
+  else printRows(result);
+}
