@@ -13,3 +13,4 @@ export * from './norm';
 export * from './dropout';
 export * from './sequence';
 export * from './energy';
+export * from './graph';

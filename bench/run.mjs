@@ -33,6 +33,7 @@ import { coldStart, shippedSizes, versions } from './cold-start.mjs';
 import { QUIET_CORES, cpuModel, cpuSnapshot, otherCores, waitQuiet } from './machine.mjs';
 import { tokenizerResultRows } from './tokenizer.mjs';
 import { energyResultRows } from './energy.mjs';
+import { graphResultRows } from './graph.mjs';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 6); // BENCH_ROUNDS=1 for a quick check
 const COLD_REPS = Number(process.env.BENCH_COLD_REPS ?? 9); // fresh processes per cold-start variant
@@ -191,6 +192,10 @@ async function main() {
   // BENCH_TOKENIZER=0 skips it.
   if (process.env.BENCH_TOKENIZER !== '0') log('tokenizer: BPE encode against gpt-tokenizer and tiktoken...');
   const tokenizerRows = process.env.BENCH_TOKENIZER === '0' ? [] : await tokenizerResultRows(log);
+  // Sparse aggregation (SpMM) against TF.js's sparse segment ops and a dense matmul
+  // (bench/graph.mjs, alone: `node bench/graph.mjs`); BENCH_GRAPH=0 skips it.
+  if (process.env.BENCH_GRAPH !== '0') log('graph: SpMM against TF.js sparse/segment ops and dense matmul...');
+  const graphRows = process.env.BENCH_GRAPH === '0' ? [] : await graphResultRows(log);
   // RBM CD-1 updates against the same step in TF.js ops (bench/energy.mjs, alone: `node bench/energy.mjs`);
   // BENCH_ENERGY=0 skips it.
   if (process.env.BENCH_ENERGY !== '0') log('energy: RBM CD-1 updates against TF.js ops (wasm and cpu)...');
@@ -203,7 +208,7 @@ async function main() {
       waited_s: Math.round(stats.waitedMs / 1000), other_cores_per_round: otherPerRound,
     },
   };
-  const rows = [...makeRows(simdgradRuns, peers, { cold, sizes }), ...tokenizerRows, ...energyRows];
+  const rows = [...makeRows(simdgradRuns, peers, { cold, sizes }), ...tokenizerRows, ...graphRows, ...energyRows];
   writeFileSync(fileURLToPath(new URL('results.json', import.meta.url)), JSON.stringify(rows, null, 2) + '\n');
   writeFileSync(fileURLToPath(new URL('results.meta.json', import.meta.url)), JSON.stringify(meta, null, 2) + '\n');
   console.log('');

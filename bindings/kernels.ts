@@ -261,6 +261,22 @@ const KERNEL_TABLE = {
   /** GRU step backward: writes dGx, dGh [N,3H]; dh (dense [N,H]) becomes its direct part dh·z (caller adds dGh·W_hh). */
   gruBackward: kernel<(a: Ptr, as: number, gh: Ptr, ghs: number, hPrev: Ptr, hps: number, dy: Ptr, dys: number,
     mask: Ptr, ms: number, dh: Ptr, dGx: Ptr, dgxs: number, dGh: Ptr, dghs: number, N: number, H: number) => void>(),
+  // ---- graph.ts (CSR: indptr i32[rows+1], indices i32[nnz], values f32[nnz] or 0 for all ones;
+  // dense operands [·, F] row-major; products take a row range [r0, r1) so threads split rows) ----
+  /** -1 if indptr[0] = 0, indptr never decreases and indices are in [0, cols); else r (bad indptr[r]) or rows+1+e (bad indices[e]). */
+  csrCheck: kernel<(indptr: Ptr, rows: number, indices: Ptr, cols: number) => number>(),
+  /** out[r] = Σ_e values[e]·x[indices[e]] for rows r0..r1-1 (mean != 0: divided by the row's edge count; empty rows 0). */
+  spmmSum: kernel<(indptr: Ptr, indices: Ptr, values: Ptr, x: Ptr, F: number, r0: number, r1: number, out: Ptr, mean: number) => void>(),
+  /** out[r, f] = max_e values[e]·x[indices[e], f]; argmax i32 [rows, F] = first maximising edge (empty rows: 0 and -1). */
+  spmmMax: kernel<(indptr: Ptr, indices: Ptr, values: Ptr, x: Ptr, F: number, r0: number, r1: number, out: Ptr, argmax: Ptr) => void>(),
+  /** dx[indices[e]] += values[e]·dy, dvalues[e] += dy·x[indices[e]] (dvalues 0: skipped) at e = argmax; accumulates; one thread. */
+  spmmMaxBackward: kernel<(dy: Ptr, argmax: Ptr, indices: Ptr, values: Ptr, x: Ptr, rows: number, F: number, dx: Ptr, dvalues: Ptr) => void>(),
+  /** CSR transpose [rows, cols] -> [cols, rows]; tValues = values (÷ source row's edge count when mean != 0). */
+  csrTranspose: kernel<(indptr: Ptr, indices: Ptr, values: Ptr, rows: number, cols: number, mean: number,
+    tIndptr: Ptr, tIndices: Ptr, tValues: Ptr) => void>(),
+  /** out[e] = dy[r]·x[indices[e]] for the edges of rows r0..r1-1 (÷ edge count when mean != 0). */
+  spmmValuesGrad: kernel<(indptr: Ptr, indices: Ptr, dy: Ptr, x: Ptr, F: number, r0: number, r1: number, out: Ptr, mean: number) => void>(),
+
   // ---- energy.ts (uniforms come from the JS generator, never from the kernels) --------------
   /** out[i] = u[i] < p[i] ? 1 : 0 (a Bernoulli(p[i]) draw from a uniform u[i] in [0, 1)). */
   bernoulliSample: kernel<(p: Ptr, u: Ptr, out: Ptr, n: number) => void>(),

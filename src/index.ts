@@ -22,6 +22,7 @@ export { saveSafetensors, parseSafetensors, loadSafetensors, type LoadedTensor }
 export * as optim from './optim/index.js';
 export * as text from './text/index.js';
 export * as energy from './models/energy/index.js';
+export * as graph from './graph/index.js';
 export {
   Dataset, DataLoader, splitTrainValTest, Standardizer, collate, Subset,
   type DatasetOptions, type DataLoaderOptions, type LoaderBatch, type Example, type Targets, type SplitSizes, type Split, type StandardizerOptions,

@@ -28,6 +28,7 @@ export * from './dropout.js';
 export * from './embedding.js';
 export * from './recurrent.js';
 export * from './energy.js';
+export * from './graph.js';
 export type { TensorLike } from '../core/validate.js';
 export {
   allOps, getOp, opShape, type OpDef, type OpFamily, type OpSample, type InputSpec, type BadInput, type Reference, type HostTensor,

@@ -30,6 +30,11 @@ function constant(t: Tensor): Tensor {
   return t;
 }
 
+/** A small graph for the graph layers: a triangle 0-1-2, the 4-cycle 0-1-3-2 shares edges with it, node 4 is isolated. */
+function smallGraph(): sg.graph.Graph {
+  return new sg.graph.Graph({ numNodes: 5, edges: [[0, 1], [1, 2], [2, 0], [1, 3], [3, 2]] });
+}
+
 /** A recurrent layer's outputs (every step, last, h and c) side by side per sequence: [N, ·]. */
 function recurrentOut(r: sg.nn.RecurrentResult): Tensor {
   const n = r.output.shape[0];
@@ -160,6 +165,68 @@ export const layerTable: LayerCase[] = [
     make: () => {
       const l = new sg.nn.GRU(2, 3, { numLayers: 2, bidirectional: true });
       return { fn: (x) => recurrentOut(l.forward(x, { lengths: lengthsFor(x, 1, 3) })), inputs: [uni([2, 3, 2]), ...l.parameters()] };
+    },
+  },
+  // ---- graph layers (sg.graph): a 5-node graph with a triangle, a 4-cycle and an isolated node ----
+  {
+    op: 'graph.GCNConv (layer)', label: 'tanh, with bias',
+    make: () => {
+      const g = smallGraph();
+      const l = new sg.graph.GCNConv(3, 4, { activation: 'tanh' });
+      return { fn: (x) => l.forward(g, x), inputs: [uni([5, 3]), ...l.parameters()] };
+    },
+  },
+  {
+    op: 'graph.GCNConv (layer)', label: 'skip connection with a projection, widening (aggregate first)',
+    make: () => {
+      const g = smallGraph();
+      const l = new sg.graph.GCNConv(2, 5, { skip: true });
+      return { fn: (x) => l.forward(g, x), inputs: [uni([5, 2]), ...l.parameters()] };
+    },
+  },
+  {
+    op: 'graph.GCN (layer)', label: '3 layers, skip connections',
+    make: () => {
+      const g = smallGraph();
+      const m = new sg.graph.GCN([3, 4, 4, 2], { skip: true, activation: 'tanh' });
+      return { fn: (x) => m.forward(g, x), inputs: [uni([5, 3]), ...m.parameters()] };
+    },
+  },
+  {
+    op: 'graph.MessagePassing (layer)', label: 'sum, tanh(W h) messages, self message B h',
+    make: () => {
+      const g = smallGraph();
+      // tanh rather than the default ReLU: no kink for a finite-difference step to cross.
+      const l = new sg.graph.MessagePassing(3, 4, { message: new sg.nn.Sequential(new sg.nn.Linear(3, 4), new sg.nn.Tanh()), selfMessage: true });
+      return { fn: (x) => l.forward(g, x), inputs: [away([5, 3], 0.3, 1), ...l.parameters()] };
+    },
+  },
+  {
+    op: 'graph.MessagePassing (layer)', label: 'mean, linear messages, tanh',
+    make: () => {
+      const g = smallGraph();
+      const l = new sg.graph.MessagePassing(3, 4, { message: new sg.nn.Linear(3, 4), aggregate: 'mean', activation: 'tanh' });
+      return { fn: (x) => l.forward(g, x), inputs: [uni([5, 3]), ...l.parameters()] };
+    },
+  },
+  {
+    op: 'graph.MessagePassing (layer)', label: 'max, linear messages',
+    make: () => {
+      const g = smallGraph();
+      const l = new sg.graph.MessagePassing(3, 4, { message: new sg.nn.Linear(3, 4), aggregate: 'max' });
+      return { fn: (x) => l.forward(g, x), inputs: [distinct([5, 3]), ...l.parameters()] };
+    },
+  },
+  {
+    op: 'graph.MessagePassing (layer)', label: 'per-edge messages [h_u, h_v]·W, custom aggregation (sum + mean)',
+    make: () => {
+      const g = smallGraph();
+      const w = new sg.nn.Linear(6, 4);
+      const l = new sg.graph.MessagePassing(3, 4, {
+        edgeMessage: (hs, ht) => w.forward(sg.concat([hs, ht], 1)), modules: [w],
+        aggregate: (m, target, n) => sg.add(sg.scatterRows(m, target, n, 'sum'), sg.scatterRows(m, target, n, 'mean')),
+      });
+      return { fn: (x) => l.forward(g, x), inputs: [uni([5, 3]), ...l.parameters()] };
     },
   },
 ];
