@@ -14,3 +14,4 @@ export * from './dropout';
 export * from './sequence';
 export * from './energy';
 export * from './graph';
+export { attentionSoftmax } from './attention';

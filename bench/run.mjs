@@ -34,6 +34,7 @@ import { QUIET_CORES, cpuModel, cpuSnapshot, otherCores, waitQuiet } from './mac
 import { tokenizerResultRows } from './tokenizer.mjs';
 import { energyResultRows } from './energy.mjs';
 import { graphResultRows } from './graph.mjs';
+import { transformerResultRows } from './transformer.mjs';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 6); // BENCH_ROUNDS=1 for a quick check
 const COLD_REPS = Number(process.env.BENCH_COLD_REPS ?? 9); // fresh processes per cold-start variant
@@ -196,6 +197,10 @@ async function main() {
   // (bench/graph.mjs, alone: `node bench/graph.mjs`); BENCH_GRAPH=0 skips it.
   if (process.env.BENCH_GRAPH !== '0') log('graph: SpMM against TF.js sparse/segment ops and dense matmul...');
   const graphRows = process.env.BENCH_GRAPH === '0' ? [] : await graphResultRows(log);
+  // Attention GFLOP/s, a small GPT's training step and KV-cache generation (bench/transformer.mjs,
+  // alone: `node bench/transformer.mjs`); BENCH_TRANSFORMER=0 skips it.
+  if (process.env.BENCH_TRANSFORMER !== '0') log('transformer: attention, GPT training step, KV-cache generation...');
+  const transformerRows = process.env.BENCH_TRANSFORMER === '0' ? [] : await transformerResultRows(log);
   // RBM CD-1 updates against the same step in TF.js ops (bench/energy.mjs, alone: `node bench/energy.mjs`);
   // BENCH_ENERGY=0 skips it.
   if (process.env.BENCH_ENERGY !== '0') log('energy: RBM CD-1 updates against TF.js ops (wasm and cpu)...');
@@ -208,7 +213,7 @@ async function main() {
       waited_s: Math.round(stats.waitedMs / 1000), other_cores_per_round: otherPerRound,
     },
   };
-  const rows = [...makeRows(simdgradRuns, peers, { cold, sizes }), ...tokenizerRows, ...graphRows, ...energyRows];
+  const rows = [...makeRows(simdgradRuns, peers, { cold, sizes }), ...tokenizerRows, ...graphRows, ...energyRows, ...transformerRows];
   writeFileSync(fileURLToPath(new URL('results.json', import.meta.url)), JSON.stringify(rows, null, 2) + '\n');
   writeFileSync(fileURLToPath(new URL('results.meta.json', import.meta.url)), JSON.stringify(meta, null, 2) + '\n');
   console.log('');

@@ -130,6 +130,14 @@ const KERNEL_TABLE = {
   /** dx = dy - exp(y) * sum_c(dy) per row, y = log-softmax output. */
   logSoftmaxBackward: kernel<(y: Ptr, dy: Ptr, dx: Ptr, rows: number, cols: number) => void>(),
 
+  // ---- attention.ts ----------------------------------------------------------------------
+  /**
+   * In place on scaled scores s [rows, cols]: row r = softmax(s[r] + bias[r]) over the keys c
+   * with keep[c] != 0 (keep 0: all) and, if causal != 0, c <= r + shift; 0 at every other key.
+   * bias 0: none. A row with no key left becomes all zeros; returns how many rows did.
+   */
+  attentionSoftmax: kernel<(s: Ptr, rows: number, cols: number, causal: number, shift: number, keep: Ptr, bias: Ptr) => number>(),
+
   // ---- loss.ts (labels: i32[rows], each in [0, cols); an invalid one gives NaN / scatters nothing) ----
   /**
    * Fused softmax + cross-entropy: writes probs = softmax(logits) and returns the sum over rows

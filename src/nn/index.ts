@@ -16,3 +16,11 @@ export {
   RNN, LSTM, GRU, type RecurrentLayerOptions, type RNNLayerOptions, type RecurrentState, type RecurrentResult, type RecurrentWeights,
 } from './layers/recurrent.js';
 export { freeze, unfreeze, isFrozen, trainableParameters } from './freeze.js';
+export {
+  MultiheadAttention, SinusoidalPositionalEncoding, LearnedPositionalEncoding, KVCache, sinusoidalEncoding,
+  type MultiheadAttentionOptions, type AttentionCallOptions,
+} from './layers/attention.js';
+export {
+  TransformerEncoderLayer, TransformerDecoderLayer, TransformerEncoder, TransformerDecoder, GELU,
+  type TransformerLayerOptions, type EncoderCallOptions, type DecoderCallOptions, type StackOptions,
+} from './layers/transformer.js';

@@ -13,6 +13,7 @@ import type * as conv from './conv.js';
 import type * as pool from './pool.js';
 import type * as norm from './norm.js';
 import type * as dropout from './dropout.js';
+import type * as attention from './attention.js';
 import { methodOps, type MethodsOf } from './registry.js';
 
 export * from './elementwise.js';
@@ -29,6 +30,7 @@ export * from './embedding.js';
 export * from './recurrent.js';
 export * from './energy.js';
 export * from './graph.js';
+export * from './attention.js';
 export type { TensorLike } from '../core/validate.js';
 export {
   allOps, getOp, opShape, type OpDef, type OpFamily, type OpSample, type InputSpec, type BadInput, type Reference, type HostTensor,
@@ -36,7 +38,7 @@ export {
 
 type OpMethods = MethodsOf<typeof elementwise> & MethodsOf<typeof matmul> & MethodsOf<typeof reduce> & MethodsOf<typeof shape>
   & MethodsOf<typeof softmax> & MethodsOf<typeof loss> & MethodsOf<typeof conv> & MethodsOf<typeof pool> & MethodsOf<typeof norm>
-  & MethodsOf<typeof dropout>;
+  & MethodsOf<typeof dropout> & MethodsOf<typeof attention>;
 
 declare module '../core/tensor.js' {
   // eslint-disable-next-line @typescript-eslint/no-empty-object-type

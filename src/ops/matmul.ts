@@ -1,13 +1,13 @@
-// Matrix products on the GEMM kernel: matmul (2-D, N-D x 2-D, batched) and linear (x·Wᵀ + b,
+// Matrix products on the GEMM kernel: matmul (batch dims broadcast, transposes as flags) and linear (x·Wᵀ + b,
 // with the bias and an optional ReLU fused into the GEMM's store). Backward passes use the
 // kernel's transposed operands directly (dA = g·Bᵀ, dB = Aᵀ·g): no transpose is ever
 // materialised. Large products are split across threads by bindings/parallel (a GEMM by rows
 // or columns of C, a batch by products), which leaves every number as on one thread.
 import { kernels } from '../../bindings/index.js';
 import { parallelGemm, runPlan } from '../../bindings/parallel/index.js';
-import { Tensor, empty, fmt, full } from '../core/tensor.js';
+import { Tensor, empty, fmt, full, sizeOf, type Shape } from '../core/tensor.js';
 import { assertBoolean, assertFloat, assertTensor, checkOptions } from '../core/validate.js';
-import { add, relu } from './elementwise.js';
+import { add, relu, sumToShape } from './elementwise.js';
 import { callOp, defineOp, type HostTensor, type OpFn } from './registry.js';
 import { transpose } from './shape.js';
 
@@ -27,16 +27,16 @@ export function gemmRaw(
   return c;
 }
 
-/**
- * c[i] = op(x[i])·op(y[i]) for i < B: one product per task when there are at least two per
- * thread, else one product after the other, each split across the threads.
- */
-function batchedGemm(x: Tensor, tx: boolean, y: Tensor, ty: boolean, c: Tensor, B: number, m: number, n: number, k: number): Tensor {
-  runPlan({
-    flops: 2 * B * m * n * k, items: B, minItemsPerThread: 2,
-    work: (s, i) => s.gemm(tx, ty, m, n, k, x.ptrAt(i * m * k), tx ? m : k, y.ptrAt(i * k * n), ty ? k : n, 0, c.ptrAt(i * m * n), n),
-  });
-  return c;
+export interface MatmulOptions {
+  /** a is stored [..., K, M] and used transposed (no copy is made). */
+  transA?: boolean;
+  /** b is stored [..., N, K] and used transposed (no copy is made). */
+  transB?: boolean;
+}
+
+interface MatmulAttrs {
+  transA: boolean;
+  transB: boolean;
 }
 
 /**
@@ -49,67 +49,183 @@ function rowsOf(shape: readonly number[]): number {
   return n;
 }
 
-/** Plain-JS matmul for the reference: 2-D b applies to every row of a; 3-D operands are batched. */
-function hostMatmul(a: HostTensor, b: HostTensor): HostTensor {
-  const K = a.shape[a.shape.length - 1];
-  const N = b.shape[b.shape.length - 1];
-  const batched = b.shape.length === 3;
-  const B = batched ? b.shape[0] : 1;
-  const M = batched ? a.shape[1] : rowsOf(a.shape);
-  const out = new Array<number>(B * M * N).fill(0);
-  for (let i = 0; i < B; i++) {
+interface MatmulDims {
+  /** Broadcast batch dims of the output. */
+  batch: number[];
+  M: number;
+  K: number;
+  N: number;
+}
+
+/** The product's geometry, or the Error matmul throws for these shapes and flags. */
+function matmulDims(a: Shape, b: Shape, { transA, transB }: MatmulAttrs): MatmulDims {
+  if (a.length < 2 || b.length < 2) throw new Error(`matmul: both operands need at least 2 dimensions, got ${fmt(a)} x ${fmt(b)}`);
+  const [a0, a1] = a.slice(-2);
+  const [b0, b1] = b.slice(-2);
+  const [M, K] = transA ? [a1, a0] : [a0, a1];
+  const [Kb, N] = transB ? [b1, b0] : [b0, b1];
+  const flags = transA || transB ? ` (${[transA ? 'transA' : '', transB ? 'transB' : ''].filter((f) => f).join(', ')})` : '';
+  if (K !== Kb) throw new Error(`matmul: inner dimensions differ: ${fmt(a)} x ${fmt(b)}${flags}`);
+  const ba = a.slice(0, -2);
+  const bb = b.slice(0, -2);
+  const n = Math.max(ba.length, bb.length);
+  const batch = new Array<number>(n);
+  for (let i = 0; i < n; i++) {
+    const da = ba[ba.length - n + i] ?? 1;
+    const db = bb[bb.length - n + i] ?? 1;
+    if (da !== db && da !== 1 && db !== 1) throw new Error(`matmul: batch dimensions do not broadcast: ${fmt(a)} x ${fmt(b)}`);
+    batch[i] = da === 1 ? db : da;
+  }
+  return { batch, M, K, N };
+}
+
+/**
+ * For each output batch index (row-major over `batch`), the element offset of the operand's
+ * matrix: its own batch dims `sub` are aligned to the right and broadcast (stride 0) where 1.
+ */
+function batchOffsets(batch: readonly number[], sub: Shape, matrix: number): number[] {
+  const n = batch.length;
+  const strides = new Array<number>(n).fill(0);
+  let s = matrix;
+  for (let i = sub.length - 1; i >= 0; i--) {
+    strides[n - sub.length + i] = sub[i] === 1 ? 0 : s;
+    s *= sub[i];
+  }
+  const total = sizeOf(batch);
+  const out = new Array<number>(total);
+  const idx = new Array<number>(n).fill(0);
+  let off = 0;
+  for (let t = 0; t < total; t++) {
+    out[t] = off;
+    for (let d = n - 1; d >= 0; d--) {
+      idx[d]++;
+      off += strides[d];
+      if (idx[d] < batch[d]) break;
+      off -= strides[d] * idx[d];
+      idx[d] = 0;
+    }
+  }
+  return out;
+}
+
+/**
+ * c[i] = op(x at xOff[i])·op(y at yOff[i]) for every batch item i, c dense [items, m, n]: one
+ * product per task when there are at least two per thread, else one product after the other,
+ * each split across the threads. Leading dimensions are the stored last dims of x and y.
+ */
+function batchedGemm(x: Tensor, xOff: readonly number[], tx: boolean, ldx: number, y: Tensor, yOff: readonly number[], ty: boolean, ldy: number,
+  c: Tensor, m: number, n: number, k: number): Tensor {
+  const items = xOff.length;
+  runPlan({
+    flops: 2 * items * m * n * k, items, minItemsPerThread: 2,
+    work: (s, i) => s.gemm(tx, ty, m, n, k, x.ptrAt(xOff[i]), ldx, y.ptrAt(yOff[i]), ldy, 0, c.ptrAt(i * m * n), n),
+  });
+  return c;
+}
+
+/** Whether the product is one GEMM: b has a single matrix and a's rows are contiguous (not transposed). */
+function flat(a: Shape, b: Shape, transA: boolean): boolean {
+  return !transA && sizeOf(b.slice(0, -2)) === 1;
+}
+
+/** Plain-JS matmul for the reference: broadcast batch dims, optional transposes. */
+function hostMatmul(a: HostTensor, b: HostTensor, opts: MatmulOptions = {}): HostTensor {
+  const attrs = { transA: opts.transA ?? false, transB: opts.transB ?? false };
+  const { batch, M, K, N } = matmulDims(a.shape, b.shape, attrs);
+  const aOff = batchOffsets(batch, a.shape.slice(0, -2), M * K);
+  const bOff = batchOffsets(batch, b.shape.slice(0, -2), K * N);
+  const out = new Array<number>(aOff.length * M * N).fill(0);
+  const at = (i: number, r: number, k: number): number => a.data[aOff[i] + (attrs.transA ? k * M + r : r * K + k)];
+  const bt = (i: number, k: number, c: number): number => b.data[bOff[i] + (attrs.transB ? c * K + k : k * N + c)];
+  for (let i = 0; i < aOff.length; i++) {
     for (let r = 0; r < M; r++) {
       for (let c = 0; c < N; c++) {
         let s = 0;
-        for (let k = 0; k < K; k++) s += a.data[(i * M + r) * K + k] * b.data[(i * K + k) * N + c];
+        for (let k = 0; k < K; k++) s += at(i, r, k) * bt(i, k, c);
         out[(i * M + r) * N + c] = s;
       }
     }
   }
-  return { shape: batched ? [B, M, N] : [...a.shape.slice(0, -1), N], data: out };
+  return { shape: [...batch, M, N], data: out };
 }
 
 /**
- * Matrix product. [M,K]·[K,N] -> [M,N]; [..., M, K]·[K, N] -> [..., M, N] (leading dims
- * flattened); [B, M, K]·[B, K, N] -> [B, M, N] (batched).
+ * Matrix product over the last two dims, with NumPy broadcasting of any leading batch dims:
+ * [..., M, K]·[..., K, N] -> [..., M, N]. `transA` / `transB` read an operand stored with its
+ * last two dims swapped (the GEMM reads it transposed; nothing is copied), so attention's
+ * Q·Kᵀ is matmul(q, k, { transB: true }).
  */
-export const matmul: OpFn<[a: Tensor, b: Tensor], true> = defineOp({
-  name: 'matmul', family: 'matmul', summary: 'matrix product ([M,K]·[K,N], [...,M,K]·[K,N], batched [B,M,K]·[B,K,N])',
+export const matmul: OpFn<[a: Tensor, b: Tensor, opts?: MatmulOptions], true> = defineOp({
+  name: 'matmul', family: 'matmul', summary: 'matrix product over the last two dims, batch dims broadcast, transposes as flags',
   inputs: ['a', 'b'], method: true,
-  parse: (a: Tensor, b: Tensor) => {
+  parse: (a: Tensor, b: Tensor, opts: MatmulOptions = {}) => {
     assertFloat('matmul', a, b);
-    return { inputs: [a, b], attrs: {} };
+    const o = checkOptions('matmul', opts, ['transA', 'transB']);
+    const transA = o.transA ?? false;
+    const transB = o.transB ?? false;
+    assertBoolean('matmul', 'transA', transA);
+    assertBoolean('matmul', 'transB', transB);
+    return { inputs: [a, b], attrs: { transA, transB } as MatmulAttrs };
   },
-  shape: ([a, b]) => {
-    if (a!.length < 2 || b!.length < 2) throw new Error(`matmul: both operands need at least 2 dimensions, got ${fmt(a!)} x ${fmt(b!)}`);
-    const K = a![a!.length - 1];
-    if (b![b!.length - 2] !== K) throw new Error(`matmul: inner dimensions differ: ${fmt(a!)} x ${fmt(b!)}`);
-    if (b!.length === 2) return [...a!.slice(0, -1), b![1]];
-    if (a!.length !== 3 || b!.length !== 3 || a![0] !== b![0]) {
-      throw new Error(`matmul: batched operands must both be [B,M,K] x [B,K,N] with the same B, got ${fmt(a!)} x ${fmt(b!)}`);
+  shape: ([a, b], attrs) => {
+    const { batch, M, N } = matmulDims(a!, b!, attrs);
+    return [...batch, M, N];
+  },
+  forward: ([a, b], attrs, shape) => {
+    const { transA, transB } = attrs;
+    const { batch, M, K, N } = matmulDims(a!.shape, b!.shape, attrs);
+    const ldb = b!.shape[b!.ndim - 1];
+    if (flat(a!.shape, b!.shape, transA)) {
+      const c = empty(shape);
+      parallelGemm(false, transB, rowsOf(a!.shape), N, K, a!.ptr, K, b!.ptr, ldb, 0, c.ptr, N);
+      return c;
     }
-    return [a![0], a![1], b![2]];
+    const aOff = batchOffsets(batch, a!.shape.slice(0, -2), M * K);
+    const bOff = batchOffsets(batch, b!.shape.slice(0, -2), K * N);
+    return batchedGemm(a!, aOff, transA, a!.shape[a!.ndim - 1], b!, bOff, transB, ldb, empty(shape), M, N, K);
   },
-  forward: ([a, b], _attrs, shape) => {
-    const K = a!.shape[a!.ndim - 1];
-    if (b!.ndim === 2) return gemmRaw(a!, false, b!, false, rowsOf(a!.shape), b!.shape[1], K, empty(shape));
-    return batchedGemm(a!, false, b!, false, empty(shape), a!.shape[0], a!.shape[1], shape[2], K);
-  },
-  backward: (g, { inputs: [a, b] }) => {
-    const K = a!.shape[a!.ndim - 1];
-    const N = b!.shape[b!.ndim - 1];
-    if (b!.ndim === 2) {
-      const M = rowsOf(a!.shape);
-      return [
-        a!.requiresGrad ? gemmRaw(g, false, b!, true, M, K, N, empty(a!.shape)) : null,
-        b!.requiresGrad ? gemmRaw(a!, true, g, false, K, N, M, empty(b!.shape)) : null,
-      ];
+  backward: (g, { inputs: [a, b], attrs }) => {
+    const { transA, transB } = attrs;
+    const { batch, M, K, N } = matmulDims(a!.shape, b!.shape, attrs);
+    const lda = a!.shape[a!.ndim - 1];
+    const ldb = b!.shape[b!.ndim - 1];
+    if (flat(a!.shape, b!.shape, transA)) {
+      const rows = rowsOf(a!.shape);
+      let ga: Tensor | null = null;
+      let gb: Tensor | null = null;
+      if (a!.requiresGrad) {
+        ga = empty(a!.shape);
+        parallelGemm(false, !transB, rows, K, N, g.ptr, N, b!.ptr, ldb, 0, ga.ptr, K);
+      }
+      if (b!.requiresGrad) {
+        gb = empty(b!.shape);
+        if (transB) parallelGemm(true, false, N, K, rows, g.ptr, N, a!.ptr, K, 0, gb.ptr, K);
+        else parallelGemm(true, false, K, N, rows, a!.ptr, K, g.ptr, N, 0, gb.ptr, N);
+      }
+      return [ga, gb];
     }
-    const [B, M] = a!.shape;
-    return [
-      a!.requiresGrad ? batchedGemm(g, false, b!, true, empty(a!.shape), B, M, K, N) : null,
-      b!.requiresGrad ? batchedGemm(a!, true, g, false, empty(b!.shape), B, K, N, M) : null,
-    ];
+    const gOff = batchOffsets(batch, batch, M * N);
+    const aOff = batchOffsets(batch, a!.shape.slice(0, -2), M * K);
+    const bOff = batchOffsets(batch, b!.shape.slice(0, -2), K * N);
+    // Each batch item's gradient is made in full and summed down to the operand's own shape
+    // where it was broadcast (sumToShape is the identity when it was not).
+    let ga: Tensor | null = null;
+    let gb: Tensor | null = null;
+    if (a!.requiresGrad) {
+      const full = empty([...batch, ...a!.shape.slice(-2)]);
+      if (transA) batchedGemm(b!, bOff, transB, ldb, g, gOff, true, N, full, K, M, N);
+      else batchedGemm(g, gOff, false, N, b!, bOff, !transB, ldb, full, M, K, N);
+      ga = sumToShape(full, a!.shape);
+      if (ga !== full) full.dispose();
+    }
+    if (b!.requiresGrad) {
+      const full = empty([...batch, ...b!.shape.slice(-2)]);
+      if (transB) batchedGemm(g, gOff, true, N, a!, aOff, transA, lda, full, N, K, M);
+      else batchedGemm(a!, aOff, !transA, lda, g, gOff, false, N, full, K, N, M);
+      gb = sumToShape(full, b!.shape);
+      if (gb !== full) full.dispose();
+    }
+    return [ga, gb];
   },
   tests: globalThis.__SIMDGRAD_OP_TESTS__ !== false ? {
     reference: { js: hostMatmul },
@@ -119,11 +235,19 @@ export const matmul: OpFn<[a: Tensor, b: Tensor], true> = defineOp({
       { label: 'batched', inputs: [{ shape: [2, 3, 5] }, { shape: [2, 5, 2] }] },
       // Found by test/fuzz/ops.fuzz.test.ts: K = 0 left the output uninitialised (it must be zeros).
       { label: 'inner dimension 0', inputs: [{ shape: [3, 0] }, { shape: [0, 4] }] },
+      { label: 'batch dims broadcast both ways', inputs: [{ shape: [2, 1, 3, 4] }, { shape: [3, 4, 2] }] },
+      { label: '2-D x batched (a broadcast)', inputs: [{ shape: [3, 4] }, { shape: [2, 4, 5] }] },
+      { label: 'transA, batched', inputs: [{ shape: [2, 4, 3] }, { shape: [2, 4, 5] }], args: [{ transA: true }] },
+      { label: 'transB, N-D x 2-D', inputs: [{ shape: [2, 3, 4] }, { shape: [5, 4] }], args: [{ transB: true }] },
+      { label: 'both transposed, 4-D broadcast', inputs: [{ shape: [2, 2, 4, 3] }, { shape: [1, 2, 5, 4] }], args: [{ transA: true, transB: true }] },
     ],
     badInputs: [
       { label: 'inner dimensions differ', call: () => callOp('matmul', full([64, 784], 0), full([128, 10], 0)), error: 'matmul: inner dimensions differ: [64,784] x [128,10]' },
       { label: 'a vector', call: () => callOp('matmul', full([3], 0), full([3, 2], 0)), error: 'matmul: both operands need at least 2 dimensions, got [3] x [3,2]' },
-      { label: 'batch sizes differ', call: () => callOp('matmul', full([2, 3, 4], 0), full([3, 4, 5], 0)), error: 'matmul: batched operands must both be [B,M,K] x [B,K,N] with the same B, got [2,3,4] x [3,4,5]' },
+      { label: 'batch dims do not broadcast', call: () => callOp('matmul', full([2, 3, 4], 0), full([3, 4, 5], 0)), error: 'matmul: batch dimensions do not broadcast: [2,3,4] x [3,4,5]' },
+      { label: 'transposed inner dimensions differ', call: () => callOp('matmul', full([3, 4], 0), full([3, 5], 0), { transB: true }), error: 'matmul: inner dimensions differ: [3,4] x [3,5] (transB)' },
+      { label: 'flag not a boolean', call: () => callOp('matmul', full([3, 4], 0), full([4, 5], 0), { transA: 'yes' }), error: "matmul: transA must be true or false, got 'yes'" },
+      { label: 'unknown option', call: () => callOp('matmul', full([3, 4], 0), full([4, 5], 0), { trans: true }), error: "matmul: unknown option 'trans' (known: transA, transB)" },
     ],
   } : undefined,
 });

@@ -52,6 +52,8 @@ export interface LayerCase {
   op: string;
   label: string;
   make: () => { fn: (...xs: Tensor[]) => Tensor; inputs: Tensor[] };
+  /** Why the first input's rows are not a free batch dimension (the graph's nodes), for the layer fuzzer. */
+  fixedRows?: string;
 }
 
 export const layerTable: LayerCase[] = [
@@ -167,9 +169,57 @@ export const layerTable: LayerCase[] = [
       return { fn: (x) => recurrentOut(l.forward(x, { lengths: lengthsFor(x, 1, 3) })), inputs: [uni([2, 3, 2]), ...l.parameters()] };
     },
   },
+  // ---- attention and transformers (GELU MLPs and dropout 0: no kinks, no random masks) ----
+  {
+    op: 'nn.MultiheadAttention (layer)', label: 'self, 2 heads, causal',
+    make: () => { const l = new sg.nn.MultiheadAttention(4, 2); return { fn: (x) => l.forward(x, null, { causal: true }), inputs: [uni([2, 3, 4]), ...l.parameters()] }; },
+  },
+  {
+    op: 'nn.MultiheadAttention (layer)', label: 'cross, kvDim 6, key padding mask',
+    make: () => {
+      const l = new sg.nn.MultiheadAttention(4, 2, { kvDim: 6 });
+      const keyMask = constant(sg.tensor([1, 1, 1, 1, 0, 0], [2, 3]));
+      return { fn: (x, m) => l.forward(x, m, { keyMask }), inputs: [uni([2, 2, 4]), uni([2, 3, 6]), ...l.parameters()] };
+    },
+  },
+  { op: 'nn.SinusoidalPositionalEncoding (layer)', label: 'offset 2', make: () => { const l = new sg.nn.SinusoidalPositionalEncoding(4); return { fn: (x) => l.forward(x, 2), inputs: [uni([2, 3, 4])] }; } },
+  { op: 'nn.LearnedPositionalEncoding (layer)', label: 'offset 1', make: () => { const l = new sg.nn.LearnedPositionalEncoding(5, 4); return { fn: (x) => l.forward(x, 1), inputs: [uni([2, 3, 4]), ...l.parameters()] }; } },
+  { op: 'nn.GELU (layer)', label: '', make: () => { const l = new sg.nn.GELU(); return { fn: (x) => l.forward(x), inputs: [uni([3, 4], -3, 3)] }; } },
+  {
+    op: 'nn.TransformerEncoderLayer (layer)', label: 'post-LN, GELU, key padding mask', fixedRows: 'its key padding mask is made for a batch of 2',
+    make: () => {
+      const l = new sg.nn.TransformerEncoderLayer(4, 2, { ffDim: 6, dropout: 0, activation: 'gelu' });
+      const keyMask = constant(sg.tensor([1, 1, 1, 1, 1, 0], [2, 3]));
+      return { fn: (x) => l.forward(x, { keyMask }), inputs: [uni([2, 3, 4]), ...l.parameters()] };
+    },
+  },
+  {
+    op: 'nn.TransformerEncoderLayer (layer)', label: 'pre-LN, GELU, causal',
+    make: () => { const l = new sg.nn.TransformerEncoderLayer(4, 2, { ffDim: 6, dropout: 0, activation: 'gelu', norm: 'pre' }); return { fn: (x) => l.forward(x, { causal: true }), inputs: [uni([2, 3, 4]), ...l.parameters()] }; },
+  },
+  {
+    op: 'nn.TransformerDecoderLayer (layer)', label: 'post-LN, GELU, memory padding',
+    make: () => {
+      const l = new sg.nn.TransformerDecoderLayer(4, 2, { ffDim: 6, dropout: 0, activation: 'gelu' });
+      const memoryKeyMask = constant(sg.tensor([1, 1, 1, 1, 1, 0, 0, 0], [2, 4]));
+      return { fn: (x, m) => l.forward(x, m, { memoryKeyMask }), inputs: [uni([2, 3, 4]), uni([2, 4, 4]), ...l.parameters()] };
+    },
+  },
+  {
+    op: 'nn.TransformerDecoderLayer (layer)', label: 'pre-LN, GELU',
+    make: () => { const l = new sg.nn.TransformerDecoderLayer(4, 1, { ffDim: 5, dropout: 0, activation: 'gelu', norm: 'pre' }); return { fn: (x, m) => l.forward(x, m), inputs: [uni([1, 3, 4]), uni([1, 2, 4]), ...l.parameters()] }; },
+  },
+  {
+    op: 'nn.TransformerEncoder (layer)', label: '2 pre-LN layers, final norm',
+    make: () => { const l = new sg.nn.TransformerEncoder(4, 2, { numLayers: 2, ffDim: 4, dropout: 0, activation: 'gelu', norm: 'pre' }); return { fn: (x) => l.forward(x), inputs: [uni([1, 3, 4]), ...l.parameters()] }; },
+  },
+  {
+    op: 'nn.TransformerDecoder (layer)', label: '2 post-LN layers',
+    make: () => { const l = new sg.nn.TransformerDecoder(4, 2, { numLayers: 2, ffDim: 4, dropout: 0, activation: 'gelu' }); return { fn: (x, m) => l.forward(x, m), inputs: [uni([1, 2, 4]), uni([1, 3, 4]), ...l.parameters()] }; },
+  },
   // ---- graph layers (sg.graph): a 5-node graph with a triangle, a 4-cycle and an isolated node ----
   {
-    op: 'graph.GCNConv (layer)', label: 'tanh, with bias',
+    op: 'graph.GCNConv (layer)', label: 'tanh, with bias', fixedRows: 'one row per node of the graph',
     make: () => {
       const g = smallGraph();
       const l = new sg.graph.GCNConv(3, 4, { activation: 'tanh' });
@@ -177,7 +227,7 @@ export const layerTable: LayerCase[] = [
     },
   },
   {
-    op: 'graph.GCNConv (layer)', label: 'skip connection with a projection, widening (aggregate first)',
+    op: 'graph.GCNConv (layer)', label: 'skip connection with a projection, widening (aggregate first)', fixedRows: 'one row per node of the graph',
     make: () => {
       const g = smallGraph();
       const l = new sg.graph.GCNConv(2, 5, { skip: true });
@@ -185,7 +235,7 @@ export const layerTable: LayerCase[] = [
     },
   },
   {
-    op: 'graph.GCN (layer)', label: '3 layers, skip connections',
+    op: 'graph.GCN (layer)', label: '3 layers, skip connections', fixedRows: 'one row per node of the graph',
     make: () => {
       const g = smallGraph();
       const m = new sg.graph.GCN([3, 4, 4, 2], { skip: true, activation: 'tanh' });
@@ -193,7 +243,7 @@ export const layerTable: LayerCase[] = [
     },
   },
   {
-    op: 'graph.MessagePassing (layer)', label: 'sum, tanh(W h) messages, self message B h',
+    op: 'graph.MessagePassing (layer)', label: 'sum, tanh(W h) messages, self message B h', fixedRows: 'one row per node of the graph',
     make: () => {
       const g = smallGraph();
       // tanh rather than the default ReLU: no kink for a finite-difference step to cross.
@@ -202,7 +252,7 @@ export const layerTable: LayerCase[] = [
     },
   },
   {
-    op: 'graph.MessagePassing (layer)', label: 'mean, linear messages, tanh',
+    op: 'graph.MessagePassing (layer)', label: 'mean, linear messages, tanh', fixedRows: 'one row per node of the graph',
     make: () => {
       const g = smallGraph();
       const l = new sg.graph.MessagePassing(3, 4, { message: new sg.nn.Linear(3, 4), aggregate: 'mean', activation: 'tanh' });
@@ -210,7 +260,7 @@ export const layerTable: LayerCase[] = [
     },
   },
   {
-    op: 'graph.MessagePassing (layer)', label: 'max, linear messages',
+    op: 'graph.MessagePassing (layer)', label: 'max, linear messages', fixedRows: 'one row per node of the graph',
     make: () => {
       const g = smallGraph();
       const l = new sg.graph.MessagePassing(3, 4, { message: new sg.nn.Linear(3, 4), aggregate: 'max' });
@@ -218,7 +268,7 @@ export const layerTable: LayerCase[] = [
     },
   },
   {
-    op: 'graph.MessagePassing (layer)', label: 'per-edge messages [h_u, h_v]·W, custom aggregation (sum + mean)',
+    op: 'graph.MessagePassing (layer)', label: 'per-edge messages [h_u, h_v]·W, custom aggregation (sum + mean)', fixedRows: 'one row per node of the graph',
     make: () => {
       const g = smallGraph();
       const w = new sg.nn.Linear(6, 4);
