@@ -19,7 +19,8 @@
 // are printed and kept in results.meta.json's quiet counts.
 // After the rounds (all workers gone): cold start, in fresh processes, and the shipped sizes
 // (bench/cold-start.mjs), then BPE encode throughput against gpt-tokenizer and tiktoken in a
-// fresh process (bench/tokenizer.mjs). results.json is the array of rows the issues specify; the run's
+// fresh process (bench/tokenizer.mjs), and LSTM language-model training against TF.js-layers'
+// LSTM (wasm and cpu backends) in fresh processes of its own (bench/lstm.mjs). results.json is the array of rows the issues specify; the run's
 // machine, versions and quiet counts go to results.meta.json beside it.
 // `node bench/readme-table.mjs` turns it into the README's table.
 import { fork } from 'node:child_process';
@@ -32,6 +33,7 @@ import { makeRows, printTable } from './report.mjs';
 import { coldStart, shippedSizes, versions } from './cold-start.mjs';
 import { QUIET_CORES, cpuModel, cpuSnapshot, otherCores, waitQuiet } from './machine.mjs';
 import { tokenizerResultRows } from './tokenizer.mjs';
+import { lstmResultRows } from './lstm.mjs';
 import { energyResultRows } from './energy.mjs';
 import { graphResultRows } from './graph.mjs';
 import { transformerResultRows } from './transformer.mjs';
@@ -193,6 +195,10 @@ async function main() {
   // BENCH_TOKENIZER=0 skips it.
   if (process.env.BENCH_TOKENIZER !== '0') log('tokenizer: BPE encode against gpt-tokenizer and tiktoken...');
   const tokenizerRows = process.env.BENCH_TOKENIZER === '0' ? [] : await tokenizerResultRows(log);
+  // LSTM training throughput against TF.js-layers (bench/lstm.mjs, alone: `node bench/lstm.mjs`);
+  // BENCH_LSTM=0 skips it.
+  if (process.env.BENCH_LSTM !== '0') log('lstm: LSTM language-model training against TF.js-layers (wasm and cpu)...');
+  const lstmRows = process.env.BENCH_LSTM === '0' ? [] : await lstmResultRows(log);
   // Sparse aggregation (SpMM) against TF.js's sparse segment ops and a dense matmul
   // (bench/graph.mjs, alone: `node bench/graph.mjs`); BENCH_GRAPH=0 skips it.
   if (process.env.BENCH_GRAPH !== '0') log('graph: SpMM against TF.js sparse/segment ops and dense matmul...');
@@ -213,7 +219,7 @@ async function main() {
       waited_s: Math.round(stats.waitedMs / 1000), other_cores_per_round: otherPerRound,
     },
   };
-  const rows = [...makeRows(simdgradRuns, peers, { cold, sizes }), ...tokenizerRows, ...graphRows, ...energyRows, ...transformerRows];
+  const rows = [...makeRows(simdgradRuns, peers, { cold, sizes }), ...tokenizerRows, ...lstmRows, ...graphRows, ...energyRows, ...transformerRows];
   writeFileSync(fileURLToPath(new URL('results.json', import.meta.url)), JSON.stringify(rows, null, 2) + '\n');
   writeFileSync(fileURLToPath(new URL('results.meta.json', import.meta.url)), JSON.stringify(meta, null, 2) + '\n');
   console.log('');

@@ -1,0 +1,285 @@
+// LSTM language-model training throughput, tokens/s: simdgrad against TF.js-layers' LSTM on
+// its wasm and cpu backends, in one run: `node bench/lstm.mjs` (after `npm run build:if-stale`;
+// `--json` prints the rows as JSON instead of a table; run.mjs uses that). BENCH_ROUNDS sets
+// the rounds (default 5).
+//
+// The model, the same in both libraries: LSTM(256, 256) → LSTM(256, 256) → Dense(256, 1000) at
+// every step, softmax cross-entropy against a class per step (a language model's head over a
+// vocabulary of 1,000), Adam (lr 1e-3). Batch 32 × T = 64, so one training step is 2,048
+// tokens; tokens/s = 2048 / seconds per step. The inputs are random vectors (N(0, 1), [32, 64,
+// 256]) standing for embedded tokens, and the targets random classes, both seeded and drawn
+// fresh each step: the figure is the speed of the arithmetic. There is no embedding layer
+// because TF.js' wasm backend cannot train one (no UnsortedSegmentSum kernel for the gather's
+// gradient); an embedding's lookup and scatter-add are a small share of this step anyway.
+// No state is carried between steps (each window starts from zeros), in both libraries.
+// TF.js' LSTM takes glorotUniform recurrent weights instead of its default orthogonal ones:
+// that initialiser needs the chained Tensor methods that only the @tensorflow/tfjs union
+// package registers (tfjs-core alone throws "rMat.flatten is not a function"); the init does
+// not change the speed.
+// One timed call = one whole step: batch tensors built, forward, backward, optimizer update,
+// loss read back.
+//
+// Each library runs in its own process (this file with --worker <lib> --threads <n>), like
+// run.mjs: simdgrad (the build that loads by default) with 1 thread and with 2, TF.js wasm
+// (one thread: it disables threads in Node) and TF.js cpu. This process drives them round by
+// round (every library takes one sample batch per round, in turn), so a busy phase of the
+// shared machine hits all of them; medians and interquartile spreads are over all samples.
+// Other processes' CPU use per round is recorded (bench/machine.mjs), not corrected for.
+import { fork } from 'node:child_process';
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Measurement } from './measure.mjs';
+import { cpuSnapshot, otherCores } from './machine.mjs';
+
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
+const ROUND_MS = 1000; // per library and round; a step slower than 250 ms is one sample per round
+const VOCAB = 1000;
+const EMBED = 256;
+const HIDDEN = 256;
+const LAYERS = 2;
+const BATCH = 32;
+const T = 64;
+const TOKENS = BATCH * T;
+const CASE = `LSTM train: ${LAYERS}-layer LSTM(${EMBED} -> ${HIDDEN}) + Dense(${VOCAB}) + softmax CE, batch ${BATCH} x T ${T}, Adam`;
+const log = (s) => process.stderr.write(`${s}\n`);
+
+/** Seeded batches: inputs [BATCH·T·EMBED] ~ N(0, 1) and targets [BATCH·T] in [0, VOCAB), the same for every library. */
+function batchStream(seed) {
+  let s = seed >>> 0;
+  const u = () => {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    return (s + 0.5) / 4294967296;
+  };
+  return () => {
+    const x = new Float32Array(TOKENS * EMBED);
+    for (let i = 0; i < x.length; i += 2) {
+      // Box-Muller: two normals per pair of uniforms.
+      const r = Math.sqrt(-2 * Math.log(u()));
+      const a = 2 * Math.PI * u();
+      x[i] = r * Math.cos(a);
+      x[i + 1] = r * Math.sin(a);
+    }
+    const y = new Int32Array(TOKENS);
+    for (let i = 0; i < TOKENS; i++) y[i] = Math.floor(u() * VOCAB);
+    return { x, y };
+  };
+}
+
+function simdgradStep(sg) {
+  sg.manualSeed(1);
+  const lstm = new sg.nn.LSTM(EMBED, HIDDEN, { numLayers: LAYERS });
+  const head = new sg.nn.Linear(HIDDEN, VOCAB);
+  const params = [...lstm.parameters(), ...head.parameters()];
+  const opt = new sg.optim.Adam(params, { lr: 1e-3 });
+  const next = batchStream(7);
+  return () => {
+    const { x, y } = next();
+    const xs = sg.tensor(x, [BATCH, T, EMBED]);
+    const ys = sg.tensor(y, [TOKENS]);
+    const out = lstm.forward(xs).output;
+    const loss = sg.crossEntropy(sg.reshape(head.forward(out), [TOKENS, VOCAB]), ys);
+    opt.zeroGrad();
+    sg.backward(loss);
+    opt.step();
+    sg.dispose(xs, ys);
+    return loss.item();
+  };
+}
+
+function tfjsStep(tf) {
+  const model = tf.sequential();
+  for (let l = 0; l < LAYERS; l++) {
+    model.add(tf.layers.lstm({
+      units: HIDDEN, returnSequences: true, recurrentInitializer: 'glorotUniform', ...(l === 0 ? { inputShape: [T, EMBED] } : {}),
+    }));
+  }
+  model.add(tf.layers.dense({ units: VOCAB }));
+  const opt = tf.train.adam(1e-3);
+  const next = batchStream(7);
+  return () => {
+    const { x, y } = next();
+    const cost = tf.tidy(() => {
+      const xs = tf.tensor3d(x, [BATCH, T, EMBED]);
+      const ys = tf.oneHot(tf.tensor1d(y, 'int32'), VOCAB);
+      return opt.minimize(() => {
+        const logits = tf.reshape(model.apply(xs, { training: true }), [TOKENS, VOCAB]);
+        return tf.losses.softmaxCrossEntropy(ys, logits);
+      }, true);
+    });
+    const loss = cost.dataSync()[0];
+    cost.dispose();
+    return loss;
+  };
+}
+
+/** TF.js core + layers with one backend ('wasm' or 'cpu') selected (as bench/suite.mjs does). */
+async function loadTfjs(backend) {
+  const tf = await import('@tensorflow/tfjs-core');
+  const layers = await import('@tensorflow/tfjs-layers');
+  const info = { version: tf.version_core, backend, threads: 1 };
+  if (backend === 'wasm') {
+    const wasm = await import('@tensorflow/tfjs-backend-wasm');
+    const require = createRequire(import.meta.url);
+    wasm.setWasmPaths(join(require.resolve('@tensorflow/tfjs-backend-wasm/package.json'), '..', 'dist') + '/');
+    if (!(await tf.setBackend('wasm'))) throw new Error('the TF.js wasm backend did not initialise');
+    info.threads = wasm.getThreadsCount();
+    info.simd = tf.env().getBool('WASM_HAS_SIMD_SUPPORT');
+  } else {
+    await import('@tensorflow/tfjs-backend-cpu');
+    if (!(await tf.setBackend('cpu'))) throw new Error('the TF.js cpu backend did not initialise');
+  }
+  tf.enableProdMode();
+  return { tf: { ...tf, layers: layers.layers, sequential: layers.sequential }, info };
+}
+
+/** Worker side: prepare (build the model, probe one step), round, finish. */
+function serve(lib, threads) {
+  let m = null;
+  let losses = [];
+  let info = null;
+  let error = null;
+  let sink = 0;
+  process.on('message', async (msg) => {
+    try {
+      if (msg.cmd === 'prepare') {
+        let step;
+        if (lib === 'simdgrad') {
+          const sg = await import('../dist/index.js');
+          sg.setThreads(threads);
+          if (threads > 1) await sg.startThreads();
+          info = { build: sg.build(), threads: sg.getThreads() };
+          step = simdgradStep(sg);
+        } else {
+          const t = await loadTfjs(lib === 'tfjs-wasm' ? 'wasm' : 'cpu');
+          info = t.info;
+          step = tfjsStep(t.tf);
+        }
+        // One untimed step first: creates Adam's state and compiles the JS paths.
+        losses.push(step());
+        m = new Measurement(`${CASE} [${lib}]`, () => { sink += step(); }, { work: TOKENS, scale: 1 });
+        process.send({ info });
+      } else if (msg.cmd === 'round') {
+        if (m !== null) await m.round(ROUND_MS);
+        process.send('done');
+      } else if (msg.cmd === 'finish') {
+        process.send({ lib, info, error, result: m?.result() ?? null, firstLoss: losses[0], sink });
+        process.disconnect();
+      }
+    } catch (err) {
+      error = err.message;
+      m = null;
+      log(`${lib}: ${err.message}`);
+      process.send(msg.cmd === 'prepare' ? { info, error } : 'done');
+    }
+  });
+}
+
+function startWorker(lib, threads) {
+  const proc = fork(fileURLToPath(import.meta.url), ['--worker', lib, '--threads', String(threads)], {
+    // The workers' stdout goes to stderr: with --json, stdout carries only the result.
+    env: { ...process.env, SIMDGRAD_THREADS: String(threads) }, stdio: ['ignore', 2, 2, 'ipc'],
+  });
+  return {
+    lib, threads, pid: proc.pid,
+    ask: (msg) => new Promise((resolve) => {
+      const done = (answer) => {
+        proc.off('message', done);
+        proc.off('exit', gone);
+        resolve(answer);
+      };
+      const gone = () => done(null);
+      proc.on('message', done);
+      proc.on('exit', gone);
+      if (proc.connected) proc.send(msg);
+      else done(null);
+    }),
+  };
+}
+
+export async function lstmBench() {
+  const workers = [startWorker('simdgrad', 1), startWorker('simdgrad', 2), startWorker('tfjs-wasm', 1), startWorker('tfjs-cpu', 1)];
+  for (const w of workers) {
+    const started = performance.now();
+    const answer = await w.ask({ cmd: 'prepare' });
+    log(`lstm bench: ${w.lib} (${w.threads} thread${w.threads > 1 ? 's' : ''}) ready in ${((performance.now() - started) / 1000).toFixed(1)} s` +
+      `${answer?.error ? `: ${answer.error}` : ''}`);
+  }
+  const pids = [process.pid, ...workers.map((w) => w.pid)];
+  const busy = [];
+  for (let r = 1; r <= ROUNDS; r++) {
+    const a = cpuSnapshot(pids);
+    for (const w of workers) await w.ask({ cmd: 'round' });
+    const others = otherCores(a, cpuSnapshot(pids));
+    if (others !== null) busy.push(Number(others.toFixed(2)));
+    log(`lstm bench: round ${r}/${ROUNDS}${others === null ? '' : `, other processes used ${others.toFixed(2)} cores`}`);
+  }
+  const results = [];
+  for (const w of workers) results.push({ threads: w.threads, ...(await w.ask({ cmd: 'finish' }) ?? { lib: w.lib, error: 'worker ended' }) });
+  const round = (v, d = 4) => (v === null || v === undefined ? null : Number(v.toPrecision(d)));
+  const peer = (lib) => results.find((x) => x.lib === lib)?.result ?? null;
+  const [wasm, cpu] = [peer('tfjs-wasm'), peer('tfjs-cpu')];
+  const rows = results.filter((x) => x.lib === 'simdgrad').map((x) => ({
+    case: CASE, unit: 'tokens/s',
+    simdgrad: round(x.result?.value),
+    'tfjs-wasm': round(wasm?.value), 'tfjs-cpu': round(cpu?.value),
+    ratio_vs_wasm: x.result && wasm ? round(x.result.value / wasm.value, 3) : null,
+    ratio_vs_cpu: x.result && cpu ? round(x.result.value / cpu.value, 3) : null,
+    spread: round(x.result?.spread, 2),
+    spread_peers: { 'tfjs-wasm': round(wasm?.spread, 2), 'tfjs-cpu': round(cpu?.spread, 2) },
+    samples: { simdgrad: x.result?.samples ?? 0, 'tfjs-wasm': wasm?.samples ?? 0, 'tfjs-cpu': cpu?.samples ?? 0 },
+    build: x.info?.build ?? null, threads: x.threads,
+    note: [
+      `random N(0, 1) inputs [${BATCH}, ${T}, ${EMBED}] and random targets, fresh each step, no embedding, no carried state; ${TOKENS} tokens per step; first-step loss ${round(x.firstLoss, 4)} (ln ${VOCAB} = ${Math.log(VOCAB).toFixed(3)})`,
+      'simdgrad: nn.LSTM(numLayers 2).output -> nn.Linear -> crossEntropy -> zeroGrad/backward/step, loss.item()',
+      'TF.js: tf.sequential(layers.lstm x2 (returnSequences), layers.dense).apply inside tf.train.adam.minimize(softmaxCrossEntropy), cost.dataSync()',
+      x.threads > 1 ? `simdgrad: setThreads(${x.threads}); TF.js: one thread` : null,
+      ...results.filter((p) => p.error).map((p) => `${p.lib} failed: ${p.error}`),
+      'bench/lstm.mjs',
+    ].filter(Boolean).join(' | '),
+  }));
+  const single = rows.find((x) => x.threads === 1)?.simdgrad;
+  for (const row of rows) if (row.threads > 1) row.speedup_vs_1_thread = single && row.simdgrad ? round(row.simdgrad / single, 3) : null;
+  return { rows, meta: { rounds: ROUNDS, other_cores_per_round: busy, peers: results.filter((x) => x.lib !== 'simdgrad').map((x) => ({ lib: x.lib, info: x.info })) } };
+}
+
+/** For run.mjs: the bench in a fresh process, as rows of results.json. */
+export async function lstmResultRows(log = () => {}) {
+  const { execFile } = await import('node:child_process');
+  const stdout = await new Promise((resolve) => {
+    execFile(process.execPath, [fileURLToPath(import.meta.url), '--json'], { maxBuffer: 1 << 24 }, (err, out, errOut) => {
+      if (errOut) log(errOut.trimEnd());
+      if (err) {
+        log(`lstm bench failed: ${err.message}`);
+        resolve(null);
+      } else {
+        resolve(out);
+      }
+    });
+  });
+  return stdout === null ? [] : JSON.parse(stdout).rows;
+}
+
+function printRows({ rows, meta }) {
+  const f = (v) => (v === null ? '-' : v.toFixed(0));
+  const r = (v) => (v === null ? '-' : `${v.toFixed(2)}x`);
+  console.log(`${CASE}; tokens/s, medians over ${meta.rounds} alternating rounds (IQR / median in brackets)`);
+  for (const row of rows) {
+    console.log(`simdgrad ${row.build}, ${row.threads} thread(s): ${f(row.simdgrad)} (${row.spread}%, ${row.samples.simdgrad} samples)` +
+      ` | TF.js wasm ${f(row['tfjs-wasm'])} (${row.spread_peers['tfjs-wasm']}%, ${row.samples['tfjs-wasm']}) -> ${r(row.ratio_vs_wasm)}` +
+      ` | TF.js cpu ${f(row['tfjs-cpu'])} (${row.spread_peers['tfjs-cpu']}%, ${row.samples['tfjs-cpu']}) -> ${r(row.ratio_vs_cpu)}`);
+  }
+  console.log(`notes: ${rows[0]?.note}`);
+  for (const p of meta.peers) if (p.info) console.log(`${p.lib}: TF.js ${p.info.version}${p.info.backend === 'wasm' ? `, SIMD ${p.info.simd}, threads ${p.info.threads}` : ''}`);
+  if (meta.other_cores_per_round.length) console.log(`Other processes' cores per round: ${meta.other_cores_per_round.join(', ')}.`);
+}
+
+const workerArg = process.argv.indexOf('--worker');
+if (workerArg >= 0) {
+  const t = process.argv.indexOf('--threads');
+  serve(process.argv[workerArg + 1], t >= 0 ? Number(process.argv[t + 1]) : 1);
+} else if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+  const result = await lstmBench();
+  if (process.argv.includes('--json')) console.log(JSON.stringify(result));
+  else printRows(result);
+}
