@@ -37,6 +37,8 @@ export const parts = [
   },
 ];
 
+const SOURCE_FILE = /\.(ts|mts|cts|js|mjs|cjs|json)$/;
+
 function mtime(path) {
   try {
     return statSync(path).mtimeMs;
@@ -56,6 +58,8 @@ function newest(path) {
   if (!top.isDirectory()) return top.mtimeMs;
   let t = 0;
   for (const rel of readdirSync(path, { recursive: true })) {
+    // What examples write (examples/NAME/out/*.png) is output, not source.
+    if (!SOURCE_FILE.test(String(rel))) continue;
     const st = statSync(join(path, String(rel)), { throwIfNoEntry: false });
     if (st?.isFile() && st.mtimeMs > t) t = st.mtimeMs;
   }

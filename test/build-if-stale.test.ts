@@ -39,6 +39,9 @@ describe('build-if-stale', () => {
     expect(why()).toBe('changed since the last build: src'); // b.js is still older
     touch('dist/b.js', 4000);
     expect(why()).toBeNull();
+    // A picture an example wrote under its folder is output, not a source.
+    touch('src/out/picture.png', 5000);
+    expect(why()).toBeNull();
     // A directory's own time (a temporary file came and went) is not a change of the sources.
     writeFileSync(join(dir, 'src/core/tmp'), '');
     rmSync(join(dir, 'src/core/tmp'));
