@@ -15,12 +15,7 @@
 // Each library runs in its own process (--worker <lib> --threads <n>): simdgrad with 1 and 2
 // threads, TF.js wasm (one thread in Node) and TF.js cpu; rounds alternate between them so a
 // busy phase of the shared machine hits each. Medians and IQR/median spreads over all samples.
-import { fork } from 'node:child_process';
-import { createRequire } from 'node:module';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { Measurement } from './measure.mjs';
-import { cpuSnapshot, otherCores } from './machine.mjs';
+import { freshProcessRows, loadSimdgrad, loadTfjs, main, runWorkers, sig } from './processes.mjs';
 import { PIXELS, loadAllDigits } from '../examples/mnist-data.mjs';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
@@ -31,7 +26,6 @@ const BATCH = 64;
 const POOL = 1024;
 const LR = 0.05;
 const CASE = `RBM CD-1 update: ${VISIBLE}x${HIDDEN}, batch ${BATCH}`;
-const log = (s) => process.stderr.write(`${s}\n`);
 
 /** POOL/BATCH batches of binarised digits, the same for every library. */
 function digitBatches() {
@@ -73,97 +67,19 @@ function tfjsStep(tf) {
   };
 }
 
-async function loadTfjs(backend) {
-  const tf = await import('@tensorflow/tfjs-core');
-  const info = { version: tf.version_core, backend, threads: 1 };
-  if (backend === 'wasm') {
-    const wasm = await import('@tensorflow/tfjs-backend-wasm');
-    const require = createRequire(import.meta.url);
-    wasm.setWasmPaths(join(require.resolve('@tensorflow/tfjs-backend-wasm/package.json'), '..', 'dist') + '/');
-    if (!(await tf.setBackend('wasm'))) throw new Error('the TF.js wasm backend did not initialise');
-    info.threads = wasm.getThreadsCount();
-  } else {
-    await import('@tensorflow/tfjs-backend-cpu');
-    if (!(await tf.setBackend('cpu'))) throw new Error('the TF.js cpu backend did not initialise');
-  }
-  tf.enableProdMode();
-  return { tf, info };
-}
-
-/** Worker: prepare (model, one untimed step), round, finish. */
-function serve(lib, threads) {
-  let m = null;
-  let info = null;
-  let error = null;
-  let first = null;
-  let sink = 0;
-  process.on('message', async (msg) => {
-    try {
-      if (msg.cmd === 'prepare') {
-        let step;
-        if (lib === 'simdgrad') {
-          const sg = await import('../dist/index.js');
-          sg.setThreads(threads);
-          if (threads > 1) await sg.startThreads();
-          info = { build: sg.build(), threads: sg.getThreads() };
-          step = simdgradStep(sg);
-        } else {
-          const t = await loadTfjs(lib === 'tfjs-wasm' ? 'wasm' : 'cpu');
-          info = t.info;
-          step = tfjsStep(t.tf);
-        }
-        first = step();
-        m = new Measurement(`${CASE} [${lib}]`, () => { sink += step(); }, { work: 1, scale: 1 });
-        process.send({ info });
-      } else if (msg.cmd === 'round') {
-        if (m !== null) await m.round(ROUND_MS);
-        process.send('done');
-      } else if (msg.cmd === 'finish') {
-        process.send({ lib, info, error, result: m?.result() ?? null, first, sink });
-        process.disconnect();
-      }
-    } catch (err) {
-      error = err.message;
-      m = null;
-      log(`${lib}: ${err.message}`);
-      process.send(msg.cmd === 'prepare' ? { info, error } : 'done');
-    }
-  });
-}
-
-function startWorker(lib, threads) {
-  const proc = fork(fileURLToPath(import.meta.url), ['--worker', lib, '--threads', String(threads)], {
-    env: { ...process.env, SIMDGRAD_THREADS: String(threads) }, stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-  });
-  const ask = (msg) => new Promise((resolve) => {
-    const finish = (answer) => { proc.off('message', finish); proc.off('exit', gone); resolve(answer); };
-    const gone = () => finish(null);
-    proc.on('message', finish);
-    proc.on('exit', gone);
-    if (proc.connected) proc.send(msg);
-    else finish(null);
-  });
-  return { lib, threads, pid: proc.pid, ask };
+async function setup(lib, threads) {
+  const { step, info } = lib === 'simdgrad'
+    ? await loadSimdgrad(threads).then(({ sg, info }) => ({ step: simdgradStep(sg), info }))
+    : await loadTfjs(lib === 'tfjs-wasm' ? 'wasm' : 'cpu').then(({ tf, info }) => ({ step: tfjsStep(tf), info }));
+  // One untimed step first; its reconstruction error goes in the note.
+  const first = step();
+  return { info, cases: { step: { label: CASE, fn: step, work: 1 } }, extra: { first } };
 }
 
 export async function energyBench() {
-  const workers = [startWorker('simdgrad', 1), startWorker('simdgrad', 2), startWorker('tfjs-wasm', 1), startWorker('tfjs-cpu', 1)];
-  for (const w of workers) {
-    const answer = await w.ask({ cmd: 'prepare' });
-    log(`energy bench: ${w.lib} (${w.threads} thread${w.threads > 1 ? 's' : ''}) ready${answer?.error ? `: ${answer.error}` : ''}`);
-  }
-  const pids = [process.pid, ...workers.map((w) => w.pid)];
-  const busy = [];
-  for (let r = 1; r <= ROUNDS; r++) {
-    const before = cpuSnapshot(pids);
-    for (const w of workers) await w.ask({ cmd: 'round' });
-    const others = otherCores(before, cpuSnapshot(pids));
-    if (others !== null) busy.push(Number(others.toFixed(2)));
-    log(`energy bench: round ${r}/${ROUNDS}${others === null ? '' : `, other processes used ${others.toFixed(2)} cores`}`);
-  }
-  const results = [];
-  for (const w of workers) results.push({ threads: w.threads, ...(await w.ask({ cmd: 'finish' }) ?? { lib: w.lib, error: 'worker ended' }) });
-  const round = (v, d = 4) => (v === null || v === undefined ? null : Number(v.toPrecision(d)));
+  const { results: answers, busy } = await runWorkers(import.meta.url, 'energy', ROUNDS);
+  const results = answers.map((a) => ({ lib: a.lib, threads: a.threads, info: a.info, result: a.results.step ?? null, error: a.errors.all ?? a.errors.step ?? null, first: a.extra?.first }));
+  const round = sig;
   const peer = (lib) => results.find((x) => x.lib === lib)?.result ?? null;
   const [wasm, cpu] = [peer('tfjs-wasm'), peer('tfjs-cpu')];
   const rows = results.filter((x) => x.lib === 'simdgrad').map((x) => ({
@@ -191,15 +107,8 @@ export async function energyBench() {
 }
 
 /** For run.mjs: the bench in a fresh process, as rows of results.json. */
-export async function energyResultRows(log = () => {}) {
-  const { execFile } = await import('node:child_process');
-  const stdout = await new Promise((resolve) => {
-    execFile(process.execPath, [fileURLToPath(import.meta.url), '--json'], { maxBuffer: 1 << 24 }, (err, out, errOut) => {
-      if (errOut) log(errOut.trimEnd());
-      if (err) { log(`energy bench failed: ${err.message}`); resolve(null); } else resolve(out);
-    });
-  });
-  return stdout === null ? [] : JSON.parse(stdout).rows;
+export function energyResultRows(progress = () => {}) {
+  return freshProcessRows(import.meta.url, 'energy', progress);
 }
 
 function printRows({ rows, meta }) {
@@ -215,12 +124,4 @@ function printRows({ rows, meta }) {
   if (meta.other_cores_per_round.length) console.log(`Other processes' cores per round: ${meta.other_cores_per_round.join(', ')}.`);
 }
 
-const workerArg = process.argv.indexOf('--worker');
-if (workerArg >= 0) {
-  const t = process.argv.indexOf('--threads');
-  serve(process.argv[workerArg + 1], t >= 0 ? Number(process.argv[t + 1]) : 1);
-} else if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
-  const result = await energyBench();
-  if (process.argv.includes('--json')) console.log(JSON.stringify(result));
-  else printRows(result);
-}
+await main(import.meta.url, { setup, roundMs: ROUND_MS, bench: energyBench, print: printRows });

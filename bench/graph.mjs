@@ -19,18 +19,12 @@
 // Each library runs in its own process, as in bench/lstm.mjs: simdgrad with 1 thread and 2,
 // TF.js wasm (one thread in Node) and TF.js cpu. Rounds alternate between them; medians and
 // interquartile spreads are over all samples of all rounds.
-import { fork } from 'node:child_process';
-import { createRequire } from 'node:module';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { Measurement } from './measure.mjs';
-import { cpuSnapshot, otherCores } from './machine.mjs';
+import { freshProcessRows, loadSimdgrad, loadTfjs, main, runWorkers, sig } from './processes.mjs';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 4);
 const ROUND_MS = 600;
 const F = 64;
 const GRAPHS = { large: { nodes: 100_000, edges: 1_000_000 }, small: { nodes: 4096, edges: 40_960 }, tiny: { nodes: 128, edges: 1280 } };
-const log = (s) => process.stderr.write(`${s}\n`);
 
 /** A random graph as CSR sorted by target: indptr, sources (per entry), targets (per entry). */
 function randomGraph({ nodes, edges }, seed) {
@@ -153,115 +147,17 @@ function tfjsCases(tf, backend) {
   return cases;
 }
 
-async function loadTfjs(backend) {
-  const tf = await import('@tensorflow/tfjs-core');
-  const info = { version: tf.version_core, backend, threads: 1 };
-  if (backend === 'wasm') {
-    const wasm = await import('@tensorflow/tfjs-backend-wasm');
-    const require = createRequire(import.meta.url);
-    wasm.setWasmPaths(join(require.resolve('@tensorflow/tfjs-backend-wasm/package.json'), '..', 'dist') + '/');
-    if (!(await tf.setBackend('wasm'))) throw new Error('the TF.js wasm backend did not initialise');
-    info.threads = wasm.getThreadsCount();
-  } else {
-    await import('@tensorflow/tfjs-backend-cpu');
-    if (!(await tf.setBackend('cpu'))) throw new Error('the TF.js cpu backend did not initialise');
-  }
-  tf.enableProdMode();
-  return { tf, info };
-}
-
-/** Worker side: prepare (build graphs, probe every case), round, finish. */
-function serve(lib, threads) {
-  let ms = {};
-  let info = null;
-  const errors = {};
-  process.on('message', async (msg) => {
-    if (msg.cmd === 'prepare') {
-      let cases;
-      try {
-        if (lib === 'simdgrad') {
-          const sg = await import('../dist/index.js');
-          sg.setThreads(threads);
-          if (threads > 1) await sg.startThreads();
-          info = { build: sg.build(), threads: sg.getThreads() };
-          cases = simdgradCases(sg);
-        } else {
-          const t = await loadTfjs(lib === 'tfjs-wasm' ? 'wasm' : 'cpu');
-          info = t.info;
-          cases = tfjsCases(t.tf, t.info.backend);
-        }
-        for (const c of CASES) {
-          if (cases[c.id] === undefined) continue;
-          try {
-            ms[c.id] = new Measurement(`${c.label} [${lib}]`, cases[c.id]);
-          } catch (err) {
-            errors[c.id] = err.message;
-          }
-        }
-      } catch (err) {
-        errors.all = err.message;
-        ms = {};
-      }
-      process.send({ info });
-    } else if (msg.cmd === 'round') {
-      for (const id of Object.keys(ms)) {
-        try {
-          await ms[id].round(ROUND_MS);
-        } catch (err) {
-          errors[id] = err.message;
-          delete ms[id];
-        }
-      }
-      process.send('done');
-    } else if (msg.cmd === 'finish') {
-      const results = {};
-      for (const [id, m] of Object.entries(ms)) results[id] = m.result();
-      process.send({ lib, threads, info, results, errors });
-      process.disconnect();
-    }
-  });
-}
-
-function startWorker(lib, threads) {
-  const proc = fork(fileURLToPath(import.meta.url), ['--worker', lib, '--threads', String(threads)], {
-    env: { ...process.env, SIMDGRAD_THREADS: String(threads) }, stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-  });
-  return {
-    lib, threads, pid: proc.pid,
-    ask: (msg) => new Promise((resolve) => {
-      const done = (answer) => {
-        proc.off('message', done);
-        proc.off('exit', gone);
-        resolve(answer);
-      };
-      const gone = () => done(null);
-      proc.on('message', done);
-      proc.on('exit', gone);
-      if (proc.connected) proc.send(msg);
-      else done(null);
-    }),
-  };
+async function setup(lib, threads) {
+  const { cases, info } = lib === 'simdgrad'
+    ? await loadSimdgrad(threads).then(({ sg, info }) => ({ cases: simdgradCases(sg), info }))
+    : await loadTfjs(lib === 'tfjs-wasm' ? 'wasm' : 'cpu').then(({ tf, info }) => ({ cases: tfjsCases(tf, info.backend), info }));
+  // ms per call (no work figure): the rows compare times.
+  return { info, cases: Object.fromEntries(CASES.filter((c) => cases[c.id] !== undefined).map((c) => [c.id, { label: c.label, fn: cases[c.id] }])) };
 }
 
 export async function graphBench() {
-  const workers = [startWorker('simdgrad', 1), startWorker('simdgrad', 2), startWorker('tfjs-wasm', 1), startWorker('tfjs-cpu', 1)];
-  for (const w of workers) {
-    const t0 = performance.now();
-    await w.ask({ cmd: 'prepare' });
-    log(`graph bench: ${w.lib} (${w.threads} thread${w.threads > 1 ? 's' : ''}) ready in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
-  }
-  const pids = [process.pid, ...workers.map((w) => w.pid)];
-  const busy = [];
-  for (let r = 1; r <= ROUNDS; r++) {
-    const a = cpuSnapshot(pids);
-    for (const w of workers) await w.ask({ cmd: 'round' });
-    const others = otherCores(a, cpuSnapshot(pids));
-    if (others !== null) busy.push(Number(others.toFixed(2)));
-    log(`graph bench: round ${r}/${ROUNDS}${others === null ? '' : `, other processes used ${others.toFixed(2)} cores`}`);
-  }
-  const results = [];
-  for (const w of workers) results.push((await w.ask({ cmd: 'finish' })) ?? { lib: w.lib, threads: w.threads, results: {}, errors: { all: 'worker ended' } });
-  const round = (v, d = 4) => (v === null || v === undefined ? null : Number(v.toPrecision(d)));
+  const { results, busy } = await runWorkers(import.meta.url, 'graph', ROUNDS);
+  const round = sig;
   const peer = (lib, id) => results.find((x) => x.lib === lib)?.results[id] ?? null;
   const rows = [];
   for (const c of CASES) {
@@ -291,18 +187,8 @@ export async function graphBench() {
 }
 
 /** For run.mjs: the bench in a fresh process, as rows of results.json. */
-export async function graphResultRows(log = () => {}) {
-  const { execFile } = await import('node:child_process');
-  const stdout = await new Promise((resolve) => {
-    execFile(process.execPath, [fileURLToPath(import.meta.url), '--json'], { maxBuffer: 1 << 24 }, (err, out, errOut) => {
-      if (errOut) log(errOut.trimEnd());
-      if (err) {
-        log(`graph bench failed: ${err.message}`);
-        resolve(null);
-      } else resolve(out);
-    });
-  });
-  return stdout === null ? [] : JSON.parse(stdout).rows;
+export function graphResultRows(progress = () => {}) {
+  return freshProcessRows(import.meta.url, 'graph', progress);
 }
 
 function printRows({ rows, meta }) {
@@ -317,12 +203,4 @@ function printRows({ rows, meta }) {
   if (meta.other_cores_per_round.length) console.log(`Other processes' cores per round: ${meta.other_cores_per_round.join(', ')}.`);
 }
 
-const workerArg = process.argv.indexOf('--worker');
-if (workerArg >= 0) {
-  const t = process.argv.indexOf('--threads');
-  serve(process.argv[workerArg + 1], t >= 0 ? Number(process.argv[t + 1]) : 1);
-} else if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
-  const result = await graphBench();
-  if (process.argv.includes('--json')) console.log(JSON.stringify(result));
-  else printRows(result);
-}
+await main(import.meta.url, { setup, roundMs: ROUND_MS, bench: graphBench, print: printRows });

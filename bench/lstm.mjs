@@ -25,12 +25,7 @@
 // round (every library takes one sample batch per round, in turn), so a busy phase of the
 // shared machine hits all of them; medians and interquartile spreads are over all samples.
 // Other processes' CPU use per round is recorded (bench/machine.mjs), not corrected for.
-import { fork } from 'node:child_process';
-import { createRequire } from 'node:module';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { Measurement } from './measure.mjs';
-import { cpuSnapshot, otherCores } from './machine.mjs';
+import { freshProcessRows, loadSimdgrad, loadTfjs, main, runWorkers, sig } from './processes.mjs';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 const ROUND_MS = 1000; // per library and round; a step slower than 250 ms is one sample per round
@@ -42,7 +37,6 @@ const BATCH = 32;
 const T = 64;
 const TOKENS = BATCH * T;
 const CASE = `LSTM train: ${LAYERS}-layer LSTM(${EMBED} -> ${HIDDEN}) + Dense(${VOCAB}) + softmax CE, batch ${BATCH} x T ${T}, Adam`;
-const log = (s) => process.stderr.write(`${s}\n`);
 
 /** Seeded batches: inputs [BATCH·T·EMBED] ~ N(0, 1) and targets [BATCH·T] in [0, VOCAB), the same for every library. */
 function batchStream(seed) {
@@ -113,110 +107,24 @@ function tfjsStep(tf) {
   };
 }
 
-/** TF.js core + layers with one backend ('wasm' or 'cpu') selected (as bench/suite.mjs does). */
-async function loadTfjs(backend) {
-  const tf = await import('@tensorflow/tfjs-core');
-  const layers = await import('@tensorflow/tfjs-layers');
-  const info = { version: tf.version_core, backend, threads: 1 };
-  if (backend === 'wasm') {
-    const wasm = await import('@tensorflow/tfjs-backend-wasm');
-    const require = createRequire(import.meta.url);
-    wasm.setWasmPaths(join(require.resolve('@tensorflow/tfjs-backend-wasm/package.json'), '..', 'dist') + '/');
-    if (!(await tf.setBackend('wasm'))) throw new Error('the TF.js wasm backend did not initialise');
-    info.threads = wasm.getThreadsCount();
-    info.simd = tf.env().getBool('WASM_HAS_SIMD_SUPPORT');
-  } else {
-    await import('@tensorflow/tfjs-backend-cpu');
-    if (!(await tf.setBackend('cpu'))) throw new Error('the TF.js cpu backend did not initialise');
+async function setup(lib, threads) {
+  if (lib === 'simdgrad') {
+    const { sg, info } = await loadSimdgrad(threads);
+    const step = simdgradStep(sg);
+    // One untimed step first: creates Adam's state; its loss goes in the note.
+    const firstLoss = step();
+    return { info, cases: { step: { label: CASE, fn: step, work: TOKENS } }, extra: { firstLoss } };
   }
-  tf.enableProdMode();
-  return { tf: { ...tf, layers: layers.layers, sequential: layers.sequential }, info };
-}
-
-/** Worker side: prepare (build the model, probe one step), round, finish. */
-function serve(lib, threads) {
-  let m = null;
-  let losses = [];
-  let info = null;
-  let error = null;
-  let sink = 0;
-  process.on('message', async (msg) => {
-    try {
-      if (msg.cmd === 'prepare') {
-        let step;
-        if (lib === 'simdgrad') {
-          const sg = await import('../dist/index.js');
-          sg.setThreads(threads);
-          if (threads > 1) await sg.startThreads();
-          info = { build: sg.build(), threads: sg.getThreads() };
-          step = simdgradStep(sg);
-        } else {
-          const t = await loadTfjs(lib === 'tfjs-wasm' ? 'wasm' : 'cpu');
-          info = t.info;
-          step = tfjsStep(t.tf);
-        }
-        // One untimed step first: creates Adam's state and compiles the JS paths.
-        losses.push(step());
-        m = new Measurement(`${CASE} [${lib}]`, () => { sink += step(); }, { work: TOKENS, scale: 1 });
-        process.send({ info });
-      } else if (msg.cmd === 'round') {
-        if (m !== null) await m.round(ROUND_MS);
-        process.send('done');
-      } else if (msg.cmd === 'finish') {
-        process.send({ lib, info, error, result: m?.result() ?? null, firstLoss: losses[0], sink });
-        process.disconnect();
-      }
-    } catch (err) {
-      error = err.message;
-      m = null;
-      log(`${lib}: ${err.message}`);
-      process.send(msg.cmd === 'prepare' ? { info, error } : 'done');
-    }
-  });
-}
-
-function startWorker(lib, threads) {
-  const proc = fork(fileURLToPath(import.meta.url), ['--worker', lib, '--threads', String(threads)], {
-    // The workers' stdout goes to stderr: with --json, stdout carries only the result.
-    env: { ...process.env, SIMDGRAD_THREADS: String(threads) }, stdio: ['ignore', 2, 2, 'ipc'],
-  });
-  return {
-    lib, threads, pid: proc.pid,
-    ask: (msg) => new Promise((resolve) => {
-      const done = (answer) => {
-        proc.off('message', done);
-        proc.off('exit', gone);
-        resolve(answer);
-      };
-      const gone = () => done(null);
-      proc.on('message', done);
-      proc.on('exit', gone);
-      if (proc.connected) proc.send(msg);
-      else done(null);
-    }),
-  };
+  const { tf, info, layers } = await loadTfjs(lib === 'tfjs-wasm' ? 'wasm' : 'cpu', { layers: true });
+  const step = tfjsStep({ ...tf, layers: layers.layers, sequential: layers.sequential });
+  const firstLoss = step();
+  return { info, cases: { step: { label: CASE, fn: step, work: TOKENS } }, extra: { firstLoss } };
 }
 
 export async function lstmBench() {
-  const workers = [startWorker('simdgrad', 1), startWorker('simdgrad', 2), startWorker('tfjs-wasm', 1), startWorker('tfjs-cpu', 1)];
-  for (const w of workers) {
-    const started = performance.now();
-    const answer = await w.ask({ cmd: 'prepare' });
-    log(`lstm bench: ${w.lib} (${w.threads} thread${w.threads > 1 ? 's' : ''}) ready in ${((performance.now() - started) / 1000).toFixed(1)} s` +
-      `${answer?.error ? `: ${answer.error}` : ''}`);
-  }
-  const pids = [process.pid, ...workers.map((w) => w.pid)];
-  const busy = [];
-  for (let r = 1; r <= ROUNDS; r++) {
-    const a = cpuSnapshot(pids);
-    for (const w of workers) await w.ask({ cmd: 'round' });
-    const others = otherCores(a, cpuSnapshot(pids));
-    if (others !== null) busy.push(Number(others.toFixed(2)));
-    log(`lstm bench: round ${r}/${ROUNDS}${others === null ? '' : `, other processes used ${others.toFixed(2)} cores`}`);
-  }
-  const results = [];
-  for (const w of workers) results.push({ threads: w.threads, ...(await w.ask({ cmd: 'finish' }) ?? { lib: w.lib, error: 'worker ended' }) });
-  const round = (v, d = 4) => (v === null || v === undefined ? null : Number(v.toPrecision(d)));
+  const { results: answers, busy } = await runWorkers(import.meta.url, 'lstm', ROUNDS);
+  const results = answers.map((a) => ({ lib: a.lib, threads: a.threads, info: a.info, result: a.results.step ?? null, error: a.errors.all ?? a.errors.step ?? null, firstLoss: a.extra?.firstLoss }));
+  const round = sig;
   const peer = (lib) => results.find((x) => x.lib === lib)?.result ?? null;
   const [wasm, cpu] = [peer('tfjs-wasm'), peer('tfjs-cpu')];
   const rows = results.filter((x) => x.lib === 'simdgrad').map((x) => ({
@@ -244,20 +152,8 @@ export async function lstmBench() {
 }
 
 /** For run.mjs: the bench in a fresh process, as rows of results.json. */
-export async function lstmResultRows(log = () => {}) {
-  const { execFile } = await import('node:child_process');
-  const stdout = await new Promise((resolve) => {
-    execFile(process.execPath, [fileURLToPath(import.meta.url), '--json'], { maxBuffer: 1 << 24 }, (err, out, errOut) => {
-      if (errOut) log(errOut.trimEnd());
-      if (err) {
-        log(`lstm bench failed: ${err.message}`);
-        resolve(null);
-      } else {
-        resolve(out);
-      }
-    });
-  });
-  return stdout === null ? [] : JSON.parse(stdout).rows;
+export function lstmResultRows(progress = () => {}) {
+  return freshProcessRows(import.meta.url, 'lstm', progress);
 }
 
 function printRows({ rows, meta }) {
@@ -274,12 +170,4 @@ function printRows({ rows, meta }) {
   if (meta.other_cores_per_round.length) console.log(`Other processes' cores per round: ${meta.other_cores_per_round.join(', ')}.`);
 }
 
-const workerArg = process.argv.indexOf('--worker');
-if (workerArg >= 0) {
-  const t = process.argv.indexOf('--threads');
-  serve(process.argv[workerArg + 1], t >= 0 ? Number(process.argv[t + 1]) : 1);
-} else if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
-  const result = await lstmBench();
-  if (process.argv.includes('--json')) console.log(JSON.stringify(result));
-  else printRows(result);
-}
+await main(import.meta.url, { setup, roundMs: ROUND_MS, bench: lstmBench, print: printRows });

@@ -4,9 +4,8 @@
 // simdgrad worker with more than one thread runs only the cases marked `threads: true`.
 // run.mjs drives the workers case by case and round by round, so every library collects
 // samples spread over the whole bench run.
-import { createRequire } from 'node:module';
-import { join } from 'node:path';
 import { Measurement } from './measure.mjs';
+import { loadTfjs as loadTfjsBackend } from './processes.mjs';
 import { peakKernel, PEAK_ITERS, PEAK_FLOPS_PER_CALL } from './peak.mjs';
 import { gemmCases } from './gemm.mjs';
 import { softmaxCases } from './softmax.mjs';
@@ -26,30 +25,9 @@ export const ROUND_BUDGET_MS = 200;
 const log = (s) => process.stderr.write(`${s}\n`);
 
 /** TF.js with one backend ('wasm' or 'cpu') registered and selected. */
-async function loadTfjs(backend) {
-  const tf = await import('@tensorflow/tfjs-core');
-  // tfjs-core registers no gradients by itself (the @tensorflow/tfjs union package does);
-  // the Node bundle of tfjs-layers registers all of them, which optimizer.minimize needs.
-  await import('@tensorflow/tfjs-layers');
-  const info = { version: tf.version_core, backend };
-  if (backend === 'wasm') {
-    const wasm = await import('@tensorflow/tfjs-backend-wasm');
-    // In Node the wasm backend finds its .wasm files only through setWasmPaths, given as a
-    // directory path with a trailing slash.
-    const require = createRequire(import.meta.url);
-    wasm.setWasmPaths(join(require.resolve('@tensorflow/tfjs-backend-wasm/package.json'), '..', 'dist') + '/');
-    if (!(await tf.setBackend('wasm'))) throw new Error('the TF.js wasm backend did not initialise');
-    info.threads = wasm.getThreadsCount();
-    info.simd = tf.env().getBool('WASM_HAS_SIMD_SUPPORT');
-    info.multithread = tf.env().getBool('WASM_HAS_MULTITHREAD_SUPPORT');
-  } else {
-    await import('@tensorflow/tfjs-backend-cpu');
-    if (!(await tf.setBackend('cpu'))) throw new Error('the TF.js cpu backend did not initialise');
-    info.threads = 1;
-  }
-  tf.enableProdMode(); // TF.js' fastest setting; also silences its "install tfjs-node" banner
-  return { tf, info };
-}
+// tfjs-core registers no gradients by itself (the @tensorflow/tfjs union package does); the
+// Node bundle of tfjs-layers registers all of them, which optimizer.minimize needs.
+const loadTfjs = (backend) => loadTfjsBackend(backend, { layers: true });
 
 export class Suite {
   /**
