@@ -12,14 +12,14 @@ const require = createRequire(import.meta.url);
 // src/ops/registry.ts); the tests run it from src/.
 const noOpTests = { 'globalThis.__SIMDGRAD_OP_TESTS__': 'false' };
 // minifySyntax folds the flag's branches away (whitespace and names stay readable in the node bundles).
-const common = { bundle: true, target: 'es2022', sourcemap: true, logLevel: 'warning', define: noOpTests, minifySyntax: true };
+// Maps carry positions only (stack traces and devtools name the src/ file and line), not the
+// sources again, which would double the package.
+const common = { bundle: true, target: 'es2022', sourcemap: true, sourcesContent: false, logLevel: 'warning', define: noOpTests, minifySyntax: true };
 
-// The node bundles are not minified: their maps carry positions only (stack traces name the
-// src/ file and line), not the sources again, which would double the package.
-await build({ ...common, entryPoints: ['src/index.ts'], outfile: 'dist/index.js', format: 'esm', platform: 'neutral', sourcesContent: false });
+await build({ ...common, entryPoints: ['src/index.ts'], outfile: 'dist/index.js', format: 'esm', platform: 'neutral'});
 // CommonJS has no import.meta.url: derive it from __filename so the wasm files are found.
 await build({
-  ...common, entryPoints: ['src/index.ts'], outfile: 'dist/index.cjs', format: 'cjs', platform: 'node', sourcesContent: false,
+  ...common, entryPoints: ['src/index.ts'], outfile: 'dist/index.cjs', format: 'cjs', platform: 'node',
   define: { ...noOpTests, 'import.meta.url': '__simdgrad_url' },
   banner: { js: 'const __simdgrad_url = require("url").pathToFileURL(__filename).href;' },
 });
@@ -30,6 +30,17 @@ await build({
   ...common, entryPoints: ['src/index.ts'], outfile: 'dist/index.browser.js', format: 'esm', platform: 'browser',
   minify: true, legalComments: 'none',
 });
+// simdgrad/onnx, a separate entry point: ONNX export carries a protobuf runtime and schema
+// (~75 kB minified) that most apps never need. It imports the library as 'simdgrad' (one copy of
+// Tensor and the registry), and bundles onnx-buf and @bufbuild/protobuf.
+const libraryAsPackage = {
+  name: 'library-as-package',
+  setup(b) {
+    b.onResolve({ filter: /^\.\.\/index\.js$/ }, (args) => (args.importer.endsWith(join('src', 'export', 'onnx.ts')) ? { path: 'simdgrad', external: true } : undefined));
+  },
+};
+await build({ ...common, entryPoints: ['src/export/onnx.ts'], outfile: 'dist/onnx.js', format: 'esm', platform: 'neutral', plugins: [libraryAsPackage] });
+await build({ ...common, entryPoints: ['src/export/onnx.ts'], outfile: 'dist/onnx.cjs', format: 'cjs', platform: 'node', plugins: [libraryAsPackage] });
 await build({
   ...common, entryPoints: ['examples/train-mnist.ts'], outfile: 'dist/train-mnist.js',
   format: 'esm', platform: 'node', external: ['mnist'],

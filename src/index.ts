@@ -19,6 +19,7 @@ export * as nn from './nn/index.js';
 export { gradcheck, type GradcheckOptions, type GradcheckResult } from './ops/gradcheck.js';
 export { batches, type Batch, type BatchOptions } from './data/index.js';
 export { saveSafetensors, parseSafetensors, loadSafetensors, type LoadedTensor } from './export/safetensors.js';
+export { loadTorchStateDict, type TorchLoadOptions, type TorchLoadable } from './export/torch.js';
 export * as optim from './optim/index.js';
 export * as text from './text/index.js';
 export * as energy from './models/energy/index.js';

@@ -42,6 +42,8 @@ describe('npm pack', () => {
     const allowed = [
       /^package\.json$/, /^README\.md$/, /^LICEN[CS]E(\.\w+)?$/i,
       /^dist\/index\.(js|cjs|browser\.js)(\.map)?$/,
+      /^dist\/onnx\.(js|cjs)$/,
+      /^onnx\/package\.json$/, // simdgrad/onnx for node10 resolution, which ignores the exports map
       /^dist\/wasm\/simdgrad-(simd|relaxed)\.wasm$/,
       /^dist\/types\/(src|bindings)\/.+\.d\.ts$/,
       /^dist\/types-cjs\/(src|bindings)\/.+\.d\.cts$/,
@@ -116,6 +118,18 @@ describe('npm pack', () => {
     const code = `import * as sg from 'simdgrad'; if (!import.meta.resolve('simdgrad').endsWith('/dist/index.js')) throw new Error(import.meta.resolve('simdgrad'));${script}`;
     expect(run(['--input-type=module', '-e', code])).toMatchObject(want);
     expect(run(['--experimental-wasm-relaxed-simd', '--input-type=module', '-e', code])).toMatchObject({ ...want, build: 'relaxed' });
+  });
+
+  it("'simdgrad/onnx' (ESM and CommonJS) exports models made with 'simdgrad' itself: one copy of the library", () => {
+    const make = `const m = new sg.nn.Sequential(new sg.nn.Linear(3, 2), new sg.nn.ReLU());
+      const bytes = exportOnnx(m, { inputShape: [1, 3] });
+      console.log(JSON.stringify({ ok: bytes instanceof Uint8Array && bytes.length > 100, bundled: !/from ['"]\\.\\.?\\//.test(String(exportOnnx)) }));`;
+    const esm = JSON.parse(execFileSync(process.execPath, ['--input-type=module', '-e', `import * as sg from 'simdgrad'; import { exportOnnx } from 'simdgrad/onnx'; ${make}`], { cwd: app, encoding: 'utf8' }));
+    const cjs = JSON.parse(execFileSync(process.execPath, ['-e', `const sg = require('simdgrad'); const { exportOnnx } = require('simdgrad/onnx'); ${make}`], { cwd: app, encoding: 'utf8' }));
+    expect(esm.ok).toBe(true);
+    expect(cjs.ok).toBe(true);
+    // The main bundle does not carry the protobuf runtime.
+    expect(readFileSync(join(app, 'node_modules', 'simdgrad', 'dist', 'index.js'), 'utf8')).not.toContain('$typeName');
   });
 
   it("the wasm files are importable as 'simdgrad/wasm/<name>' (for bundlers' asset loaders)", () => {
