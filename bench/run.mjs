@@ -35,6 +35,7 @@ import { QUIET_CORES, cpuModel, cpuSnapshot, otherCores, waitQuiet } from './mac
 import { tokenizerResultRows } from './tokenizer.mjs';
 import { lstmResultRows } from './lstm.mjs';
 import { energyResultRows } from './energy.mjs';
+import { generativeResultRows } from './generative.mjs';
 import { graphResultRows } from './graph.mjs';
 import { transformerResultRows } from './transformer.mjs';
 
@@ -203,6 +204,10 @@ async function main() {
   // (bench/graph.mjs, alone: `node bench/graph.mjs`); BENCH_GRAPH=0 skips it.
   if (process.env.BENCH_GRAPH !== '0') log('graph: SpMM against TF.js sparse/segment ops and dense matmul...');
   const graphRows = process.env.BENCH_GRAPH === '0' ? [] : await graphResultRows(log);
+  // A DCGAN training step (D and G updates) against the same step in TF.js ops
+  // (bench/generative.mjs, alone: `node bench/generative.mjs`); BENCH_GENERATIVE=0 skips it.
+  if (process.env.BENCH_GENERATIVE !== '0') log('generative: DCGAN training step against TF.js (wasm and cpu)...');
+  const generativeRows = process.env.BENCH_GENERATIVE === '0' ? [] : await generativeResultRows(log);
   // Attention GFLOP/s, a small GPT's training step and KV-cache generation (bench/transformer.mjs,
   // alone: `node bench/transformer.mjs`); BENCH_TRANSFORMER=0 skips it.
   if (process.env.BENCH_TRANSFORMER !== '0') log('transformer: attention, GPT training step, KV-cache generation...');
@@ -219,7 +224,7 @@ async function main() {
       waited_s: Math.round(stats.waitedMs / 1000), other_cores_per_round: otherPerRound,
     },
   };
-  const rows = [...makeRows(simdgradRuns, peers, { cold, sizes }), ...tokenizerRows, ...lstmRows, ...graphRows, ...energyRows, ...transformerRows];
+  const rows = [...makeRows(simdgradRuns, peers, { cold, sizes }), ...tokenizerRows, ...lstmRows, ...graphRows, ...energyRows, ...generativeRows, ...transformerRows];
   writeFileSync(fileURLToPath(new URL('results.json', import.meta.url)), JSON.stringify(rows, null, 2) + '\n');
   writeFileSync(fileURLToPath(new URL('results.meta.json', import.meta.url)), JSON.stringify(meta, null, 2) + '\n');
   console.log('');

@@ -23,6 +23,7 @@ export { loadTorchStateDict, type TorchLoadOptions, type TorchLoadable } from '.
 export * as optim from './optim/index.js';
 export * as text from './text/index.js';
 export * as energy from './models/energy/index.js';
+export * as generative from './models/generative/index.js';
 export * as graph from './graph/index.js';
 export {
   Dataset, DataLoader, splitTrainValTest, Standardizer, collate, Subset,

@@ -14,6 +14,7 @@ import type * as pool from './pool.js';
 import type * as norm from './norm.js';
 import type * as dropout from './dropout.js';
 import type * as attention from './attention.js';
+import type * as generative from './generative.js';
 import { methodOps, type MethodsOf } from './registry.js';
 
 export * from './elementwise.js';
@@ -31,6 +32,7 @@ export * from './recurrent.js';
 export * from './energy.js';
 export * from './graph.js';
 export * from './attention.js';
+export * from './generative.js';
 export type { TensorLike } from '../core/validate.js';
 export {
   allOps, getOp, opShape, type OpDef, type OpFamily, type OpSample, type InputSpec, type BadInput, type Reference, type HostTensor,
@@ -38,7 +40,7 @@ export {
 
 type OpMethods = MethodsOf<typeof elementwise> & MethodsOf<typeof matmul> & MethodsOf<typeof reduce> & MethodsOf<typeof shape>
   & MethodsOf<typeof softmax> & MethodsOf<typeof loss> & MethodsOf<typeof conv> & MethodsOf<typeof pool> & MethodsOf<typeof norm>
-  & MethodsOf<typeof dropout> & MethodsOf<typeof attention>;
+  & MethodsOf<typeof dropout> & MethodsOf<typeof generative> & MethodsOf<typeof attention>;
 
 declare module '../core/tensor.js' {
   // eslint-disable-next-line @typescript-eslint/no-empty-object-type

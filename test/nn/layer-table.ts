@@ -279,4 +279,53 @@ export const layerTable: LayerCase[] = [
       return { fn: (x) => l.forward(g, x), inputs: [uni([5, 3]), ...l.parameters()] };
     },
   },
+  // ---- generative layers (sg.generative) ----
+  {
+    // Twice reversed with λ·(1/λ) = 1 going back: the only composition whose gradient is its forward's derivative.
+    op: 'generative.GradientReversal (layer)', label: 'reversed twice, λ 0.5 then 2',
+    make: () => {
+      const a = new sg.generative.GradientReversal(0.5), b = new sg.generative.GradientReversal(2);
+      return { fn: (x) => b.forward(a.forward(x)), inputs: [uni([3, 4])] };
+    },
+  },
+  {
+    op: 'generative.Unflatten (layer)', label: '[2, 12] → [2, 3, 2, 2]',
+    make: () => { const l = new sg.generative.Unflatten([3, 2, 2]); return { fn: (x) => l.forward(x), inputs: [uni([2, 12])] }; },
+  },
+  {
+    op: 'generative.Autoencoder (layer)', label: 'contractive and sparse loss, sigmoid code', fixedRows: 'the case returns the scalar loss',
+    make: () => {
+      const ae = sg.generative.denseAutoencoder(5, 3, { codeActivation: 'sigmoid', sparsity: 0.1, contractive: 0.2 });
+      return { fn: (x) => ae.loss(x).loss, inputs: [uni([4, 5]), ...ae.parameters()] };
+    },
+  },
+  {
+    // The same ζ on every evaluation: the seed is set inside, so finite differences see one function.
+    op: 'generative.Vae (layer)', label: 'negative ELBO, Bernoulli decoder, fixed ζ',
+    make: () => {
+      const vae = sg.generative.denseVae(4, 2, { hidden: [3] });
+      const x = constant(uni([3, 4], 0.05, 0.95));
+      return { fn: (...ps) => { void ps; sg.manualSeed(5); return vae.loss(x).loss; }, inputs: vae.parameters() };
+    },
+  },
+  {
+    op: 'generative.Gan (layer)', label: 'generator cost', fixedRows: 'the case returns the scalar generator cost',
+    make: () => {
+      const tanhNet = (a: number, h: number, b: number) => new sg.nn.Sequential(new sg.nn.Linear(a, h), new sg.nn.Tanh(), new sg.nn.Linear(h, b));
+      const gan = new sg.generative.Gan(tanhNet(3, 4, 2), tanhNet(2, 4, 1), 3);
+      return { fn: (z) => sg.generative.nonSaturatingGeneratorLoss(gan.discriminator.forward(gan.forward(z))), inputs: [uni([4, 3]), ...gan.generator.parameters()] };
+    },
+  },
+  {
+    op: 'generative.SimClr (layer)', label: 'InfoNCE of two views through encoder and head', fixedRows: 'the second view is made for a batch of 4',
+    make: () => {
+      // Projections of norm ~1 or more: the normalisation's curvature grows as 1/‖z‖², and at
+      // the default init's ‖z‖ ≈ 0.3 the fixed step of 1e-2 misses the last bias's gradient by 4%.
+      const last = new sg.nn.Linear(6, 3);
+      last.weight.setData(Array.from(last.weight.data(), (v) => 4 * v));
+      const m = new sg.generative.SimClr(new sg.nn.Sequential(new sg.nn.Linear(5, 4), new sg.nn.Tanh()), new sg.nn.Sequential(new sg.nn.Linear(4, 6), new sg.nn.Tanh(), last), 0.5);
+      const v2 = constant(uni([4, 5]));
+      return { fn: (v1) => m.loss(v1, v2), inputs: [uni([4, 5]), ...m.parameters()] };
+    },
+  },
 ];

@@ -1,0 +1,258 @@
+// DCGAN training throughput, images/s: one discriminator update and one generator update per
+// batch of 64 MNIST digits (28×28), simdgrad's generative.dcganGenerator/dcganDiscriminator
+// against the same networks and step written with TF.js ops (wasm and cpu backends), in one
+// run: `node bench/generative.mjs` (after `npm run build:if-stale`; `--json` prints the rows as
+// JSON, run.mjs uses that). BENCH_ROUNDS sets the rounds (default 5), BENCH_DCGAN_WIDTH the
+// width w (default 32, the example's).
+//
+// The networks (w = 32): G: z ∈ R⁶⁴ → Linear → BN → ReLU → [2w, 7, 7] → transposed conv 4×4
+// stride 2 → BN → ReLU → [w, 14, 14] → transposed conv 4×4 stride 2 → tanh [1, 28, 28];
+// D: conv 4×4 stride 2 → LeakyReLU(0.2) → conv 4×4 stride 2 → BN → LeakyReLU → Linear → logit.
+// The step: fake = G(z) without a graph; L_D = ½ BCE(D(x), 1) + ½ BCE(D(fake), 0), Adam on D;
+// L_G = ½ BCE(D(G(z')), 1), Adam on G (lr 2e-4, β₁ 0.5); both losses read back to JS.
+// TF.js writes it NHWC with conv2d/conv2dTranspose ('same' padding: the same output sizes),
+// batch norm from tf.moments, tf.losses.sigmoidCrossEntropy and tf.train.adam.minimize with
+// explicit variable lists.
+//
+// Each library runs in its own process; rounds alternate between them. Medians and
+// IQR/median spreads over all samples, as in bench/energy.mjs.
+import { fork } from 'node:child_process';
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Measurement } from './measure.mjs';
+import { cpuSnapshot, otherCores } from './machine.mjs';
+import { PIXELS, loadAllDigits } from '../examples/mnist-data.mjs';
+
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
+const ROUND_MS = 2000;
+const W = Number(process.env.BENCH_DCGAN_WIDTH ?? 32);
+const LATENT = 64;
+const BATCH = 64;
+const POOL = 1024;
+const CASE = `DCGAN training step (D + G updates): MNIST 28x28, width ${W}, batch ${BATCH}`;
+const log = (s) => process.stderr.write(`${s}\n`);
+
+/** POOL/BATCH batches of digits scaled to [−1, 1], the same for every library. */
+function digitBatches() {
+  const { x } = loadAllDigits();
+  const v = Float32Array.from(x.subarray(0, POOL * PIXELS), (p) => 2 * p - 1);
+  return Array.from({ length: POOL / BATCH }, (_, k) => v.subarray(k * BATCH * PIXELS, (k + 1) * BATCH * PIXELS));
+}
+
+function simdgradStep(sg) {
+  sg.manualSeed(1);
+  const G = sg.generative.dcganGenerator({ latent: LATENT, width: W });
+  const D = sg.generative.dcganDiscriminator({ width: W });
+  const gOpt = new sg.optim.Adam(G.parameters(), { lr: 2e-4, betas: [0.5, 0.999] });
+  const dOpt = new sg.optim.Adam(D.parameters(), { lr: 2e-4, betas: [0.5, 0.999] });
+  const batches = digitBatches().map((b) => sg.keep(sg.tensor(b, [BATCH, 1, 28, 28])));
+  let k = 0;
+  return () => {
+    const real = batches[k++ % batches.length];
+    const fake = sg.noGrad(() => G.forward(sg.randn([BATCH, LATENT])));
+    const dLoss = sg.generative.discriminatorLoss(D.forward(real), D.forward(fake));
+    dOpt.zeroGrad(); dLoss.backward(); dOpt.step();
+    const gLoss = sg.generative.nonSaturatingGeneratorLoss(D.forward(G.forward(sg.randn([BATCH, LATENT]))));
+    gOpt.zeroGrad(); gLoss.backward(); gOpt.step();
+    return dLoss.item() + gLoss.item();
+  };
+}
+
+function tfjsStep(tf) {
+  const normal = (shape) => tf.variable(tf.randomNormal(shape, 0, 0.02, 'float32', 1));
+  const zerosV = (shape) => tf.variable(tf.zeros(shape));
+  const onesV = (shape) => tf.variable(tf.ones(shape));
+  const g = {
+    w1: normal([LATENT, 2 * W * 49]), g1: onesV([2 * W * 49]), b1: zerosV([2 * W * 49]),
+    f2: normal([4, 4, W, 2 * W]), g2: onesV([W]), b2: zerosV([W]),
+    f3: normal([4, 4, 1, W]), c3: zerosV([1]),
+  };
+  const d = {
+    f1: normal([4, 4, 1, W]), c1: zerosV([W]),
+    f2: normal([4, 4, W, 2 * W]), g2: onesV([2 * W]), b2: zerosV([2 * W]),
+    w3: normal([2 * W * 49, 1]), c3: zerosV([1]),
+  };
+  const bn = (x, axes, gamma, beta) => {
+    const { mean, variance } = tf.moments(x, axes);
+    return tf.batchNorm(x, mean, variance, beta, gamma, 1e-5);
+  };
+  const G = (z) => {
+    let h = tf.relu(bn(tf.matMul(z, g.w1), [0], g.g1, g.b1));
+    h = tf.reshape(h, [BATCH, 7, 7, 2 * W]);
+    h = tf.relu(bn(tf.conv2dTranspose(h, g.f2, [BATCH, 14, 14, W], 2, 'same'), [0, 1, 2], g.g2, g.b2));
+    return tf.tanh(tf.add(tf.conv2dTranspose(h, g.f3, [BATCH, 28, 28, 1], 2, 'same'), g.c3));
+  };
+  const D = (x) => {
+    let h = tf.leakyRelu(tf.add(tf.conv2d(x, d.f1, 2, 'same'), d.c1), 0.2);
+    h = tf.leakyRelu(bn(tf.conv2d(h, d.f2, 2, 'same'), [0, 1, 2], d.g2, d.b2), 0.2);
+    return tf.add(tf.matMul(tf.reshape(h, [BATCH, 2 * W * 49]), d.w3), d.c3);
+  };
+  const ones = tf.keep(tf.ones([BATCH, 1]));
+  const zeros = tf.keep(tf.zeros([BATCH, 1]));
+  const gOpt = tf.train.adam(2e-4, 0.5, 0.999);
+  const dOpt = tf.train.adam(2e-4, 0.5, 0.999);
+  const gVars = Object.values(g), dVars = Object.values(d);
+  const batches = digitBatches().map((b) => tf.keep(tf.tensor4d(b, [BATCH, 28, 28, 1])));
+  let k = 0;
+  return () => {
+    const real = batches[k++ % batches.length];
+    const fake = tf.tidy(() => G(tf.randomNormal([BATCH, LATENT])));
+    const dLoss = dOpt.minimize(() => tf.mul(tf.add(tf.losses.sigmoidCrossEntropy(ones, D(real)), tf.losses.sigmoidCrossEntropy(zeros, D(fake))), 0.5), true, dVars);
+    fake.dispose();
+    const gLoss = gOpt.minimize(() => tf.mul(tf.losses.sigmoidCrossEntropy(ones, D(G(tf.randomNormal([BATCH, LATENT])))), 0.5), true, gVars);
+    const v = dLoss.dataSync()[0] + gLoss.dataSync()[0];
+    dLoss.dispose(); gLoss.dispose();
+    return v;
+  };
+}
+
+async function loadTfjs(backend) {
+  const tf = await import('@tensorflow/tfjs-core');
+  // tfjs-core alone registers no gradients; minimize() needs them (tfjs-layers' Node bundle registers them all).
+  await import('@tensorflow/tfjs-layers');
+  const info = { version: tf.version_core, backend, threads: 1 };
+  if (backend === 'wasm') {
+    const wasm = await import('@tensorflow/tfjs-backend-wasm');
+    const require = createRequire(import.meta.url);
+    wasm.setWasmPaths(join(require.resolve('@tensorflow/tfjs-backend-wasm/package.json'), '..', 'dist') + '/');
+    if (!(await tf.setBackend('wasm'))) throw new Error('the TF.js wasm backend did not initialise');
+    info.threads = wasm.getThreadsCount();
+  } else {
+    await import('@tensorflow/tfjs-backend-cpu');
+    if (!(await tf.setBackend('cpu'))) throw new Error('the TF.js cpu backend did not initialise');
+  }
+  tf.enableProdMode();
+  return { tf, info };
+}
+
+/** Worker: prepare (model, one untimed step), round, finish. */
+function serve(lib, threads) {
+  let m = null, info = null, error = null, first = null, sink = 0;
+  process.on('message', async (msg) => {
+    try {
+      if (msg.cmd === 'prepare') {
+        let step;
+        if (lib === 'simdgrad') {
+          const sg = await import('../dist/index.js');
+          sg.setThreads(threads);
+          if (threads > 1) await sg.startThreads();
+          info = { build: sg.build(), threads: sg.getThreads() };
+          step = simdgradStep(sg);
+        } else {
+          const t = await loadTfjs(lib === 'tfjs-wasm' ? 'wasm' : 'cpu');
+          info = t.info;
+          step = tfjsStep(t.tf);
+        }
+        first = step();
+        m = new Measurement(`${CASE} [${lib}]`, () => { sink += step(); }, { work: BATCH, scale: 1 });
+        process.send({ info });
+      } else if (msg.cmd === 'round') {
+        if (m !== null) await m.round(ROUND_MS);
+        process.send('done');
+      } else if (msg.cmd === 'finish') {
+        process.send({ lib, info, error, result: m?.result() ?? null, first, sink });
+        process.disconnect();
+      }
+    } catch (err) {
+      error = err.message;
+      m = null;
+      log(`${lib}: ${err.message}`);
+      process.send(msg.cmd === 'prepare' ? { info, error } : 'done');
+    }
+  });
+}
+
+function startWorker(lib, threads) {
+  const proc = fork(fileURLToPath(import.meta.url), ['--worker', lib, '--threads', String(threads)], {
+    env: { ...process.env, SIMDGRAD_THREADS: String(threads) }, stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+  const ask = (msg) => new Promise((resolve) => {
+    const finish = (answer) => { proc.off('message', finish); proc.off('exit', gone); resolve(answer); };
+    const gone = () => finish(null);
+    proc.on('message', finish);
+    proc.on('exit', gone);
+    if (proc.connected) proc.send(msg);
+    else finish(null);
+  });
+  return { lib, threads, pid: proc.pid, ask };
+}
+
+export async function generativeBench() {
+  const workers = [startWorker('simdgrad', 1), startWorker('simdgrad', 2), startWorker('tfjs-wasm', 1), startWorker('tfjs-cpu', 1)];
+  for (const w of workers) {
+    const answer = await w.ask({ cmd: 'prepare' });
+    log(`generative bench: ${w.lib} (${w.threads} thread${w.threads > 1 ? 's' : ''}) ready${answer?.error ? `: ${answer.error}` : ''}`);
+  }
+  const pids = [process.pid, ...workers.map((w) => w.pid)];
+  const busy = [];
+  for (let r = 1; r <= ROUNDS; r++) {
+    const before = cpuSnapshot(pids);
+    for (const w of workers) await w.ask({ cmd: 'round' });
+    const others = otherCores(before, cpuSnapshot(pids));
+    if (others !== null) busy.push(Number(others.toFixed(2)));
+    log(`generative bench: round ${r}/${ROUNDS}${others === null ? '' : `, other processes used ${others.toFixed(2)} cores`}`);
+  }
+  const results = [];
+  for (const w of workers) results.push({ threads: w.threads, ...(await w.ask({ cmd: 'finish' }) ?? { lib: w.lib, error: 'worker ended' }) });
+  const round = (v, d = 4) => (v === null || v === undefined ? null : Number(v.toPrecision(d)));
+  const peer = (lib) => results.find((x) => x.lib === lib)?.result ?? null;
+  const [wasm, cpu] = [peer('tfjs-wasm'), peer('tfjs-cpu')];
+  const rows = results.filter((x) => x.lib === 'simdgrad').map((x) => ({
+    case: CASE, unit: 'images/s',
+    simdgrad: round(x.result?.value),
+    'tfjs-wasm': round(wasm?.value), 'tfjs-cpu': round(cpu?.value),
+    ratio_vs_wasm: x.result && wasm ? round(x.result.value / wasm.value, 3) : null,
+    ratio_vs_cpu: x.result && cpu ? round(x.result.value / cpu.value, 3) : null,
+    spread: round(x.result?.spread, 2),
+    spread_peers: { 'tfjs-wasm': round(wasm?.spread, 2), 'tfjs-cpu': round(cpu?.spread, 2) },
+    samples: { simdgrad: x.result?.samples ?? 0, 'tfjs-wasm': wasm?.samples ?? 0, 'tfjs-cpu': cpu?.samples ?? 0 },
+    build: x.info?.build ?? null, threads: x.threads,
+    note: [
+      'one D update and one G update per batch (two G forwards, three D forwards), losses read back',
+      'simdgrad: generative.dcganGenerator/dcganDiscriminator (NCHW, conv2d/convTranspose2d, BatchNorm), discriminatorLoss + nonSaturatingGeneratorLoss, optim.Adam',
+      'TF.js: NHWC conv2d/conv2dTranspose (same padding), tf.moments + tf.batchNorm, losses.sigmoidCrossEntropy, train.adam.minimize',
+      x.threads > 1 ? `simdgrad: setThreads(${x.threads}); TF.js: one thread` : null,
+      ...results.filter((p) => p.error).map((p) => `${p.lib} failed: ${p.error}`),
+      'bench/generative.mjs',
+    ].filter(Boolean).join(' | '),
+  }));
+  const single = rows.find((x) => x.threads === 1)?.simdgrad;
+  for (const row of rows) if (row.threads > 1) row.speedup_vs_1_thread = single && row.simdgrad ? round(row.simdgrad / single, 3) : null;
+  return { rows, meta: { rounds: ROUNDS, other_cores_per_round: busy, peers: results.filter((x) => x.lib !== 'simdgrad').map((x) => ({ lib: x.lib, info: x.info })) } };
+}
+
+/** For run.mjs: the bench in a fresh process, as rows of results.json. */
+export async function generativeResultRows(log = () => {}) {
+  const { execFile } = await import('node:child_process');
+  const stdout = await new Promise((resolve) => {
+    execFile(process.execPath, [fileURLToPath(import.meta.url), '--json'], { maxBuffer: 1 << 24 }, (err, out, errOut) => {
+      if (errOut) log(errOut.trimEnd());
+      if (err) { log(`generative bench failed: ${err.message}`); resolve(null); } else resolve(out);
+    });
+  });
+  return stdout === null ? [] : JSON.parse(stdout).rows;
+}
+
+function printRows({ rows, meta }) {
+  const f = (v) => (v === null ? '-' : v.toFixed(1));
+  const r = (v) => (v === null ? '-' : `${v.toFixed(2)}x`);
+  console.log(`${CASE}; images/s, medians over ${meta.rounds} alternating rounds (IQR / median in brackets)`);
+  for (const row of rows) {
+    console.log(`simdgrad ${row.build}, ${row.threads} thread(s): ${f(row.simdgrad)} (${row.spread}%, ${row.samples.simdgrad} samples)` +
+      ` | TF.js wasm ${f(row['tfjs-wasm'])} (${row.spread_peers['tfjs-wasm']}%, ${row.samples['tfjs-wasm']}) -> ${r(row.ratio_vs_wasm)}` +
+      ` | TF.js cpu ${f(row['tfjs-cpu'])} (${row.spread_peers['tfjs-cpu']}%, ${row.samples['tfjs-cpu']}) -> ${r(row.ratio_vs_cpu)}`);
+  }
+  console.log(`notes: ${rows[0]?.note}`);
+  if (meta.other_cores_per_round.length) console.log(`Other processes' cores per round: ${meta.other_cores_per_round.join(', ')}.`);
+}
+
+const workerArg = process.argv.indexOf('--worker');
+if (workerArg >= 0) {
+  const t = process.argv.indexOf('--threads');
+  serve(process.argv[workerArg + 1], t >= 0 ? Number(process.argv[t + 1]) : 1);
+} else if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+  const result = await generativeBench();
+  if (process.argv.includes('--json')) console.log(JSON.stringify(result));
+  else printRows(result);
+}
