@@ -1,0 +1,100 @@
+// An encoder transformer with a class token (notes §1.12.5.3): one body, two heads. The
+// masked-token head predicts the original token at masked positions (pretraining); the
+// classifier reads the class token's output only (fine-tuning).
+//
+// Sequences are [cls] + tokens, padded to a fixed length T; a key mask keeps padding out of
+// every attention row, and padding is never masked or predicted.
+import * as sg from '../../src/index.js';
+
+export interface EncoderOptions {
+  vocab: number;
+  dModel: number;
+  heads: number;
+  layers: number;
+  maxLen: number;
+  classes: number;
+  dropout?: number;
+}
+
+export class ClassTokenEncoder extends sg.nn.Module<[ids: sg.Tensor, keyMask: sg.Tensor], sg.Tensor> {
+  readonly embed: sg.nn.Embedding;
+  readonly pos: sg.nn.LearnedPositionalEncoding;
+  readonly body: sg.nn.TransformerEncoder;
+  readonly mlmHead: sg.nn.Linear;
+  readonly classifier: sg.nn.Linear;
+
+  constructor(readonly opts: EncoderOptions) {
+    super();
+    const { vocab, dModel, heads, layers, maxLen } = opts;
+    this.embed = new sg.nn.Embedding(vocab, dModel);
+    this.pos = new sg.nn.LearnedPositionalEncoding(maxLen, dModel);
+    this.body = new sg.nn.TransformerEncoder(dModel, heads, {
+      numLayers: layers, ffDim: 4 * dModel, dropout: opts.dropout ?? 0.1, activation: 'gelu', norm: 'pre',
+    });
+    this.mlmHead = new sg.nn.Linear(dModel, vocab);
+    this.classifier = new sg.nn.Linear(dModel, opts.classes);
+  }
+
+  /** Contextual vectors [B, T, d] for ids [B, T] with keyMask [B, T] (0: padding). */
+  forward(ids: sg.Tensor, keyMask: sg.Tensor): sg.Tensor {
+    // Embeddings start N(0, 1), far larger than the learned positions: scaled down so neither drowns the other.
+    const x = this.pos.forward(sg.mul(this.embed.forward(ids), 0.1));
+    return this.body.forward(x, { keyMask });
+  }
+
+  /** Logits [N, V] at the flat positions `at` (int32 [N], indices into B·T). */
+  maskedLogits(h: sg.Tensor, at: sg.Tensor): sg.Tensor {
+    const [B, T, D] = h.shape;
+    // The embedding op is a row gather with a scatter-add backward: it picks the masked rows.
+    return this.mlmHead.forward(sg.embedding(at, sg.reshape(h, [B * T, D])));
+  }
+
+  /** Class logits [B, classes] from the class token's output (position 0). */
+  classLogits(h: sg.Tensor): sg.Tensor {
+    const [B, , D] = h.shape;
+    return this.classifier.forward(sg.reshape(sg.slice(h, [0, 0, 0], [B, 1, D]), [B, D]));
+  }
+}
+
+export interface Special {
+  pad: number;
+  mask: number;
+  cls: number;
+}
+
+/** Rows of [cls] + ids (truncated to T − 1 tokens), padded: ids [B, T] int32 and keyMask [B, T] float. */
+export function packRows(rows: readonly (readonly number[])[], T: number, sp: Special): { ids: Int32Array; keyMask: Float32Array } {
+  const ids = new Int32Array(rows.length * T).fill(sp.pad);
+  const keyMask = new Float32Array(rows.length * T);
+  rows.forEach((r, b) => {
+    ids[b * T] = sp.cls;
+    keyMask[b * T] = 1;
+    const n = Math.min(r.length, T - 1);
+    for (let i = 0; i < n; i++) {
+      ids[b * T + 1 + i] = r[i];
+      keyMask[b * T + 1 + i] = 1;
+    }
+  });
+  return { ids, keyMask };
+}
+
+/**
+ * Masks a packed batch in place for pretraining: each real token (not the class token, not
+ * padding) is picked with probability `rate` and replaced by the mask token. Returns the flat
+ * positions picked and their original ids (at least one per batch).
+ */
+export function maskTokens(ids: Int32Array, keyMask: Float32Array, T: number, rate: number, sp: Special, gen: sg.RandomGenerator): { at: Int32Array; targets: Int32Array } {
+  const at: number[] = [];
+  const targets: number[] = [];
+  const pick = (i: number): void => {
+    at.push(i);
+    targets.push(ids[i]);
+    ids[i] = sp.mask;
+  };
+  for (let i = 0; i < ids.length; i++) {
+    if (i % T === 0 || keyMask[i] === 0) continue;
+    if (gen.uniform() < rate) pick(i);
+  }
+  if (at.length === 0) pick(1);
+  return { at: Int32Array.from(at), targets: Int32Array.from(targets) };
+}
