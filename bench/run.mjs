@@ -36,8 +36,9 @@ import { tokenizerResultRows } from './tokenizer.mjs';
 import { lstmResultRows } from './lstm.mjs';
 import { energyResultRows } from './energy.mjs';
 import { generativeResultRows } from './generative.mjs';
-import { graphResultRows } from './graph.mjs';
 import { transformerResultRows } from './transformer.mjs';
+import { graphResultRows } from './graph.mjs';
+import { compressResultRows } from './compress.mjs';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 6); // BENCH_ROUNDS=1 for a quick check
 const COLD_REPS = Number(process.env.BENCH_COLD_REPS ?? 9); // fresh processes per cold-start variant
@@ -204,6 +205,10 @@ async function main() {
   // (bench/graph.mjs, alone: `node bench/graph.mjs`); BENCH_GRAPH=0 skips it.
   if (process.env.BENCH_GRAPH !== '0') log('graph: SpMM against TF.js sparse/segment ops and dense matmul...');
   const graphRows = process.env.BENCH_GRAPH === '0' ? [] : await graphResultRows(log);
+  // RBM CD-1 updates against the same step in TF.js ops (bench/energy.mjs, alone: `node bench/energy.mjs`);
+  // BENCH_ENERGY=0 skips it.
+  if (process.env.BENCH_ENERGY !== '0') log('energy: RBM CD-1 updates against TF.js ops (wasm and cpu)...');
+  const energyRows = process.env.BENCH_ENERGY === '0' ? [] : await energyResultRows(log);
   // A DCGAN training step (D and G updates) against the same step in TF.js ops
   // (bench/generative.mjs, alone: `node bench/generative.mjs`); BENCH_GENERATIVE=0 skips it.
   if (process.env.BENCH_GENERATIVE !== '0') log('generative: DCGAN training step against TF.js (wasm and cpu)...');
@@ -212,10 +217,10 @@ async function main() {
   // alone: `node bench/transformer.mjs`); BENCH_TRANSFORMER=0 skips it.
   if (process.env.BENCH_TRANSFORMER !== '0') log('transformer: attention, GPT training step, KV-cache generation...');
   const transformerRows = process.env.BENCH_TRANSFORMER === '0' ? [] : await transformerResultRows(log);
-  // RBM CD-1 updates against the same step in TF.js ops (bench/energy.mjs, alone: `node bench/energy.mjs`);
-  // BENCH_ENERGY=0 skips it.
-  if (process.env.BENCH_ENERGY !== '0') log('energy: RBM CD-1 updates against TF.js ops (wasm and cpu)...');
-  const energyRows = process.env.BENCH_ENERGY === '0' ? [] : await energyResultRows(log);
+  // Sparse (CSR) vs dense matmul at 50-99 % sparsity with the break-even, int8 vs float32 Linear
+  // and Conv2d (bench/compress.mjs, alone: `node bench/compress.mjs`); BENCH_COMPRESS=0 skips it.
+  if (process.env.BENCH_COMPRESS !== '0') log('compress: sparse vs dense matmul, int8 vs float32 inference...');
+  const compressRows = process.env.BENCH_COMPRESS === '0' ? [] : await compressResultRows(log);
   const meta = {
     node: process.version, cpu: cpuModel(), cores: availableParallelism(), ...measured,
     date: new Date().toISOString(), rounds: ROUNDS,
@@ -224,7 +229,7 @@ async function main() {
       waited_s: Math.round(stats.waitedMs / 1000), other_cores_per_round: otherPerRound,
     },
   };
-  const rows = [...makeRows(simdgradRuns, peers, { cold, sizes }), ...tokenizerRows, ...lstmRows, ...graphRows, ...energyRows, ...generativeRows, ...transformerRows];
+  const rows = [...makeRows(simdgradRuns, peers, { cold, sizes }), ...tokenizerRows, ...lstmRows, ...graphRows, ...energyRows, ...generativeRows, ...transformerRows, ...compressRows];
   writeFileSync(fileURLToPath(new URL('results.json', import.meta.url)), JSON.stringify(rows, null, 2) + '\n');
   writeFileSync(fileURLToPath(new URL('results.meta.json', import.meta.url)), JSON.stringify(meta, null, 2) + '\n');
   console.log('');

@@ -269,6 +269,7 @@ const KERNEL_TABLE = {
   /** GRU step backward: writes dGx, dGh [N,3H]; dh (dense [N,H]) becomes its direct part dh·z (caller adds dGh·W_hh). */
   gruBackward: kernel<(a: Ptr, as: number, gh: Ptr, ghs: number, hPrev: Ptr, hps: number, dy: Ptr, dys: number,
     mask: Ptr, ms: number, dh: Ptr, dGx: Ptr, dgxs: number, dGh: Ptr, dghs: number, N: number, H: number) => void>(),
+
   // ---- graph.ts (CSR: indptr i32[rows+1], indices i32[nnz], values f32[nnz] or 0 for all ones;
   // dense operands [·, F] row-major; products take a row range [r0, r1) so threads split rows) ----
   /** -1 if indptr[0] = 0, indptr never decreases and indices are in [0, cols); else r (bad indptr[r]) or rows+1+e (bad indices[e]). */
@@ -299,6 +300,38 @@ const KERNEL_TABLE = {
    * (i32) in turn get sign(w[j]·y) (kept when |w[j]·y| <= tol), row j being unit j's incoming weights. Returns the number of flips.
    */
   hopfieldSweep: kernel<(w: Ptr, n: number, y: Ptr, batch: number, order: Ptr, len: number, tol: number) => number>(),
+
+  // ---- sparse.ts (pruned weights; CSR as in graph.ts, values f32[nnz] always present) --------
+  /** out[r, :] = Σ_e values[e]·x[indices[e], :] (+ bias[r], bias 0: none; relu != 0: max(·,0)) for rows r0..r1-1; x [K, F], out [rows, F]. */
+  csrMatmul: kernel<(indptr: Ptr, indices: Ptr, values: Ptr, x: Ptr, F: number, r0: number, r1: number, bias: Ptr, relu: number, out: Ptr) => void>(),
+  /** Writes indptr i32[rows+1] of the CSR form of dense w [rows, cols] (its non-zeros); returns nnz. */
+  denseToCsrCount: kernel<(w: Ptr, rows: number, cols: number, indptr: Ptr) => number>(),
+  /** Fills indices i32[nnz] and values f32[nnz] for the indptr denseToCsrCount wrote. */
+  denseToCsrFill: kernel<(w: Ptr, rows: number, cols: number, indptr: Ptr, indices: Ptr, values: Ptr) => void>(),
+  /** Accumulates |x| into hist i32[65536]: prefix < 0 by the upper 16 bits of |x|'s f32 pattern; else, where those equal prefix, by the lower 16. */
+  magnitudeHistogram: kernel<(x: Ptr, n: number, hist: Ptr, prefix: number) => void>(),
+  /** m[i] = |w[i]| > threshold ? 1 : 0 (f32); returns the count of ones. */
+  magnitudeMask: kernel<(w: Ptr, n: number, threshold: number, m: Ptr) => number>(),
+  /** In place: w[i] = m[i] != 0 ? w[i] : 0 (a pruned NaN becomes 0 too). */
+  applyMask: kernel<(w: Ptr, m: Ptr, n: number) => void>(),
+  /** Number of elements equal to ±0. */
+  countZeros: kernel<(x: Ptr, n: number) => number>(),
+
+  // ---- quantize.ts (int8 operands [rows, ld] with ld a multiple of 16, zero padded) ----------
+  /** q[r, c] = clamp(round(x[r, c]·s), lo, 127) (int8; s = invScales[r] if invScales != 0, else invScale); q [rows, ldq], zeros past cols. */
+  quantizeRows: kernel<(x: Ptr, rows: number, cols: number, invScale: number, invScales: Ptr, lo: number, q: Ptr, ldq: number) => void>(),
+  /** q[c, r] = clamp(round(x[r, c]·invScale), lo, 127) (int8) for x [rows, cols]; q [cols, ldq], zeros past rows. */
+  quantizeTranspose: kernel<(x: Ptr, rows: number, cols: number, invScale: number, lo: number, q: Ptr, ldq: number) => void>(),
+  /** out[r] = max_c |x[r, c]| (f32) for x [rows, cols]. */
+  absMaxRows: kernel<(x: Ptr, rows: number, cols: number, out: Ptr) => void>(),
+  /** out[0] = min, out[1] = max of x[0..n) (f32). */
+  minMax: kernel<(x: Ptr, n: number, out: Ptr) => void>(),
+  /**
+   * Rows m0..m1-1 of C[m, n] = scaleA·scales[n]·Σ_k A[m, k]·B[n, k] (+ bias[n]; relu) for int8 A [M, Kp],
+   * B [N, Kp] (Kp % 16 == 0); C f32 [M, N], or [N, M] when transC. unsigned != 0: every A is in [0, 127].
+   */
+  gemmI8: kernel<(m0: number, m1: number, M: number, N: number, Kp: number, a: Ptr, b: Ptr, scaleA: number, scales: Ptr,
+    bias: Ptr, relu: number, c: Ptr, transC: number, unsigned: number) => void>(),
 };
 
 export type Kernels = { readonly [K in keyof typeof KERNEL_TABLE]: (typeof KERNEL_TABLE)[K] };

@@ -22,9 +22,10 @@ export { saveSafetensors, parseSafetensors, loadSafetensors, type LoadedTensor }
 export { loadTorchStateDict, type TorchLoadOptions, type TorchLoadable } from './export/torch.js';
 export * as optim from './optim/index.js';
 export * as text from './text/index.js';
+export * as graph from './graph/index.js';
 export * as energy from './models/energy/index.js';
 export * as generative from './models/generative/index.js';
-export * as graph from './graph/index.js';
+export * as compress from './compress/index.js';
 export {
   Dataset, DataLoader, splitTrainValTest, Standardizer, collate, Subset,
   type DatasetOptions, type DataLoaderOptions, type LoaderBatch, type Example, type Targets, type SplitSizes, type Split, type StandardizerOptions,

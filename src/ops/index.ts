@@ -8,12 +8,12 @@ import type * as matmul from './matmul.js';
 import type * as reduce from './reduce.js';
 import type * as shape from './shape.js';
 import type * as softmax from './softmax.js';
+import type * as attention from './attention.js';
 import type * as loss from './loss.js';
 import type * as conv from './conv.js';
 import type * as pool from './pool.js';
 import type * as norm from './norm.js';
 import type * as dropout from './dropout.js';
-import type * as attention from './attention.js';
 import type * as generative from './generative.js';
 import { methodOps, type MethodsOf } from './registry.js';
 
@@ -22,6 +22,7 @@ export * from './matmul.js';
 export * from './reduce.js';
 export * from './shape.js';
 export * from './softmax.js';
+export * from './attention.js';
 export * from './loss.js';
 export * from './conv.js';
 export * from './pool.js';
@@ -29,10 +30,11 @@ export * from './norm.js';
 export * from './dropout.js';
 export * from './embedding.js';
 export * from './recurrent.js';
-export * from './energy.js';
 export * from './graph.js';
-export * from './attention.js';
+export * from './energy.js';
 export * from './generative.js';
+export * from './sparse.js';
+export * from './quantize.js';
 export type { TensorLike } from '../core/validate.js';
 export {
   allOps, getOp, opShape, type OpDef, type OpFamily, type OpSample, type InputSpec, type BadInput, type Reference, type HostTensor,
