@@ -16,12 +16,7 @@
 //
 // Each library runs in its own process; rounds alternate between them. Medians and
 // IQR/median spreads over all samples, as in bench/energy.mjs.
-import { fork } from 'node:child_process';
-import { createRequire } from 'node:module';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { Measurement } from './measure.mjs';
-import { cpuSnapshot, otherCores } from './machine.mjs';
+import { freshProcessRows, loadSimdgrad, loadTfjs, main, runWorkers, sig } from './processes.mjs';
 import { PIXELS, loadAllDigits } from '../examples/mnist-data.mjs';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
@@ -31,7 +26,6 @@ const LATENT = 64;
 const BATCH = 64;
 const POOL = 1024;
 const CASE = `DCGAN training step (D + G updates): MNIST 28x28, width ${W}, batch ${BATCH}`;
-const log = (s) => process.stderr.write(`${s}\n`);
 
 /** POOL/BATCH batches of digits scaled to [−1, 1], the same for every library. */
 function digitBatches() {
@@ -107,95 +101,20 @@ function tfjsStep(tf) {
   };
 }
 
-async function loadTfjs(backend) {
-  const tf = await import('@tensorflow/tfjs-core');
-  // tfjs-core alone registers no gradients; minimize() needs them (tfjs-layers' Node bundle registers them all).
-  await import('@tensorflow/tfjs-layers');
-  const info = { version: tf.version_core, backend, threads: 1 };
-  if (backend === 'wasm') {
-    const wasm = await import('@tensorflow/tfjs-backend-wasm');
-    const require = createRequire(import.meta.url);
-    wasm.setWasmPaths(join(require.resolve('@tensorflow/tfjs-backend-wasm/package.json'), '..', 'dist') + '/');
-    if (!(await tf.setBackend('wasm'))) throw new Error('the TF.js wasm backend did not initialise');
-    info.threads = wasm.getThreadsCount();
-  } else {
-    await import('@tensorflow/tfjs-backend-cpu');
-    if (!(await tf.setBackend('cpu'))) throw new Error('the TF.js cpu backend did not initialise');
-  }
-  tf.enableProdMode();
-  return { tf, info };
-}
-
-/** Worker: prepare (model, one untimed step), round, finish. */
-function serve(lib, threads) {
-  let m = null, info = null, error = null, first = null, sink = 0;
-  process.on('message', async (msg) => {
-    try {
-      if (msg.cmd === 'prepare') {
-        let step;
-        if (lib === 'simdgrad') {
-          const sg = await import('../dist/index.js');
-          sg.setThreads(threads);
-          if (threads > 1) await sg.startThreads();
-          info = { build: sg.build(), threads: sg.getThreads() };
-          step = simdgradStep(sg);
-        } else {
-          const t = await loadTfjs(lib === 'tfjs-wasm' ? 'wasm' : 'cpu');
-          info = t.info;
-          step = tfjsStep(t.tf);
-        }
-        first = step();
-        m = new Measurement(`${CASE} [${lib}]`, () => { sink += step(); }, { work: BATCH, scale: 1 });
-        process.send({ info });
-      } else if (msg.cmd === 'round') {
-        if (m !== null) await m.round(ROUND_MS);
-        process.send('done');
-      } else if (msg.cmd === 'finish') {
-        process.send({ lib, info, error, result: m?.result() ?? null, first, sink });
-        process.disconnect();
-      }
-    } catch (err) {
-      error = err.message;
-      m = null;
-      log(`${lib}: ${err.message}`);
-      process.send(msg.cmd === 'prepare' ? { info, error } : 'done');
-    }
-  });
-}
-
-function startWorker(lib, threads) {
-  const proc = fork(fileURLToPath(import.meta.url), ['--worker', lib, '--threads', String(threads)], {
-    env: { ...process.env, SIMDGRAD_THREADS: String(threads) }, stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-  });
-  const ask = (msg) => new Promise((resolve) => {
-    const finish = (answer) => { proc.off('message', finish); proc.off('exit', gone); resolve(answer); };
-    const gone = () => finish(null);
-    proc.on('message', finish);
-    proc.on('exit', gone);
-    if (proc.connected) proc.send(msg);
-    else finish(null);
-  });
-  return { lib, threads, pid: proc.pid, ask };
+async function setup(lib, threads) {
+  const { step, info } = lib === 'simdgrad'
+    ? await loadSimdgrad(threads).then(({ sg, info }) => ({ step: simdgradStep(sg), info }))
+    // tfjs-core alone registers no gradients; minimize() needs them (tfjs-layers registers them all).
+    : await loadTfjs(lib === 'tfjs-wasm' ? 'wasm' : 'cpu', { layers: true }).then(({ tf, info }) => ({ step: tfjsStep(tf), info }));
+  // One untimed step first; its losses go in the note.
+  const first = step();
+  return { info, cases: { step: { label: CASE, fn: step, work: BATCH } }, extra: { first } };
 }
 
 export async function generativeBench() {
-  const workers = [startWorker('simdgrad', 1), startWorker('simdgrad', 2), startWorker('tfjs-wasm', 1), startWorker('tfjs-cpu', 1)];
-  for (const w of workers) {
-    const answer = await w.ask({ cmd: 'prepare' });
-    log(`generative bench: ${w.lib} (${w.threads} thread${w.threads > 1 ? 's' : ''}) ready${answer?.error ? `: ${answer.error}` : ''}`);
-  }
-  const pids = [process.pid, ...workers.map((w) => w.pid)];
-  const busy = [];
-  for (let r = 1; r <= ROUNDS; r++) {
-    const before = cpuSnapshot(pids);
-    for (const w of workers) await w.ask({ cmd: 'round' });
-    const others = otherCores(before, cpuSnapshot(pids));
-    if (others !== null) busy.push(Number(others.toFixed(2)));
-    log(`generative bench: round ${r}/${ROUNDS}${others === null ? '' : `, other processes used ${others.toFixed(2)} cores`}`);
-  }
-  const results = [];
-  for (const w of workers) results.push({ threads: w.threads, ...(await w.ask({ cmd: 'finish' }) ?? { lib: w.lib, error: 'worker ended' }) });
-  const round = (v, d = 4) => (v === null || v === undefined ? null : Number(v.toPrecision(d)));
+  const { results: answers, busy } = await runWorkers(import.meta.url, 'generative', ROUNDS);
+  const results = answers.map((a) => ({ lib: a.lib, threads: a.threads, info: a.info, result: a.results.step ?? null, error: a.errors.all ?? a.errors.step ?? null, first: a.extra?.first }));
+  const round = sig;
   const peer = (lib) => results.find((x) => x.lib === lib)?.result ?? null;
   const [wasm, cpu] = [peer('tfjs-wasm'), peer('tfjs-cpu')];
   const rows = results.filter((x) => x.lib === 'simdgrad').map((x) => ({
@@ -223,15 +142,8 @@ export async function generativeBench() {
 }
 
 /** For run.mjs: the bench in a fresh process, as rows of results.json. */
-export async function generativeResultRows(log = () => {}) {
-  const { execFile } = await import('node:child_process');
-  const stdout = await new Promise((resolve) => {
-    execFile(process.execPath, [fileURLToPath(import.meta.url), '--json'], { maxBuffer: 1 << 24 }, (err, out, errOut) => {
-      if (errOut) log(errOut.trimEnd());
-      if (err) { log(`generative bench failed: ${err.message}`); resolve(null); } else resolve(out);
-    });
-  });
-  return stdout === null ? [] : JSON.parse(stdout).rows;
+export function generativeResultRows(progress = () => {}) {
+  return freshProcessRows(import.meta.url, 'generative', progress);
 }
 
 function printRows({ rows, meta }) {
@@ -247,12 +159,4 @@ function printRows({ rows, meta }) {
   if (meta.other_cores_per_round.length) console.log(`Other processes' cores per round: ${meta.other_cores_per_round.join(', ')}.`);
 }
 
-const workerArg = process.argv.indexOf('--worker');
-if (workerArg >= 0) {
-  const t = process.argv.indexOf('--threads');
-  serve(process.argv[workerArg + 1], t >= 0 ? Number(process.argv[t + 1]) : 1);
-} else if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
-  const result = await generativeBench();
-  if (process.argv.includes('--json')) console.log(JSON.stringify(result));
-  else printRows(result);
-}
+await main(import.meta.url, { setup, roundMs: ROUND_MS, bench: generativeBench, print: printRows });
