@@ -15,7 +15,7 @@
 // Each library runs in its own process (--worker <lib> --threads <n>): simdgrad with 1 and 2
 // threads, TF.js wasm (one thread in Node) and TF.js cpu; rounds alternate between them so a
 // busy phase of the shared machine hits each. Medians and IQR/median spreads over all samples.
-import { freshProcessRows, loadSimdgrad, loadTfjs, main, runWorkers, sig } from './processes.mjs';
+import { freshProcessRows, loadSimdgrad, loadTfjs, main, printStepRows, runWorkers, sig, stepRows } from './processes.mjs';
 import { PIXELS, loadAllDigits } from '../examples/mnist-data.mjs';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
@@ -26,6 +26,7 @@ const BATCH = 64;
 const POOL = 1024;
 const LR = 0.05;
 const CASE = `RBM CD-1 update: ${VISIBLE}x${HIDDEN}, batch ${BATCH}`;
+const UNIT = 'updates/s';
 
 /** POOL/BATCH batches of binarised digits, the same for every library. */
 function digitBatches() {
@@ -77,33 +78,15 @@ async function setup(lib, threads) {
 }
 
 export async function energyBench() {
-  const { results: answers, busy } = await runWorkers(import.meta.url, 'energy', ROUNDS);
-  const results = answers.map((a) => ({ lib: a.lib, threads: a.threads, info: a.info, result: a.results.step ?? null, error: a.errors.all ?? a.errors.step ?? null, first: a.extra?.first }));
-  const round = sig;
-  const peer = (lib) => results.find((x) => x.lib === lib)?.result ?? null;
-  const [wasm, cpu] = [peer('tfjs-wasm'), peer('tfjs-cpu')];
-  const rows = results.filter((x) => x.lib === 'simdgrad').map((x) => ({
-    case: CASE, unit: 'updates/s',
-    simdgrad: round(x.result?.value),
-    'tfjs-wasm': round(wasm?.value), 'tfjs-cpu': round(cpu?.value),
-    ratio_vs_wasm: x.result && wasm ? round(x.result.value / wasm.value, 3) : null,
-    ratio_vs_cpu: x.result && cpu ? round(x.result.value / cpu.value, 3) : null,
-    spread: round(x.result?.spread, 2),
-    spread_peers: { 'tfjs-wasm': round(wasm?.spread, 2), 'tfjs-cpu': round(cpu?.spread, 2) },
-    samples: { simdgrad: x.result?.samples ?? 0, 'tfjs-wasm': wasm?.samples ?? 0, 'tfjs-cpu': cpu?.samples ?? 0 },
-    build: x.info?.build ?? null, threads: x.threads,
-    note: [
-      `first-step reconstruction error: simdgrad ${round(x.first, 4)}, TF.js wasm ${round(results.find((p) => p.lib === 'tfjs-wasm')?.first, 4)}, cpu ${round(results.find((p) => p.lib === 'tfjs-cpu')?.first, 4)}`,
+  const { results, busy } = await runWorkers(import.meta.url, 'energy', ROUNDS);
+  return stepRows(results, busy, ROUNDS, {
+    caseLabel: CASE, unit: UNIT, file: 'bench/energy.mjs',
+    notes: (x, all) => [
+      `first-step reconstruction error: simdgrad ${sig(x.extra.first, 4)}, TF.js wasm ${sig(all.find((p) => p.lib === 'tfjs-wasm')?.extra.first, 4)}, cpu ${sig(all.find((p) => p.lib === 'tfjs-cpu')?.extra.first, 4)}`,
       'simdgrad: energy.RBM.update (GEMMs with fused bias, sigmoid, bernoulli kernel on JS-generated uniforms, cdStatistic, optim.SGD), error read back',
       'TF.js: matMul/sigmoid/randomUniform/less/cast/sub/mean ops in tf.tidy, Variable.assign, error dataSync',
-      x.threads > 1 ? `simdgrad: setThreads(${x.threads}); TF.js: one thread` : null,
-      ...results.filter((p) => p.error).map((p) => `${p.lib} failed: ${p.error}`),
-      'bench/energy.mjs',
-    ].filter(Boolean).join(' | '),
-  }));
-  const single = rows.find((x) => x.threads === 1)?.simdgrad;
-  for (const row of rows) if (row.threads > 1) row.speedup_vs_1_thread = single && row.simdgrad ? round(row.simdgrad / single, 3) : null;
-  return { rows, meta: { rounds: ROUNDS, other_cores_per_round: busy, peers: results.filter((x) => x.lib !== 'simdgrad').map((x) => ({ lib: x.lib, info: x.info })) } };
+    ],
+  });
 }
 
 /** For run.mjs: the bench in a fresh process, as rows of results.json. */
@@ -111,17 +94,5 @@ export function energyResultRows(progress = () => {}) {
   return freshProcessRows(import.meta.url, 'energy', progress);
 }
 
-function printRows({ rows, meta }) {
-  const f = (v) => (v === null ? '-' : v.toFixed(1));
-  const r = (v) => (v === null ? '-' : `${v.toFixed(2)}x`);
-  console.log(`${CASE}; updates/s, medians over ${meta.rounds} alternating rounds (IQR / median in brackets)`);
-  for (const row of rows) {
-    console.log(`simdgrad ${row.build}, ${row.threads} thread(s): ${f(row.simdgrad)} (${row.spread}%, ${row.samples.simdgrad} samples)` +
-      ` | TF.js wasm ${f(row['tfjs-wasm'])} (${row.spread_peers['tfjs-wasm']}%, ${row.samples['tfjs-wasm']}) -> ${r(row.ratio_vs_wasm)}` +
-      ` | TF.js cpu ${f(row['tfjs-cpu'])} (${row.spread_peers['tfjs-cpu']}%, ${row.samples['tfjs-cpu']}) -> ${r(row.ratio_vs_cpu)}`);
-  }
-  console.log(`notes: ${rows[0]?.note}`);
-  if (meta.other_cores_per_round.length) console.log(`Other processes' cores per round: ${meta.other_cores_per_round.join(', ')}.`);
-}
 
-await main(import.meta.url, { setup, roundMs: ROUND_MS, bench: energyBench, print: printRows });
+await main(import.meta.url, { setup, roundMs: ROUND_MS, bench: energyBench, print: (r) => printStepRows(r, 1) });

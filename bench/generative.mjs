@@ -16,7 +16,7 @@
 //
 // Each library runs in its own process; rounds alternate between them. Medians and
 // IQR/median spreads over all samples, as in bench/energy.mjs.
-import { freshProcessRows, loadSimdgrad, loadTfjs, main, runWorkers, sig } from './processes.mjs';
+import { freshProcessRows, loadSimdgrad, loadTfjs, main, printStepRows, runWorkers, sig, stepRows } from './processes.mjs';
 import { PIXELS, loadAllDigits } from '../examples/mnist-data.mjs';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
@@ -26,6 +26,7 @@ const LATENT = 64;
 const BATCH = 64;
 const POOL = 1024;
 const CASE = `DCGAN training step (D + G updates): MNIST 28x28, width ${W}, batch ${BATCH}`;
+const UNIT = 'images/s';
 
 /** POOL/BATCH batches of digits scaled to [−1, 1], the same for every library. */
 function digitBatches() {
@@ -112,33 +113,15 @@ async function setup(lib, threads) {
 }
 
 export async function generativeBench() {
-  const { results: answers, busy } = await runWorkers(import.meta.url, 'generative', ROUNDS);
-  const results = answers.map((a) => ({ lib: a.lib, threads: a.threads, info: a.info, result: a.results.step ?? null, error: a.errors.all ?? a.errors.step ?? null, first: a.extra?.first }));
-  const round = sig;
-  const peer = (lib) => results.find((x) => x.lib === lib)?.result ?? null;
-  const [wasm, cpu] = [peer('tfjs-wasm'), peer('tfjs-cpu')];
-  const rows = results.filter((x) => x.lib === 'simdgrad').map((x) => ({
-    case: CASE, unit: 'images/s',
-    simdgrad: round(x.result?.value),
-    'tfjs-wasm': round(wasm?.value), 'tfjs-cpu': round(cpu?.value),
-    ratio_vs_wasm: x.result && wasm ? round(x.result.value / wasm.value, 3) : null,
-    ratio_vs_cpu: x.result && cpu ? round(x.result.value / cpu.value, 3) : null,
-    spread: round(x.result?.spread, 2),
-    spread_peers: { 'tfjs-wasm': round(wasm?.spread, 2), 'tfjs-cpu': round(cpu?.spread, 2) },
-    samples: { simdgrad: x.result?.samples ?? 0, 'tfjs-wasm': wasm?.samples ?? 0, 'tfjs-cpu': cpu?.samples ?? 0 },
-    build: x.info?.build ?? null, threads: x.threads,
-    note: [
+  const { results, busy } = await runWorkers(import.meta.url, 'generative', ROUNDS);
+  return stepRows(results, busy, ROUNDS, {
+    caseLabel: CASE, unit: UNIT, file: 'bench/generative.mjs',
+    notes: (x, all) => [
       'one D update and one G update per batch (two G forwards, three D forwards), losses read back',
       'simdgrad: generative.dcganGenerator/dcganDiscriminator (NCHW, conv2d/convTranspose2d, BatchNorm), discriminatorLoss + nonSaturatingGeneratorLoss, optim.Adam',
       'TF.js: NHWC conv2d/conv2dTranspose (same padding), tf.moments + tf.batchNorm, losses.sigmoidCrossEntropy, train.adam.minimize',
-      x.threads > 1 ? `simdgrad: setThreads(${x.threads}); TF.js: one thread` : null,
-      ...results.filter((p) => p.error).map((p) => `${p.lib} failed: ${p.error}`),
-      'bench/generative.mjs',
-    ].filter(Boolean).join(' | '),
-  }));
-  const single = rows.find((x) => x.threads === 1)?.simdgrad;
-  for (const row of rows) if (row.threads > 1) row.speedup_vs_1_thread = single && row.simdgrad ? round(row.simdgrad / single, 3) : null;
-  return { rows, meta: { rounds: ROUNDS, other_cores_per_round: busy, peers: results.filter((x) => x.lib !== 'simdgrad').map((x) => ({ lib: x.lib, info: x.info })) } };
+    ],
+  });
 }
 
 /** For run.mjs: the bench in a fresh process, as rows of results.json. */
@@ -146,17 +129,5 @@ export function generativeResultRows(progress = () => {}) {
   return freshProcessRows(import.meta.url, 'generative', progress);
 }
 
-function printRows({ rows, meta }) {
-  const f = (v) => (v === null ? '-' : v.toFixed(1));
-  const r = (v) => (v === null ? '-' : `${v.toFixed(2)}x`);
-  console.log(`${CASE}; images/s, medians over ${meta.rounds} alternating rounds (IQR / median in brackets)`);
-  for (const row of rows) {
-    console.log(`simdgrad ${row.build}, ${row.threads} thread(s): ${f(row.simdgrad)} (${row.spread}%, ${row.samples.simdgrad} samples)` +
-      ` | TF.js wasm ${f(row['tfjs-wasm'])} (${row.spread_peers['tfjs-wasm']}%, ${row.samples['tfjs-wasm']}) -> ${r(row.ratio_vs_wasm)}` +
-      ` | TF.js cpu ${f(row['tfjs-cpu'])} (${row.spread_peers['tfjs-cpu']}%, ${row.samples['tfjs-cpu']}) -> ${r(row.ratio_vs_cpu)}`);
-  }
-  console.log(`notes: ${rows[0]?.note}`);
-  if (meta.other_cores_per_round.length) console.log(`Other processes' cores per round: ${meta.other_cores_per_round.join(', ')}.`);
-}
 
-await main(import.meta.url, { setup, roundMs: ROUND_MS, bench: generativeBench, print: printRows });
+await main(import.meta.url, { setup, roundMs: ROUND_MS, bench: generativeBench, print: (r) => printStepRows(r, 1) });

@@ -25,7 +25,7 @@
 // round (every library takes one sample batch per round, in turn), so a busy phase of the
 // shared machine hits all of them; medians and interquartile spreads are over all samples.
 // Other processes' CPU use per round is recorded (bench/machine.mjs), not corrected for.
-import { freshProcessRows, loadSimdgrad, loadTfjs, main, runWorkers, sig } from './processes.mjs';
+import { freshProcessRows, loadSimdgrad, loadTfjs, main, printStepRows, runWorkers, sig, stepRows } from './processes.mjs';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 const ROUND_MS = 1000; // per library and round; a step slower than 250 ms is one sample per round
@@ -37,6 +37,7 @@ const BATCH = 32;
 const T = 64;
 const TOKENS = BATCH * T;
 const CASE = `LSTM train: ${LAYERS}-layer LSTM(${EMBED} -> ${HIDDEN}) + Dense(${VOCAB}) + softmax CE, batch ${BATCH} x T ${T}, Adam`;
+const UNIT = 'tokens/s';
 
 /** Seeded batches: inputs [BATCH·T·EMBED] ~ N(0, 1) and targets [BATCH·T] in [0, VOCAB), the same for every library. */
 function batchStream(seed) {
@@ -122,33 +123,15 @@ async function setup(lib, threads) {
 }
 
 export async function lstmBench() {
-  const { results: answers, busy } = await runWorkers(import.meta.url, 'lstm', ROUNDS);
-  const results = answers.map((a) => ({ lib: a.lib, threads: a.threads, info: a.info, result: a.results.step ?? null, error: a.errors.all ?? a.errors.step ?? null, firstLoss: a.extra?.firstLoss }));
-  const round = sig;
-  const peer = (lib) => results.find((x) => x.lib === lib)?.result ?? null;
-  const [wasm, cpu] = [peer('tfjs-wasm'), peer('tfjs-cpu')];
-  const rows = results.filter((x) => x.lib === 'simdgrad').map((x) => ({
-    case: CASE, unit: 'tokens/s',
-    simdgrad: round(x.result?.value),
-    'tfjs-wasm': round(wasm?.value), 'tfjs-cpu': round(cpu?.value),
-    ratio_vs_wasm: x.result && wasm ? round(x.result.value / wasm.value, 3) : null,
-    ratio_vs_cpu: x.result && cpu ? round(x.result.value / cpu.value, 3) : null,
-    spread: round(x.result?.spread, 2),
-    spread_peers: { 'tfjs-wasm': round(wasm?.spread, 2), 'tfjs-cpu': round(cpu?.spread, 2) },
-    samples: { simdgrad: x.result?.samples ?? 0, 'tfjs-wasm': wasm?.samples ?? 0, 'tfjs-cpu': cpu?.samples ?? 0 },
-    build: x.info?.build ?? null, threads: x.threads,
-    note: [
-      `random N(0, 1) inputs [${BATCH}, ${T}, ${EMBED}] and random targets, fresh each step, no embedding, no carried state; ${TOKENS} tokens per step; first-step loss ${round(x.firstLoss, 4)} (ln ${VOCAB} = ${Math.log(VOCAB).toFixed(3)})`,
+  const { results, busy } = await runWorkers(import.meta.url, 'lstm', ROUNDS);
+  return stepRows(results, busy, ROUNDS, {
+    caseLabel: CASE, unit: UNIT, file: 'bench/lstm.mjs',
+    notes: (x, all) => [
+      `random N(0, 1) inputs [${BATCH}, ${T}, ${EMBED}] and random targets, fresh each step, no embedding, no carried state; ${TOKENS} tokens per step; first-step loss ${sig(x.extra.firstLoss, 4)} (ln ${VOCAB} = ${Math.log(VOCAB).toFixed(3)})`,
       'simdgrad: nn.LSTM(numLayers 2).output -> nn.Linear -> crossEntropy -> zeroGrad/backward/step, loss.item()',
       'TF.js: tf.sequential(layers.lstm x2 (returnSequences), layers.dense).apply inside tf.train.adam.minimize(softmaxCrossEntropy), cost.dataSync()',
-      x.threads > 1 ? `simdgrad: setThreads(${x.threads}); TF.js: one thread` : null,
-      ...results.filter((p) => p.error).map((p) => `${p.lib} failed: ${p.error}`),
-      'bench/lstm.mjs',
-    ].filter(Boolean).join(' | '),
-  }));
-  const single = rows.find((x) => x.threads === 1)?.simdgrad;
-  for (const row of rows) if (row.threads > 1) row.speedup_vs_1_thread = single && row.simdgrad ? round(row.simdgrad / single, 3) : null;
-  return { rows, meta: { rounds: ROUNDS, other_cores_per_round: busy, peers: results.filter((x) => x.lib !== 'simdgrad').map((x) => ({ lib: x.lib, info: x.info })) } };
+    ],
+  });
 }
 
 /** For run.mjs: the bench in a fresh process, as rows of results.json. */
@@ -156,18 +139,5 @@ export function lstmResultRows(progress = () => {}) {
   return freshProcessRows(import.meta.url, 'lstm', progress);
 }
 
-function printRows({ rows, meta }) {
-  const f = (v) => (v === null ? '-' : v.toFixed(0));
-  const r = (v) => (v === null ? '-' : `${v.toFixed(2)}x`);
-  console.log(`${CASE}; tokens/s, medians over ${meta.rounds} alternating rounds (IQR / median in brackets)`);
-  for (const row of rows) {
-    console.log(`simdgrad ${row.build}, ${row.threads} thread(s): ${f(row.simdgrad)} (${row.spread}%, ${row.samples.simdgrad} samples)` +
-      ` | TF.js wasm ${f(row['tfjs-wasm'])} (${row.spread_peers['tfjs-wasm']}%, ${row.samples['tfjs-wasm']}) -> ${r(row.ratio_vs_wasm)}` +
-      ` | TF.js cpu ${f(row['tfjs-cpu'])} (${row.spread_peers['tfjs-cpu']}%, ${row.samples['tfjs-cpu']}) -> ${r(row.ratio_vs_cpu)}`);
-  }
-  console.log(`notes: ${rows[0]?.note}`);
-  for (const p of meta.peers) if (p.info) console.log(`${p.lib}: TF.js ${p.info.version}${p.info.backend === 'wasm' ? `, SIMD ${p.info.simd}, threads ${p.info.threads}` : ''}`);
-  if (meta.other_cores_per_round.length) console.log(`Other processes' cores per round: ${meta.other_cores_per_round.join(', ')}.`);
-}
 
-await main(import.meta.url, { setup, roundMs: ROUND_MS, bench: lstmBench, print: printRows });
+await main(import.meta.url, { setup, roundMs: ROUND_MS, bench: lstmBench, print: (r) => printStepRows(r, 0) });

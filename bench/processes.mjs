@@ -184,3 +184,53 @@ export async function main(fileUrl, { setup, roundMs, bench, print }) {
     else print(result);
   }
 }
+
+/**
+ * Rows of results.json for a bench with one timed step per library (rate units: higher is
+ * better): one row per simdgrad thread count, with TF.js wasm and cpu beside it, the ratios,
+ * spreads and sample counts; `notes(x, results)` gives the bench's own notes for simdgrad run x
+ * (each result has lib, threads, info, result, error and the worker's `extra`).
+ */
+export function stepRows(answers, busy, rounds, { caseLabel, unit, file, notes }) {
+  const results = answers.map((a) => ({
+    lib: a.lib, threads: a.threads, info: a.info, extra: a.extra ?? {},
+    result: a.results.step ?? null, error: a.errors.all ?? a.errors.step ?? null,
+  }));
+  const peer = (lib) => results.find((x) => x.lib === lib)?.result ?? null;
+  const [wasm, cpu] = [peer('tfjs-wasm'), peer('tfjs-cpu')];
+  const rows = results.filter((x) => x.lib === 'simdgrad').map((x) => ({
+    case: caseLabel, unit,
+    simdgrad: sig(x.result?.value),
+    'tfjs-wasm': sig(wasm?.value), 'tfjs-cpu': sig(cpu?.value),
+    ratio_vs_wasm: x.result && wasm ? sig(x.result.value / wasm.value, 3) : null,
+    ratio_vs_cpu: x.result && cpu ? sig(x.result.value / cpu.value, 3) : null,
+    spread: sig(x.result?.spread, 2),
+    spread_peers: { 'tfjs-wasm': sig(wasm?.spread, 2), 'tfjs-cpu': sig(cpu?.spread, 2) },
+    samples: { simdgrad: x.result?.samples ?? 0, 'tfjs-wasm': wasm?.samples ?? 0, 'tfjs-cpu': cpu?.samples ?? 0 },
+    build: x.info?.build ?? null, threads: x.threads,
+    note: [
+      ...notes(x, results),
+      x.threads > 1 ? `simdgrad: setThreads(${x.threads}); TF.js: one thread` : null,
+      ...results.filter((p) => p.error).map((p) => `${p.lib} failed: ${p.error}`),
+      file,
+    ].filter(Boolean).join(' | '),
+  }));
+  const single = rows.find((x) => x.threads === 1)?.simdgrad;
+  for (const row of rows) if (row.threads > 1) row.speedup_vs_1_thread = single && row.simdgrad ? sig(row.simdgrad / single, 3) : null;
+  return { rows, meta: { rounds, other_cores_per_round: busy, peers: results.filter((x) => x.lib !== 'simdgrad').map((x) => ({ lib: x.lib, info: x.info })) } };
+}
+
+/** Prints stepRows' rows as a table on stdout (`digits` after the point for the rates). */
+export function printStepRows({ rows, meta }, digits = 1) {
+  const f = (v) => (v === null ? '-' : v.toFixed(digits));
+  const r = (v) => (v === null ? '-' : `${v.toFixed(2)}x`);
+  console.log(`${rows[0]?.case}; ${rows[0]?.unit}, medians over ${meta.rounds} alternating rounds (IQR / median in brackets)`);
+  for (const row of rows) {
+    console.log(`simdgrad ${row.build}, ${row.threads} thread(s): ${f(row.simdgrad)} (${row.spread}%, ${row.samples.simdgrad} samples)` +
+      ` | TF.js wasm ${f(row['tfjs-wasm'])} (${row.spread_peers['tfjs-wasm']}%, ${row.samples['tfjs-wasm']}) -> ${r(row.ratio_vs_wasm)}` +
+      ` | TF.js cpu ${f(row['tfjs-cpu'])} (${row.spread_peers['tfjs-cpu']}%, ${row.samples['tfjs-cpu']}) -> ${r(row.ratio_vs_cpu)}`);
+  }
+  console.log(`notes: ${rows[0]?.note}`);
+  for (const p of meta.peers) if (p.info) console.log(`${p.lib}: TF.js ${p.info.version}${p.info.backend === 'wasm' ? `, SIMD ${p.info.simd}, threads ${p.info.threads}` : ''}`);
+  if (meta.other_cores_per_round.length) console.log(`Other processes' cores per round: ${meta.other_cores_per_round.join(', ')}.`);
+}
