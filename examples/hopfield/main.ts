@@ -5,7 +5,7 @@
 import { mkdirSync } from 'node:fs';
 import * as sg from '../../src/index';
 import { PIXELS, loadAllDigits } from '../mnist-data.mjs';
-import { writeGrid } from '../rbm/png';
+import { squareTiles, writeImageGrid } from '../shared/images';
 
 const { Hopfield, toBipolar, corrupt, overlap, capacityCurve } = sg.energy;
 const out = 'examples/hopfield/out';
@@ -37,7 +37,7 @@ show('negated patterns (spurious stable states)', stored.map((v) => -v));
 
 const all = new Float32Array(tiles.length * PIXELS);
 tiles.forEach((t, i) => all.set(t, i * PIXELS));
-writeGrid(`${out}/hopfield-recall.png`, all, tiles.length, { columns: 6, side: 28, scale: '±1' });
+writeImageGrid(`${out}/hopfield-recall.png`, squareTiles(all, tiles.length), { columns: 6, range: [-1, 1], gap: 1, gapShade: 128 });
 console.log(`wrote ${out}/hopfield-recall.png: one row per experiment above, for each digit stored | start | recalled`);
 
 console.log('capacity, 200 units, random patterns, recall started at each stored pattern:');

@@ -6,7 +6,7 @@
 import { mkdirSync } from 'node:fs';
 import * as sg from '../../src/index';
 import { PIXELS, loadAllDigits } from '../mnist-data.mjs';
-import { writeGrid } from './png';
+import { squareTiles, writeImageGrid } from '../shared/images';
 import { comparePretraining } from './pretraining';
 
 const args = process.argv.slice(2);
@@ -41,14 +41,14 @@ for (let e = 1; e <= epochs; e++) {
   console.log(`epoch ${e}: reconstruction error ${h.reconstructionError.toFixed(4)}, mean free energy train ${fe.ft.toFixed(1)} / held-out ${fe.f.toFixed(1)} (${h.seconds.toFixed(1)} s)`);
 }
 
-writeGrid(`${out}/rbm-filters.png`, rbm.weight.data(), 100, { columns: 10, side: 28, scale: 'symmetric' });
+writeImageGrid(`${out}/rbm-filters.png`, squareTiles(rbm.weight.data(), 100), { columns: 10, range: 'symmetric', gap: 1, gapShade: 128 });
 const recon = rbm.reconstruct(sg.tensor(test.subarray(0, 20 * PIXELS), [20, PIXELS]), 1);
 const both = new Float32Array(40 * PIXELS);
 both.set(test.subarray(0, 20 * PIXELS), 0);
 both.set(recon.data(), 20 * PIXELS);
-writeGrid(`${out}/rbm-reconstructions.png`, both, 40, { columns: 20, side: 28 });
+writeImageGrid(`${out}/rbm-reconstructions.png`, squareTiles(both, 40), { columns: 20, gap: 1, gapShade: 128 });
 const samples = rbm.generate(20, 1000);
-writeGrid(`${out}/rbm-samples.png`, samples.data(), 20, { columns: 10, side: 28 });
+writeImageGrid(`${out}/rbm-samples.png`, squareTiles(samples.data(), 20), { columns: 10, gap: 1, gapShade: 128 });
 console.log(`wrote ${out}/rbm-filters.png (the 100 hidden units' weights, white positive, black negative),`);
 console.log(`      ${out}/rbm-reconstructions.png (top: 20 held-out digits, bottom: p(v|h) one Gibbs step later),`);
 console.log(`      ${out}/rbm-samples.png (p(v|h) after 1000 Gibbs steps from random states)`);

@@ -17,8 +17,12 @@ export interface GridOptions {
   /** Tile height and width when the input is [N, H·W] (default: a square, √(H·W)). */
   height?: number;
   width?: number;
-  /** Value range mapped to black..white (default [0, 1]; [-1, 1] for tanh outputs). 'tile' scales each tile to its own min..max. */
-  range?: readonly [number, number] | 'tile';
+  /**
+   * Value range mapped to black..white (default [0, 1]; [-1, 1] for tanh outputs or ±1 states).
+   * 'tile' scales each tile to its own min..max; 'symmetric' each tile to ±its max |value|, 0 grey
+   * (weights: positive white, negative black).
+   */
+  range?: readonly [number, number] | 'tile' | 'symmetric';
   /** Pixels between tiles (default 2, drawn in `gapShade`). */
   gap?: number;
   /** Grey of the gaps, 0..255 (default 64). */
@@ -59,6 +63,10 @@ export function imageGrid(images: ImagesLike, opts: GridOptions = {}): { pixels:
     if (range === 'tile') {
       lo = Infinity; hi = -Infinity;
       for (let i = 0; i < h * w; i++) { lo = Math.min(lo, values[base + i]); hi = Math.max(hi, values[base + i]); }
+    } else if (range === 'symmetric') {
+      hi = 1e-12;
+      for (let i = 0; i < h * w; i++) hi = Math.max(hi, Math.abs(values[base + i]));
+      lo = -hi;
     } else [lo, hi] = range;
     const span = hi > lo ? hi - lo : 1;
     const ox = gap + (t % cols) * (w + gap), oy = gap + Math.floor(t / cols) * (h + gap);
@@ -75,6 +83,12 @@ export function imageGrid(images: ImagesLike, opts: GridOptions = {}): { pixels:
 function writePng(path: string, width: number, height: number, data: Uint8Array, channels: 1 | 3): void {
   mkdirSync(dirname(path), { recursive: true });
   writeFileSync(path, encode({ width, height, data, channels, depth: 8 }));
+}
+
+/** `count` square tiles of side² values each, laid end to end in `values`, as images for a grid. */
+export function squareTiles(values: ArrayLike<number>, count: number, side = 28): ImagesLike {
+  if (values.length < count * side * side) throw new Error(`squareTiles: ${values.length} values for ${count} tiles of ${side}×${side}`);
+  return { shape: [count, side, side], data: () => values };
 }
 
 /** Writes the images as one grey PNG grid (see GridOptions). */
