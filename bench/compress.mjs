@@ -9,6 +9,10 @@
 //     sparsity) between the measured points where sparse time crosses dense time.
 //   - int8 vs float32 inference: the same Linear and Conv2d as sg.quantizedLinear /
 //     sg.quantizedConv2d (activation quantisation included in the timing) against float32.
+//   - pruned-and-shrunk CNN vs the dense one: a small CNN (two conv blocks with batch norm,
+//     two Linear) on [CNN_BATCH, 3, 32, 32], inference in eval mode, against the same model
+//     after compress.structuredPruning removed half the filters and hidden neurons (physically
+//     smaller layers, no retraining: speed only). Samples/s of both in the notes.
 //
 // One simdgrad process, 1 thread (the dense GEMM would take more threads; the sparse and int8
 // kernels split rows the same way, so 1 thread compares kernels, not thread counts). Every
@@ -20,6 +24,7 @@ import { fileURLToPath } from 'node:url';
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 const ROUND_MS = 250;
 const SPARSITIES = [0.5, 0.8, 0.9, 0.95, 0.99];
+const CNN_BATCH = 16;
 
 function lcg(seed) {
   let s = seed >>> 0;
@@ -95,6 +100,26 @@ function cases(sg) {
   }
   const cq = sg.quantizeWeight(cwDense);
   keep(cq.q); keep(cq.scales);
+  // Pruned-and-shrunk CNN: both models start from the same weights (same seed).
+  const makeCnn = () => {
+    sg.manualSeed(42);
+    const m = new sg.nn.Sequential(
+      new sg.nn.Conv2d(3, 32, 3, { padding: 1 }), new sg.nn.BatchNorm2d(32), new sg.nn.ReLU(), new sg.nn.MaxPool2d(2),
+      new sg.nn.Conv2d(32, 64, 3, { padding: 1 }), new sg.nn.BatchNorm2d(64), new sg.nn.ReLU(), new sg.nn.MaxPool2d(2),
+      new sg.nn.Flatten(), new sg.nn.Linear(64 * 8 * 8, 128), new sg.nn.ReLU(), new sg.nn.Linear(128, 10),
+    );
+    m.eval();
+    return m;
+  };
+  const dense = makeCnn();
+  const pruned = makeCnn();
+  const nx = keep(sg.tensor(randomArray(CNN_BATCH * 3 * 32 * 32, 8), [CNN_BATCH, 3, 32, 32]));
+  const batch = { x: nx, y: keep(sg.tensor(Array.from({ length: CNN_BATCH }, (_, i) => i % 10), [CNN_BATCH])) };
+  const pr = sg.compress.structuredPruning({ fraction: 0.5, rounds: 1 }).prune(pruned, { data: [], batch, epochs: 0 });
+  pruned.eval();
+  const widths = sg.compress.unitLayers(pruned).map((e) => e.layer.weight.shape[0]).join('/');
+  out.push({ id: 'cnn-dense', group: 'cnn', samples: CNN_BATCH, label: `CNN dense 32/64/128 [${CNN_BATCH},3,32,32]`, fn: () => sg.noGrad(() => dense.forward(nx)).dispose() });
+  out.push({ id: 'cnn-pruned', group: 'cnn', samples: CNN_BATCH, label: `CNN pruned+shrunk ${widths.split('/').slice(0, 3).join('/')} (${pr.summary})`, fn: () => sg.noGrad(() => pruned.forward(nx)).dispose() });
   out.push({ id: 'conv-int8', group: 'int8-conv', label: 'Conv2d int8 (quantizedConv2d, unsigned input)', fn: () => sg.quantizedConv2d(cx, cq.q, cq.scales, cb, { kernelSize: 3, padding: 1, inScale: 1 / 127, unsigned: true }).dispose() });
   return out;
 }
@@ -129,13 +154,14 @@ export async function compressBench() {
   const info = { build: sg.build(), threads: sg.getThreads() };
   const rows = list.map((c) => {
     const m = stat.get(c.id);
-    const ref = c.group === 'linear' ? 'linear-dense' : c.group === 'conv' ? 'conv-dense' : c.group === 'int8-linear' && c.id !== 'linear-f32-relu-input' ? 'linear-f32-relu-input' : c.group === 'int8-conv' ? 'conv-dense' : null;
+    const ref = c.group === 'linear' ? 'linear-dense' : c.group === 'conv' ? 'conv-dense' : c.group === 'int8-linear' && c.id !== 'linear-f32-relu-input' ? 'linear-f32-relu-input' : c.group === 'int8-conv' ? 'conv-dense' : c.group === 'cnn' ? 'cnn-dense' : null;
     const speed = ref && ref !== c.id ? stat.get(ref).value / m.value : null;
     return {
       case: c.label, unit: 'ms', simdgrad: sig(m.value), 'tfjs-wasm': null, 'tfjs-cpu': null, ratio_vs_wasm: null, ratio_vs_cpu: null,
       spread: sig(m.spread, 2), spread_peers: null, build: info.build, threads: info.threads,
       note: [
         speed !== null ? `${sig(speed, 3)}x vs the dense float32 version` : null,
+        c.samples !== undefined ? `${sig((1000 * c.samples) / m.value, 4)} samples/s` : null,
         c.group === 'linear' && c.id === 'linear-dense' ? `break-even sparsity ${be.linear}` : null,
         c.group === 'conv' && c.id === 'conv-dense' ? `break-even sparsity ${be.conv}` : null,
         'bench/compress.mjs',

@@ -17,7 +17,7 @@ import {
 } from 'onnx-buf/dist/onnx_pb.js';
 // Only the package's public names: this module is the separate entry point `simdgrad/onnx`
 // (its protobuf runtime is ~75 kB, not for every app), bundled with the library as an import.
-import { Tensor, enableGrad, full, scope } from '../index.js';
+import { Tensor, enableGrad, full, quantizeWeight, scope, tensor } from '../index.js';
 
 const fmt = (shape: readonly number[]): string => `[${shape.join(',')}]`;
 
@@ -34,6 +34,21 @@ export interface OnnxExportOptions {
   /** Graph input and output names (default 'input' and 'output'). */
   inputName?: string;
   outputName?: string;
+  /**
+   * int8 QDQ export: the calibrated input scales of a `quantizeModel` result (pass the
+   * QuantizedModel itself, or its `.scales`), one per Linear/Conv2d of the float model traced.
+   * Weights are written as per-channel int8 with DequantizeLinear (axis 0), each layer input
+   * goes through QuantizeLinear/DequantizeLinear with its scale, and batch norms are folded.
+   */
+  quantization?: { readonly scales: readonly { readonly inScale: number; readonly unsigned: boolean }[] };
+}
+
+/** What QDQ export keeps while emitting: the scales in layer order, and the batch norms folded. */
+interface QuantState {
+  readonly scales: readonly { readonly inScale: number; readonly unsigned: boolean }[];
+  next: number;
+  /** A Linear/Conv2d output -> the batch norm output it absorbs. */
+  readonly folds: Map<Tensor, Tensor>;
 }
 
 const MIN_OPSET = 13;
@@ -49,7 +64,11 @@ class Builder {
   private readonly taken = new Set<string>();
   private count = 0;
 
-  constructor(private readonly paramNames: Map<Tensor, string>) {}
+  constructor(private readonly paramNames: Map<Tensor, string>, readonly quant: QuantState | null = null) {}
+
+  has(t: Tensor): boolean {
+    return this.names.has(t);
+  }
 
   fresh(hint: string): string {
     let name = hint;
@@ -84,6 +103,13 @@ class Builder {
     // Initializers travel as raw little-endian bytes (wasm and every host here are little-endian).
     const raw = new Uint8Array(data.buffer.slice(0));
     this.initializers.push(create(TensorProtoSchema, { name, dims: shape.map(BigInt), dataType: DataType.FLOAT, rawData: raw }));
+    return name;
+  }
+
+  int8(hint: string, shape: readonly number[], values: Int8Array): string {
+    const name = this.fresh(hint);
+    const raw = new Uint8Array(Int8Array.from(values).buffer);
+    this.initializers.push(create(TensorProtoSchema, { name, dims: shape.map(BigInt), dataType: DataType.INT8, rawData: raw }));
     return name;
   }
 
@@ -166,19 +192,26 @@ function emit(b: Builder, out: Tensor, opset: number): void {
   const ins = node.inputs;
   const x = (i: number): string => b.use(ins[i]);
   const outName = b.fresh(node.op);
-  const set = (name: string): void => b.bind(out, name);
+  const set = (name: string): void => {
+    b.bind(out, name);
+    // A folded batch norm's output is the layer's (QDQ export).
+    const bn = b.quant?.folds.get(out);
+    if (bn !== undefined) b.bind(bn, name);
+  };
+  const operands = (): string[] => (b.quant === null ? ins.map((_, i) => x(i)) : quantOperands(b, out));
   const simple = (opType: string, attrs: Record<string, Attr> = {}): void => set(b.node(opType, ins.map((_, i) => x(i)), attrs, [outName]));
   switch (node.op) {
     case 'linear': {
       const xs = ins[0].shape;
       const relu = a.relu === true;
+      const ops = operands();
       let y: string;
       if (xs.length === 2) {
-        y = b.node('Gemm', ins.map((_, i) => x(i)), { transB: 1 }, relu ? undefined : [outName]);
+        y = b.node('Gemm', ops, { transB: 1 }, relu ? undefined : [outName]);
       } else {
-        const wt = b.node('Transpose', [x(1)], { perm: [1, 0] });
-        y = b.node('MatMul', [x(0), wt], {}, ins.length > 2 || relu ? undefined : [outName]);
-        if (ins.length > 2) y = b.node('Add', [y, x(2)], {}, relu ? undefined : [outName]);
+        const wt = b.node('Transpose', [ops[1]], { perm: [1, 0] });
+        y = b.node('MatMul', [ops[0], wt], {}, ops.length > 2 || relu ? undefined : [outName]);
+        if (ops.length > 2) y = b.node('Add', [y, ops[2]], {}, relu ? undefined : [outName]);
       }
       if (relu) y = b.node('Relu', [y], {}, [outName]);
       set(y);
@@ -199,7 +232,7 @@ function emit(b: Builder, out: Tensor, opset: number): void {
       const [kh, kw] = ins[1].shape.slice(2);
       const [ph, pw] = pair(a.padding);
       const [eh, ew] = a.paddingEnd === undefined ? [ph, pw] : pair(a.paddingEnd);
-      simple('Conv', { kernel_shape: [kh, kw], strides: pair(a.stride), pads: [ph, pw, eh, ew] });
+      set(b.node('Conv', operands(), { kernel_shape: [kh, kw], strides: pair(a.stride), pads: [ph, pw, eh, ew] }, [outName]));
       return;
     }
     case 'convTranspose2d': {
@@ -304,6 +337,9 @@ function emit(b: Builder, out: Tensor, opset: number): void {
     case 'lstm': case 'gru': case 'rnn':
       recurrent(b, out, outName);
       return;
+    case 'scaledDotProductAttention':
+      attention(b, out, outName);
+      return;
     default:
       throw new Error(`exportOnnx: op '${node.op}' has no ONNX translation here (opset ${opset})`);
   }
@@ -348,6 +384,158 @@ function recurrent(b: Builder, out: Tensor, outName: string): void {
   b.bind(out, b.node('Concat', [seq, ...finals], { axis: 1 }, [outName]));
 }
 
+/** The fold of quantizeModel (compress/quantize.ts), in the same float arithmetic so the int8 weights come out identical. */
+function foldBatchNorm(w: Float32Array, bias: Float32Array | null, bn: Tensor): { weight: Float32Array; bias: Float32Array } {
+  const ins = bn.node!.inputs;
+  const eps = (bn.node!.attrs as { eps: number }).eps;
+  const [gamma, beta, mean, std] = (ins.length === 5 ? ins.slice(1) : [null, null, ins[1], ins[2]]).map((t) => (t === null ? null : (t.data() as Float32Array)));
+  const out = mean!.length;
+  const per = w.length / out;
+  const fw = new Float32Array(w.length);
+  const fb = new Float32Array(out);
+  for (let c = 0; c < out; c++) {
+    const scale = (gamma === null ? 1 : gamma[c]) / Math.sqrt(std![c] * std![c] + eps);
+    for (let k = 0; k < per; k++) fw[c * per + k] = w[c * per + k] * scale;
+    fb[c] = ((bias === null ? 0 : bias[c]) - mean![c]) * scale + (beta === null ? 0 : beta[c]);
+  }
+  return { weight: fw, bias: fb };
+}
+
+/**
+ * The operands of a Linear/Conv2d in QDQ form: x through Clip, QuantizeLinear and
+ * DequantizeLinear with the layer's calibrated scale; the weight (batch norm folded) as int8
+ * with per-channel scales, dequantised on axis 0; the bias in float32, as QuantizedModel keeps it.
+ */
+function quantOperands(b: Builder, out: Tensor): string[] {
+  const q = b.quant!;
+  const node = out.node!;
+  const ins = node.inputs;
+  if (q.next >= q.scales.length) throw new Error(`exportOnnx: the model has more Linear/Conv2d layers than the ${q.scales.length} scales of quantization (export the float model quantizeModel was given)`);
+  const { inScale, unsigned } = q.scales[q.next++];
+  const hint = b.hint(ins[1]) ?? node.op;
+  // simdgrad clamps the int8 input to [-127, 127] ([0, 127] when calibrated non-negative);
+  // QuantizeLinear saturates to [-128, 127]: the Clip makes the two ranges the same.
+  const s = b.floats(`${hint}_in_scale`, [], [inScale]);
+  const zp = b.int8(`${hint}_in_zero`, [], new Int8Array(1));
+  const clipped = b.node('Clip', [b.use(ins[0]), b.floats('min', [], [unsigned ? 0 : -127 * inScale]), b.floats('max', [], [127 * inScale])]);
+  const xd = b.node('DequantizeLinear', [b.node('QuantizeLinear', [clipped, s, zp]), s, zp]);
+
+  const bn = q.folds.get(out);
+  let w = ins[1].data() as Float32Array;
+  let bias = ins.length > 2 ? (ins[2].data() as Float32Array) : null;
+  if (bn !== undefined) ({ weight: w, bias } = foldBatchNorm(w, bias, bn));
+  const shape = ins[1].shape;
+  const rows = shape[0];
+  const cols = w.length / rows;
+  const wt = tensor(w, shape);
+  const qw = quantizeWeight(wt);
+  wt.dispose();
+  try {
+    const padded = qw.q.data() as Int8Array;
+    const kp = padded.length / rows;
+    const int8 = new Int8Array(rows * cols);
+    for (let r = 0; r < rows; r++) int8.set(padded.subarray(r * kp, r * kp + cols), r * cols);
+    const ws = b.floats(`${hint}_scale`, [rows], qw.scales.data() as Float32Array);
+    const wd = b.node('DequantizeLinear', [b.int8(`${hint}_int8`, shape, int8), ws, b.int8(`${hint}_zero`, [rows], new Int8Array(rows))], { axis: 0 });
+    const ops = [xd, wd];
+    if (bias !== null) ops.push(bn === undefined ? b.use(ins[2]) : b.floats(`${hint}_folded_bias`, [rows], bias));
+    return ops;
+  } finally {
+    qw.dispose();
+  }
+}
+
+/** Batch norms QDQ export folds: each right after a Linear/Conv2d that nothing else reads. */
+function foldsOf(nodes: readonly Tensor[]): Map<Tensor, Tensor> {
+  const uses = new Map<Tensor, number>();
+  for (const t of nodes) for (const i of t.node!.inputs) uses.set(i, (uses.get(i) ?? 0) + 1);
+  const folds = new Map<Tensor, Tensor>();
+  for (const t of nodes) {
+    const src = t.node!.inputs[0];
+    if (t.node!.op !== 'batchNorm' || (src.node?.op !== 'linear' && src.node?.op !== 'conv2d')) continue;
+    if (uses.get(src) !== 1) throw new Error('exportOnnx: quantization: a batch norm to fold reads a layer whose output is also used elsewhere');
+    if (src.node.op === 'linear' && (src.node.attrs as { relu?: boolean }).relu === true) throw new Error('exportOnnx: quantization: a batch norm after a fused Linear+ReLU cannot be folded');
+    folds.set(src, t);
+  }
+  return folds;
+}
+
+const sameShape = (s: readonly number[], t: readonly number[]): boolean => s.length === t.length && s.every((d, i) => d === t[i]);
+
+/**
+ * Attention decomposed at opset 13: heads come out of their column blocks by Reshape+Transpose
+ * ([B, T, H·D] -> [B, H, T, D], K straight to [B, H, D, T]), then MatMul, Mul by the scale, Add
+ * of one constant bias (additive mask, causal and padding blocks as −Infinity), Softmax, MatMul,
+ * and back. The masks must be constants (leaves) at export: the graph has one input.
+ */
+function attention(b: Builder, out: Tensor, outName: string): void {
+  const node = out.node!;
+  const a = node.attrs as { heads: number; causal: boolean; scale: number | null };
+  const [q, k, v, ...extra] = node.inputs;
+  const lead = q.shape.slice(0, -2);
+  const B = lead.reduce((p, d) => p * d, 1);
+  const [Tq, E] = q.shape.slice(-2);
+  const Tk = k.shape[k.shape.length - 2];
+  const H = a.heads;
+  const Dk = E / H;
+  const Dv = v.shape[v.shape.length - 1] / H;
+  const scale = a.scale ?? (Dk > 0 ? 1 / Math.sqrt(Dk) : 1);
+  // The node keeps present inputs only: a lone fourth one is told apart by its shape.
+  let keyMask: Tensor | null = null;
+  let mask: Tensor | null = null;
+  if (extra.length === 2) [keyMask, mask] = extra;
+  else if (extra.length === 1) {
+    const isKeyMask = sameShape(extra[0].shape, [...lead, Tk]);
+    const isMask = sameShape(extra[0].shape, [Tq, Tk]);
+    if (isKeyMask && isMask) throw new Error(`exportOnnx: scaledDotProductAttention with one mask ${fmt(extra[0].shape)} that could be the keyMask or the additive mask (batch = T_q): give the other one too, or a different batch size`);
+    if (isKeyMask) keyMask = extra[0];
+    else mask = extra[0];
+  }
+  for (const m of [keyMask, mask]) {
+    if (m !== null && m.node !== null) throw new Error(`exportOnnx: scaledDotProductAttention with a mask ${fmt(m.shape)} computed in the graph cannot be exported (masks must be constants)`);
+  }
+
+  // One bias [B or 1, 1, T_q, T_k]. A query with every key blocked gets the zero vector in
+  // simdgrad, where Softmax would give NaN: its row of the bias is zeroed and a 0/1 factor
+  // after the Softmax zeroes its weights.
+  const Bm = keyMask === null ? 1 : B;
+  const bias = new Float32Array(Bm * Tq * Tk);
+  const keep = new Float32Array(Bm * Tq).fill(1);
+  const km = keyMask === null ? null : (keyMask.data() as Float32Array);
+  const md = mask === null ? null : (mask.data() as Float32Array);
+  let biased = false;
+  let blockedRows = false;
+  for (let bi = 0; bi < Bm; bi++) {
+    for (let i = 0; i < Tq; i++) {
+      const row = bias.subarray((bi * Tq + i) * Tk, (bi * Tq + i + 1) * Tk);
+      let open = false;
+      for (let j = 0; j < Tk; j++) {
+        const blocked = (a.causal && j > i + Tk - Tq) || (km !== null && km[bi * Tk + j] === 0);
+        row[j] = blocked ? -Infinity : md === null ? 0 : md[i * Tk + j];
+        if (row[j] !== 0) biased = true;
+        if (row[j] !== -Infinity) open = true;
+      }
+      if (!open) {
+        row.fill(0);
+        keep[bi * Tq + i] = 0;
+        blockedRows = true;
+      }
+    }
+  }
+
+  const split = (t: Tensor, T: number, D: number, perm: number[]): string =>
+    b.node('Transpose', [b.node('Reshape', [b.use(t), b.ints('shape', [B, T, H, D])])], { perm });
+  const qh = split(q, Tq, Dk, [0, 2, 1, 3]);
+  const kh = split(k, Tk, Dk, [0, 2, 3, 1]);
+  const vh = split(v, Tk, Dv, [0, 2, 1, 3]);
+  let s = b.node('Mul', [b.node('MatMul', [qh, kh]), b.floats('attn_scale', [], [scale])]);
+  if (biased) s = b.node('Add', [s, b.floats('attn_bias', [Bm, 1, Tq, Tk], bias)]);
+  let p = b.node('Softmax', [s], { axis: 3 });
+  if (blockedRows) p = b.node('Mul', [p, b.floats('attn_keep', [Bm, 1, Tq, 1], keep)]);
+  const y = b.node('Transpose', [b.node('MatMul', [p, vh])], { perm: [0, 2, 1, 3] });
+  b.bind(out, b.node('Reshape', [y, b.ints('shape', out.shape)], {}, [outName]));
+}
+
 /**
  * Exports `model` as ONNX bytes (a ModelProto), tracing one forward pass on zeros of
  * `inputShape`. A Module is traced in eval mode (batch norm uses its running statistics,
@@ -382,10 +570,16 @@ export function exportOnnx(model: OnnxExportable, opts: OnnxExportOptions): Uint
         if (!(y instanceof Tensor)) throw new Error('exportOnnx: the model\'s forward must return one Tensor');
         if (y === x) throw new Error('exportOnnx: the model computes nothing from its input (forward returned it)');
         if (y.node === null) throw new Error('exportOnnx: the output was not computed from the input by recorded ops');
-        const b = new Builder(paramNames);
+        const nodes = order(y);
+        const quant = opts.quantization === undefined ? null : { scales: opts.quantization.scales, next: 0, folds: foldsOf(nodes) };
+        const b = new Builder(paramNames, quant);
         b.fresh(inputName);
         b.bind(x, inputName);
-        for (const t of order(y)) emit(b, t, opset);
+        // A folded batch norm is bound when its layer is emitted.
+        for (const t of nodes) if (!b.has(t)) emit(b, t, opset);
+        if (quant !== null && quant.next !== quant.scales.length) {
+          throw new Error(`exportOnnx: quantization has ${quant.scales.length} scales but the model traced ${quant.next} Linear/Conv2d layers (export the float model quantizeModel was given)`);
+        }
         // The last node writes the graph output under its own name; Identity renames it.
         b.node('Identity', [b.use(y)], {}, [b.fresh(outputName)]);
         const graph = create(GraphProtoSchema, {

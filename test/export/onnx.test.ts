@@ -101,6 +101,28 @@ describe('exportOnnx: simdgrad and onnxruntime agree', () => {
     expectClose(theirs, ours);
   });
 
+  it('a structurally pruned CNN (physically smaller Conv2d, BatchNorm2d and Linear) and a shrunk MLP', async () => {
+    sg.manualSeed(9);
+    const bn = new sg.nn.BatchNorm2d(6);
+    const cnn = new sg.nn.Sequential(
+      new sg.nn.Conv2d(2, 6, 3, { padding: 1 }), bn, new sg.nn.ReLU(), new sg.nn.MaxPool2d(2),
+      new sg.nn.Conv2d(6, 8, 3, { padding: 1 }), new sg.nn.ReLU(), new sg.nn.Flatten(),
+      new sg.nn.Linear(8 * 4 * 4, 10), new sg.nn.ReLU(), new sg.nn.Linear(10, 3),
+    );
+    perturbBatchNorm(bn, 3);
+    const batch = { x: sg.tensor(randomInput([2, 2, 8, 8], 4), [2, 2, 8, 8]), y: sg.tensor([0, 2], [2]) };
+    // epochs 0: no retraining, the export only needs the smaller layers.
+    sg.compress.structuredPruning({ fraction: 0.5, rounds: 1 }).prune(cnn, { data: [], batch, epochs: 0 });
+    expect(sg.compress.unitLayers(cnn).map((e) => e.layer.weight.shape[0])).toEqual([3, 4, 5, 3]);
+    const { ours, theirs } = await both(cnn, [3, 2, 8, 8], 12);
+    expectClose(theirs, ours);
+
+    const mlp = new sg.nn.Sequential(new sg.nn.Linear(7, 12), new sg.nn.Tanh(), new sg.nn.Linear(12, 4));
+    sg.compress.shrinkUnits(mlp, sg.compress.unitLayers(mlp)[0], [0, 3, 4, 9, 11]);
+    const shrunk = await both(mlp, [4, 7], 13);
+    expectClose(shrunk.theirs, shrunk.ours);
+  });
+
   it('an LSTM classifier (last output into a Linear)', async () => {
     sg.manualSeed(4);
     class Tagger extends sg.nn.Module {
@@ -127,6 +149,71 @@ describe('exportOnnx: simdgrad and onnxruntime agree', () => {
       const { ours, theirs } = await both(new Seq(), [2, 5, 3], 9);
       expectClose(theirs, ours);
     }
+  });
+
+  it('a causal 2-layer TransformerEncoder (post-LN, ReLU) and a pre-LN one with GELU', async () => {
+    for (const [seed, opts] of [[6, { norm: 'post', activation: 'relu' }], [7, { norm: 'pre', activation: 'gelu' }]] as const) {
+      sg.manualSeed(seed);
+      class Lm extends sg.nn.Module {
+        readonly enc = new sg.nn.TransformerEncoder(8, 2, { numLayers: 2, ffDim: 16, ...opts });
+        forward(x: sg.Tensor): sg.Tensor {
+          return this.enc.forward(x, { causal: true });
+        }
+      }
+      const { ours, theirs } = await both(new Lm(), [2, 5, 8], seed);
+      expectClose(theirs, ours);
+    }
+  });
+
+  it('MultiheadAttention with a padding mask (one query row fully blocked) and an additive mask', async () => {
+    sg.manualSeed(8);
+    // Item 1 pads every key: simdgrad's zero output for it must survive the export (not NaN).
+    const keyMask = sg.tensor([1, 1, 0, 1, 0, 0, 0, 0], [2, 4]);
+    const mask = sg.tensor(randomInput([3, 4], 5).map((r) => r * 0.5), [3, 4]);
+    class Cross extends sg.nn.Module {
+      readonly attn = new sg.nn.MultiheadAttention(6, 3);
+      forward(x: sg.Tensor): sg.Tensor {
+        return this.attn.forward(sg.slice(x, [0, 0, 0], [2, 3, 6]), x, { keyMask, mask });
+      }
+    }
+    const { ours, theirs } = await both(new Cross(), [2, 4, 6], 11);
+    expect(theirs.every(Number.isFinite)).toBe(true);
+    expectClose(theirs, ours);
+  });
+
+  it('int8 QDQ export of a quantizeModel CNN (batch norm folded) runs as simdgrad\'s QuantizedModel', async () => {
+    sg.manualSeed(10);
+    const bn = new sg.nn.BatchNorm2d(4);
+    const cnn = new sg.nn.Sequential(
+      new sg.nn.Conv2d(2, 4, 3, { padding: 1 }), bn, new sg.nn.ReLU(), new sg.nn.MaxPool2d(2),
+      new sg.nn.Conv2d(4, 6, 3, { padding: 1 }), new sg.nn.ReLU(), new sg.nn.Flatten(),
+      new sg.nn.Linear(6 * 4 * 4, 8), new sg.nn.ReLU(), new sg.nn.Linear(8, 3),
+    );
+    perturbBatchNorm(bn, 11);
+    cnn.eval();
+    const shape = [4, 2, 8, 8];
+    const calibration = [1, 2, 3].map((s) => sg.tensor(randomInput(shape, 20 + s), shape));
+    const qm = sg.compress.quantizeModel(cnn, calibration);
+    const bytes = exportOnnx(cnn, { inputShape: shape, quantization: qm });
+    const input = randomInput(shape, 30);
+    const ours = sg.noGrad(() => qm.forward(sg.tensor(input, shape)).data() as Float32Array).slice();
+    const float = sg.noGrad(() => cnn.forward(sg.tensor(input, shape)).data() as Float32Array).slice();
+    const session = await ort.InferenceSession.create(bytes);
+    const theirs = (await session.run({ input: new ort.Tensor('float32', input, shape) })).output.data as Float32Array;
+    await session.release();
+    const worst = (u: Float32Array, v: Float32Array): number => u.reduce((m, _, i) => Math.max(m, Math.abs(u[i] - v[i]) / Math.max(1, Math.abs(v[i]))), 0);
+    // The int8 model differs from the float one by far more than from onnxruntime's QDQ run:
+    // the exported graph carries the quantisation, not only the float weights.
+    // The int8 model is ~1e-3 away from the float one and ~1e-8 from onnxruntime's QDQ run:
+    // the exported graph carries the quantisation, not only the float weights.
+    expect(worst(float, ours)).toBeGreaterThan(1e-4);
+    // Same int8 weights and activation grid, so the issue's 1e-5 holds: what is left is int32
+    // (simdgrad) against float32 (onnxruntime) summation. An activation exactly on a rounding
+    // tie could still land one int8 step apart (x·(1/s) against x/s); the inputs here are fixed.
+    expect(worst(theirs, ours)).toBeLessThanOrEqual(1e-5);
+    expect(bytes.length).toBeLessThan(4 * (6 * 16 * 8) + 2000);
+    expect(() => exportOnnx(cnn, { inputShape: shape, quantization: { scales: qm.scales.slice(1) } })).toThrow(/more Linear\/Conv2d layers than the 3 scales/);
+    qm.dispose();
   });
 
   it('refuses an op it cannot translate, naming it', () => {
