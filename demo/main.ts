@@ -1,8 +1,10 @@
 // The demo page's main thread: starts the training worker, draws the live chart and the
 // progress, and turns a drawn digit into a 28×28 MNIST-like image for the worker to classify.
 // Options in the URL query: epochs, train, val, test, batch, steps (per epoch), lr, seed,
-// threads (0 = one fewer than the cores) and autostart (0 to wait for the button), e.g. ?epochs=1&steps=30.
+// threads (0 = one fewer than the cores) and autostart (0 to wait for the button), e.g. ?epochs=1&steps=30;
+// tab=vae (or #vae) opens the VAE tab (demo/vae.ts, with its own options) instead.
 import type { FromWorker, ToWorker, TrainConfig } from './protocol';
+import { setupVaeTab } from './vae';
 
 const $ = <T extends HTMLElement>(id: string): T => document.getElementById(id) as T;
 
@@ -368,11 +370,28 @@ function renderBars(probs: number[] | null): void {
   });
 }
 
+// ---- tabs: each starts training the first time it is shown, so the two never share the cores
+// unless the user asks for both -----------------------------------------------------------------
+
+const vaeTab = setupVaeTab();
+function showTab(name: 'cnn' | 'vae'): void {
+  for (const t of ['cnn', 'vae'] as const) {
+    $(`tab-${t}`).hidden = t !== name;
+    $(`tablink-${t}`).setAttribute('aria-selected', String(t === name));
+  }
+  document.body.dataset.tab = name;
+  if (name === 'vae') vaeTab.activate();
+  else if (autostart && !started) start();
+}
+const requestedTab = (): 'cnn' | 'vae' =>
+  location.hash === '#vae' || (location.hash === '' && new URLSearchParams(location.search).get('tab') === 'vae') ? 'vae' : 'cnn';
+window.addEventListener('hashchange', () => showTab(requestedTab()));
+
 clearPad();
 drawChart();
-if (autostart) start();
-else {
+if (!autostart) {
   ($('restart') as HTMLButtonElement).disabled = false;
   ($('restart') as HTMLButtonElement).textContent = 'Train';
   $('stats').textContent = 'press Train to start';
 }
+showTab(requestedTab());

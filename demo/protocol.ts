@@ -38,3 +38,37 @@ export type FromWorker =
   | { type: 'done'; testAccuracy: number; seconds: number; stopped: boolean }
   | { type: 'prediction'; id: number; probs: number[]; ms: number }
   | { type: 'error'; message: string };
+
+// ---- the VAE tab's worker (demo/vae-worker.ts) ----------------------------------------------
+
+export interface VaeConfig {
+  /** Training steps (0: train for `seconds` instead); ?vaeSteps=50 gives the tests a short run. */
+  steps: number;
+  /** Wall-clock training budget when steps is 0. */
+  seconds: number;
+  batchSize: number;
+  latent: number;
+  hidden: number;
+  lr: number;
+  seed: number;
+  threads: number;
+}
+
+export type ToVaeWorker =
+  | { type: 'train'; config: VaeConfig }
+  /** Decode n codes (z: [n, latent], row-major) to pixel probabilities. */
+  | { type: 'decode'; id: number; n: number; z: Float32Array }
+  | { type: 'stop' };
+
+export type FromVaeWorker =
+  | { type: 'status'; text: string }
+  | { type: 'runtime'; build: string; threads: number; isolated: boolean; note: string | null }
+  | { type: 'data'; digits: number; latent: number; steps: number; seconds: number }
+  | { type: 'step'; step: number; loss: number; reconstruction: number; kl: number; elapsed: number; samplesPerSec: number }
+  /**
+   * Training finished; `active` lists the latent coordinates by how much μ varies over the
+   * digits, most first (a VAE leaves some coordinates unused, and sliding those changes nothing).
+   */
+  | { type: 'done'; step: number; seconds: number; stopped: boolean; active: number[]; activity: number[] }
+  | { type: 'decoded'; id: number; n: number; pixels: Float32Array }
+  | { type: 'error'; message: string };

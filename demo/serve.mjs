@@ -19,6 +19,7 @@ try {
   const server = await startServer({ mounts: await demoMounts(), isolated, port, host });
   console.log(`simdgrad demo: ${server.url}/`);
   console.log(`  quick run: ${server.url}/?epochs=1&steps=40   (options: epochs, train, val, test, batch, steps, lr, seed, threads, autostart)`);
+  console.log(`  VAE tab:   ${server.url}/#vae   (options: vaeSteps, vaeSeconds (default 30), vaeBatch, vaeLatent, vaeHidden, vaeLr)`);
   console.log(`  ${isolated ? 'cross-origin isolated (COOP/COEP headers): wasm threads allowed' : 'not cross-origin isolated: one thread'}; Ctrl+C stops`);
   const stop = () => server.close().then(() => process.exit(0));
   process.on('SIGINT', stop);

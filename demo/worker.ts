@@ -5,14 +5,7 @@ import * as sg from 'simdgrad';
 import { PIXELS, fetchDigits } from '../examples/mnist-data.mjs';
 import { makeCnn } from '../examples/mnist-models';
 import type { FromWorker, ToWorker, TrainConfig } from './protocol';
-
-/** The thread-pool API (reached through a cast so that the demo builds without it too). */
-interface ThreadsInfo { threads: number; workers: number; reason: string | null }
-interface ThreadsApi {
-  setThreads(n: number): void;
-  threadsInfo(): ThreadsInfo;
-  startThreads(): Promise<ThreadsInfo>;
-}
+import { loadRuntime as sharedLoadRuntime } from './runtime';
 
 function post(msg: FromWorker): void {
   self.postMessage(msg);
@@ -30,30 +23,8 @@ function yieldToEvents(): Promise<void> {
 }
 
 async function loadRuntime(threads: number): Promise<void> {
-  post({ type: 'status', text: 'loading the wasm kernels…' });
-  // The wasm files are served next to this bundle: pass their URLs explicitly (the pattern
-  // for esbuild, CDNs and strict CSP; see the README).
-  await sg.init({
-    wasm: {
-      simd: new URL('./simdgrad-simd.wasm', import.meta.url),
-      relaxed: new URL('./simdgrad-relaxed.wasm', import.meta.url),
-    },
-  });
-  const isolated = (self as unknown as { crossOriginIsolated?: boolean }).crossOriginIsolated === true;
-  // Threads need a shared memory, so a cross-origin isolated page (COOP/COEP headers);
-  // elsewhere the library runs on this one thread and threadsInfo().reason says why.
-  const api = sg as unknown as Partial<ThreadsApi>;
-  let n = 1;
-  let note: string | null = 'this build of simdgrad has no threads';
-  if (typeof api.setThreads === 'function' && typeof api.threadsInfo === 'function') {
-    // Default: leave a core to the page and the browser (the pool's workers compete with them;
-    // bench/ has the measurements).
-    api.setThreads(threads > 0 ? threads : Math.max(1, (navigator.hardwareConcurrency || 1) - 1));
-    const info = typeof api.startThreads === 'function' ? await api.startThreads() : api.threadsInfo();
-    n = info.reason === null ? Math.min(info.threads, info.workers + 1) : 1;
-    note = info.reason;
-  }
-  post({ type: 'runtime', build: sg.build(), threads: n, isolated, note });
+  const info = await sharedLoadRuntime(threads, (text) => post({ type: 'status', text }));
+  post({ type: 'runtime', ...info });
 }
 
 async function loadDigits(): Promise<{ x: Float32Array; y: Int32Array }> {
