@@ -1,21 +1,28 @@
 // `npm run example -- prune [--epochs N] [--retrain N]`: every pruning method of the notes (§1.11) on an MNIST
 // CNN, one line each: `method: NAME  sparsity: S%  test accuracy: A%  dense: D%  bytes: B  samples/s: R`.
 //
-// The CNN is a narrower LeNet than `npm start`'s (8 and 16 filters, a 64-unit head instead of
-// 16, 32 and 128) so that ten pruning runs with their retraining fit in a few minutes on two
-// shared cores; the data split (8,000 / 1,000 / 1,000 digits, seed 1) and the augmentation are
+// The CNN is `npm start`'s (--model npm-start, the default) or one at half its width without
+// dropout (--model small, a quicker run); the data split (8,000 / 1,000 / 1,000 digits, seed 1) and the augmentation are
 // the same. `bytes` counts float32 values for dense tensors and, for masked ones, the non-zero
 // values plus a 1-bit mask (the size of a compact file); `samples/s` is inference on the test set.
 import { parseArgs } from 'node:util';
 import * as sg from '../../src/index';
 import { mnistImages } from '../mnist-cnn';
+import { makeCnn as makeNpmStartCnn } from '../mnist-models';
 
-const { values } = parseArgs({ options: { epochs: { type: 'string', default: '4' }, retrain: { type: 'string', default: '1' } } });
+const { values } = parseArgs({ options: {
+  epochs: { type: 'string', default: '4' }, retrain: { type: 'string', default: '1' }, model: { type: 'string', default: 'npm-start' },
+} });
+if (values.model !== 'npm-start' && values.model !== 'small') throw new Error(`prune: --model must be npm-start or small, got ${values.model}`);
 const epochs = Number(values.epochs);
 const retrainEpochs = Number(values.retrain);
 const { compress, nn } = sg;
 
-function makeCnn(width = 1): sg.nn.Sequential {
+// --model npm-start: the CNN of `npm start` (examples/mnist-models.ts: 16/32 filters, a 128-unit
+// head with dropout); --model small: the same at half width without dropout, for a quick run.
+// The distillation student is half the teacher's width either way.
+const full = values.model === 'npm-start';
+function smallCnn(width = 1): sg.nn.Sequential {
   const c1 = Math.round(8 * width), c2 = Math.round(16 * width), h = Math.round(64 * width);
   return new nn.Sequential(
     new nn.Conv2d(1, c1, 3, { padding: 1, init: 'he' }), new nn.BatchNorm2d(c1), new nn.ReLU(), new nn.MaxPool2d(2),
@@ -25,6 +32,8 @@ function makeCnn(width = 1): sg.nn.Sequential {
     new nn.Linear(h, 10),
   );
 }
+const makeCnn = (): sg.nn.Sequential => (full ? makeNpmStartCnn(nn) : smallCnn());
+const makeStudent = (): sg.nn.Sequential => smallCnn(full ? 1 : 0.5);
 
 sg.manualSeed(1);
 const data = mnistImages(1);
@@ -104,7 +113,7 @@ const runs: [string, () => sg.compress.PruneResult][] = [
   ['RigL', () => compress.rigl({ sparsity: 0.9, epochs, deltaT: 50 }).prune(fromInit(), ctx())],
   ['structured (neurons + filters)', () => compress.structuredPruning({ fraction: 0.5, rounds: 2 }).prune(copyOf(dense), ctx())],
   ['layer folding', () => compress.layerFolding({ epochs: 2 }).prune(copyOf(dense), ctx())],
-  ['distillation (student at half width)', () => { sg.manualSeed(3); return compress.distillation({ teacher: dense, temperature: 4, alpha: 0.9, epochs }).prune(makeCnn(0.5), ctx()); }],
+  ['distillation (student at half width)', () => { sg.manualSeed(3); return compress.distillation({ teacher: dense, temperature: 4, alpha: 0.9, epochs }).prune(makeStudent(), ctx()); }],
 ];
 for (const [name, run] of runs) {
   const t = performance.now();

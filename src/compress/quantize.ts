@@ -13,6 +13,7 @@ import { ReLU } from '../nn/layers/activation.js';
 import { AvgPool2d, GlobalAvgPool2d, MaxPool2d } from '../nn/layers/pool.js';
 import { Flatten } from '../nn/layers/shape.js';
 import { BatchNorm1d, BatchNorm2d } from '../nn/layers/norm.js';
+import { Dropout } from '../nn/layers/dropout.js';
 import { quantizedConv2d, quantizedLinear, quantizeWeight, tensorRange, type QuantizedWeight } from '../ops/quantize.js';
 import { kthSmallestMagnitude } from '../ops/sparse.js';
 import { scope, tensor } from '../core/tensor.js';
@@ -91,7 +92,7 @@ export class QuantizedModel extends Module {
 
 /**
  * Post-training quantisation of a Sequential of Linear / Conv2d / ReLU / MaxPool2d / AvgPool2d /
- * GlobalAvgPool2d / Flatten: per-channel symmetric int8 weights and, for each Linear / Conv2d
+ * GlobalAvgPool2d / Flatten / Dropout (left out) with batch norms after a Linear or Conv2d folded into it: per-channel symmetric int8 weights and, for each Linear / Conv2d
  * input, a scale calibrated on `calibrationBatches` (run through the float model). Inputs whose
  * calibrated minimum is >= 0 are quantised to [0, 127], others to [-127, 127].
  */
@@ -106,8 +107,8 @@ export function quantizeModel(model: Sequential, calibrationBatches: readonly Te
   for (const [i, l] of layers.entries()) {
     const folds = isBatchNorm(l) && i > 0 && (layers[i - 1] instanceof Linear || layers[i - 1] instanceof Conv2d);
     if (!(l instanceof Linear || l instanceof Conv2d || l instanceof ReLU || l instanceof MaxPool2d || l instanceof AvgPool2d
-      || l instanceof GlobalAvgPool2d || l instanceof Flatten || folds)) {
-      throw new Error(`${op}: layer ${i} is a ${l.constructor.name}; supported: Linear, Conv2d, ReLU, MaxPool2d, AvgPool2d, GlobalAvgPool2d, Flatten, and batch norm right after a Linear or Conv2d (folded into it)`);
+      || l instanceof GlobalAvgPool2d || l instanceof Flatten || l instanceof Dropout || folds)) {
+      throw new Error(`${op}: layer ${i} is a ${l.constructor.name}; supported: Linear, Conv2d, ReLU, MaxPool2d, AvgPool2d, GlobalAvgPool2d, Flatten, Dropout (left out: inference), and batch norm right after a Linear or Conv2d (folded into it)`);
     }
   }
   // Per quantised layer: the running min, and the max of |x| (minmax) or the mean percentile.
@@ -132,6 +133,7 @@ export function quantizeModel(model: Sequential, calibrationBatches: readonly Te
   const steps: Step[] = [];
   for (let i = 0; i < layers.length; i++) {
     const l = layers[i];
+    if (l instanceof Dropout) continue; // the identity at inference
     if (!(l instanceof Linear || l instanceof Conv2d)) {
       steps.push({ module: l });
       continue;
