@@ -79,4 +79,12 @@ describe('pruning masks', () => {
     const r = sg.gradcheck((xx, ww) => sg.linear(xx, sg.mul(ww, mask), null), [x, w]);
     expect(r.ok, r.worst).toBe(true);
   });
+
+  it('a masked Conv2d passes gradcheck too', () => {
+    const w = sg.tensor(Array.from({ length: 2 * 2 * 3 * 3 }, (_, i) => ((i * 5) % 7) / 7 - 0.45), [2, 2, 3, 3], { requiresGrad: true });
+    const mask = sg.tensor(Array.from({ length: 36 }, (_, i) => (i % 3 === 1 ? 0 : 1)), [2, 2, 3, 3]);
+    const x = sg.tensor(Array.from({ length: 2 * 2 * 4 * 4 }, (_, i) => Math.cos(i + 0.5)), [2, 2, 4, 4], { requiresGrad: true });
+    const r = sg.gradcheck((xx, ww) => sg.conv2d(xx, sg.mul(ww, mask), null, { padding: 1 }), [x, w]);
+    expect(r.ok, r.worst).toBe(true);
+  });
 });
