@@ -14,31 +14,41 @@ export interface EncoderOptions {
   maxLen: number;
   classes: number;
   dropout?: number;
+  /** 'cls' (the notes' class token, default) or 'mean' (mean of the real tokens' outputs, class token included). */
+  pool?: 'cls' | 'mean';
 }
 
 export class ClassTokenEncoder extends sg.nn.Module<[ids: sg.Tensor, keyMask: sg.Tensor], sg.Tensor> {
   readonly embed: sg.nn.Embedding;
   readonly pos: sg.nn.LearnedPositionalEncoding;
   readonly body: sg.nn.TransformerEncoder;
-  readonly mlmHead: sg.nn.Linear;
+  readonly mlmNorm: sg.nn.LayerNorm;
+  readonly mlmBias: sg.Tensor;
   readonly classifier: sg.nn.Linear;
 
   constructor(readonly opts: EncoderOptions) {
     super();
     const { vocab, dModel, heads, layers, maxLen } = opts;
     this.embed = new sg.nn.Embedding(vocab, dModel);
+    // Started at N(0, 0.1²) rather than scaled by 0.1 in forward: the same starting vectors, but
+    // Adam's steps (≈ lr per entry) are then ten times larger relative to them, and a word seen
+    // a few hundred times in pretraining does move away from its random start.
+    this.embed.weight.setData(Float32Array.from(this.embed.weight.data() as Float32Array, (v) => 0.1 * v));
     this.pos = new sg.nn.LearnedPositionalEncoding(maxLen, dModel);
     this.body = new sg.nn.TransformerEncoder(dModel, heads, {
       numLayers: layers, ffDim: 4 * dModel, dropout: opts.dropout ?? 0.1, activation: 'gelu', norm: 'pre',
     });
-    this.mlmHead = new sg.nn.Linear(dModel, vocab);
+    // The masked-token output layer is tied to the embedding (logits = LN(h)·Eᵀ + b): every
+    // prediction then also trains the input vectors the classifier later reads, and a few
+    // minutes of pretraining cannot afford a second V × d matrix to learn.
+    this.mlmNorm = new sg.nn.LayerNorm([dModel]);
+    this.mlmBias = sg.nn.parameter(sg.zeros([vocab]));
     this.classifier = new sg.nn.Linear(dModel, opts.classes);
   }
 
   /** Contextual vectors [B, T, d] for ids [B, T] with keyMask [B, T] (0: padding). */
   forward(ids: sg.Tensor, keyMask: sg.Tensor): sg.Tensor {
-    // Embeddings start N(0, 1), far larger than the learned positions: scaled down so neither drowns the other.
-    const x = this.pos.forward(sg.mul(this.embed.forward(ids), 0.1));
+    const x = this.pos.forward(this.embed.forward(ids));
     return this.body.forward(x, { keyMask });
   }
 
@@ -46,12 +56,17 @@ export class ClassTokenEncoder extends sg.nn.Module<[ids: sg.Tensor, keyMask: sg
   maskedLogits(h: sg.Tensor, at: sg.Tensor): sg.Tensor {
     const [B, T, D] = h.shape;
     // The embedding op is a row gather with a scatter-add backward: it picks the masked rows.
-    return this.mlmHead.forward(sg.embedding(at, sg.reshape(h, [B * T, D])));
+    const picked = this.mlmNorm.forward(sg.embedding(at, sg.reshape(h, [B * T, D])));
+    return sg.add(sg.matmul(picked, this.embed.weight, { transB: true }), this.mlmBias);
   }
 
-  /** Class logits [B, classes] from the class token's output (position 0). */
-  classLogits(h: sg.Tensor): sg.Tensor {
-    const [B, , D] = h.shape;
+  /** Class logits [B, classes] from the class token's output (position 0), or the masked mean with pool 'mean'. */
+  classLogits(h: sg.Tensor, keyMask: sg.Tensor): sg.Tensor {
+    const [B, T, D] = h.shape;
+    if (this.opts.pool === 'mean') {
+      const m = sg.reshape(keyMask, [B, T, 1]);
+      return this.classifier.forward(sg.div(sg.sum(sg.mul(h, m), 1), sg.sum(m, 1)));
+    }
     return this.classifier.forward(sg.reshape(sg.slice(h, [0, 0, 0], [B, 1, D]), [B, D]));
   }
 }
