@@ -174,11 +174,14 @@ export async function freshProcessRows(fileUrl, name, progress = () => {}) {
  * (`bench()` → { rows, meta }), printing JSON with --json or the table via `print`.
  */
 export async function main(fileUrl, { setup, roundMs, bench, print }) {
+  // Only as the entry point: run.mjs imports the bench files for their *ResultRows, and its own
+  // workers (also started with --worker) must not answer as these benches' workers too.
+  if (!process.argv[1] || fileURLToPath(fileUrl) !== process.argv[1]) return;
   const workerArg = process.argv.indexOf('--worker');
   if (workerArg >= 0) {
     const t = process.argv.indexOf('--threads');
     serveWorker(process.argv[workerArg + 1], t >= 0 ? Number(process.argv[t + 1]) : 1, setup, roundMs);
-  } else if (process.argv[1] && fileURLToPath(fileUrl) === process.argv[1]) {
+  } else {
     const result = await bench();
     if (process.argv.includes('--json')) console.log(JSON.stringify(result));
     else print(result);
