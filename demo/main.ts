@@ -5,16 +5,12 @@
 // tab=vae (or #vae) opens the VAE tab (demo/vae.ts, with its own options) instead.
 import type { FromWorker, ToWorker, TrainConfig } from './protocol';
 import { setupVaeTab } from './vae';
+import { $, numberParam } from './page';
 
-const $ = <T extends HTMLElement>(id: string): T => document.getElementById(id) as T;
 
 function readConfig(): TrainConfig {
   const q = new URLSearchParams(location.search);
-  const num = (name: string, dflt: number, min: number, max: number): number => {
-    const raw = q.get(name);
-    const v = raw === null || raw === '' ? dflt : Number(raw);
-    return Number.isFinite(v) ? Math.min(max, Math.max(min, v)) : dflt;
-  };
+  const num = (name: string, dflt: number, min: number, max: number): number => numberParam(q, name, dflt, min, max);
   return {
     epochs: Math.round(num('epochs', 3, 1, 100)),
     train: Math.round(num('train', 8000, 100, 9000)),

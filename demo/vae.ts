@@ -5,18 +5,14 @@
 // URL options: vaeSteps (0: train for vaeSeconds), vaeSeconds, vaeBatch, vaeLatent, vaeHidden,
 // vaeLr, seed, threads; e.g. ?tab=vae&vaeSteps=50 for a short run.
 import type { FromVaeWorker, ToVaeWorker, VaeConfig } from './protocol';
+import { $, numberParam } from './page';
 
-const $ = <T extends HTMLElement>(id: string): T => document.getElementById(id) as T;
 const GRID = 10;
 const SPAN = 3; // the slider covers z ∈ [−3, 3] on both axes: nearly all of N(0, 1)
 
 function readVaeConfig(): VaeConfig {
   const q = new URLSearchParams(location.search);
-  const num = (name: string, dflt: number, min: number, max: number): number => {
-    const raw = q.get(name);
-    const v = raw === null || raw === '' ? dflt : Number(raw);
-    return Number.isFinite(v) ? Math.min(max, Math.max(min, v)) : dflt;
-  };
+  const num = (name: string, dflt: number, min: number, max: number): number => numberParam(q, name, dflt, min, max);
   return {
     steps: Math.round(num('vaeSteps', 0, 0, 1e6)),
     seconds: num('vaeSeconds', 30, 1, 3600),
