@@ -14,6 +14,7 @@ export {
   type BackwardOptions,
 } from './core/autograd.js';
 export { keep } from './core/lifetime.js';
+export { profile, type Profile, type ProfileEntry, type KernelEntry } from './core/profile.js';
 export * from './ops/index.js';
 export * as nn from './nn/index.js';
 export { gradcheck, type GradcheckOptions, type GradcheckResult } from './ops/gradcheck.js';

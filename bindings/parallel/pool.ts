@@ -30,6 +30,7 @@
 import { KERNEL_NAMES, type KernelName, type Kernels } from '../kernels.js';
 import { requestThreads, requestedThreads, runtime, type Runtime } from '../index.js';
 import { execJob, workerSource } from './worker-entry.js';
+import { timeJob, timingKernels } from '../profile.js';
 
 export type { KernelName } from '../kernels.js';
 
@@ -460,6 +461,8 @@ export class Job {
   private readonly I: Int32Array;
   private nTasks = 0;
   private p = CALLS;
+  /** The kernels it calls, while sg.profile times them (a parallel job is timed as one call). */
+  private readonly names: Set<string> | null = timingKernels() ? new Set() : null;
 
   /** `threads` from threadsFor(); with 1 the job runs on the calling thread only. */
   constructor(readonly threads: number) {
@@ -510,6 +513,7 @@ export class Job {
    */
   call<K extends KernelName>(name: K, args: Args<K>, work = -1, localMask = 0): this {
     if (this.nTasks === 0) this.task();
+    this.names?.add(name);
     const a = args as unknown as number[];
     if (this.p + 4 + a.length > this.J.length) throw new Error('simdgrad: a parallel job does not fit its buffer');
     const J = this.J;
@@ -542,6 +546,12 @@ export class Job {
       execJob(J, this.I, KERNEL_NAMES.map((n) => k[n]), 0, rt.gemmWork);
       return;
     }
+    if (this.names !== null) timeJob([...this.names].join('+'), this.threads, () => this.runParallel(rt));
+    else this.runParallel(rt);
+  }
+
+  private runParallel(rt: Runtime): void {
+    const J = this.J;
     const p = getPool(rt);
     if (p.busy) throw new Error('simdgrad: parallel jobs cannot nest');
     p.busy = true;

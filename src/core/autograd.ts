@@ -8,6 +8,7 @@
 import { kernels } from '../../bindings/index.js';
 import { Tensor, fmt, full, inPersistent } from './tensor.js';
 import { isKept, manage, markGraphUse, stepBoundary } from './lifetime.js';
+import { profiling, timed } from './profile.js';
 
 /** Vector-Jacobian product: upstream gradient -> gradient per input (null: input gets none). */
 export type Backward = (grad: Tensor) => (Tensor | null)[];
@@ -215,6 +216,11 @@ export interface BackwardOptions {
  * throws, naming the op that produced it.
  */
 export function backward(root: Tensor, opts: BackwardOptions = {}): void {
+  if (profiling()) timed('backward (graph walk)', () => backwardNow(root, opts));
+  else backwardNow(root, opts);
+}
+
+function backwardNow(root: Tensor, opts: BackwardOptions): void {
   if (!root.requiresGrad) {
     throw new Error(`backward: tensor ${fmt(root.shape)} does not require grad (no input of its graph has requiresGrad, or it was computed under noGrad)`);
   }

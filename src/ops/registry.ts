@@ -9,6 +9,7 @@
 // error messages, and the prefix of its kernels (`crossEntropy` → `crossEntropy`,
 // `crossEntropyBackward` in assembly/loss.ts).
 import { manageResult, record } from '../core/autograd.js';
+import { profiling, timed } from '../core/profile.js';
 import { Tensor, type DType, type Shape } from '../core/tensor.js';
 
 export type OpFamily =
@@ -214,7 +215,9 @@ export function defineOp<Args extends unknown[], A extends object, S = undefined
   spec: OpSpec<Args, A, S, M>,
 ): OpFn<Args, M> {
   const { name, parse, shape, forward, backward } = spec;
-  const fn = (...args: Args): Tensor => {
+  const backwardName = `${name} backward`;
+  const fn = (...args: Args): Tensor => (profiling() ? timed(name, () => run(...args)) : run(...args));
+  const run = (...args: Args): Tensor => {
     const { inputs, attrs, temps } = parse(...args);
     for (let i = 0; i < inputs.length; i++) {
       const t = inputs[i];
@@ -246,7 +249,7 @@ export function defineOp<Args extends unknown[], A extends object, S = undefined
     }
     const ctx: BackwardContext<A, S> = { inputs, attrs, out, saved: res.saved ?? [], state: res.state as S };
     return record(name, out, present, (g) => {
-      const grads = backward(g, ctx);
+      const grads = profiling() ? timed(backwardName, () => backward(g, ctx)) : backward(g, ctx);
       const mapped: (Tensor | null)[] = [];
       for (let i = 0; i < inputs.length; i++) if (inputs[i] !== null) mapped.push(grads[i] ?? null);
       return mapped;
@@ -279,7 +282,7 @@ export function defineComposite<F extends (...args: never[]) => Tensor, M extend
       }
     }
     try {
-      return inner(...args);
+      return profiling() ? timed(spec.name, () => inner(...args)) : inner(...args);
     } catch (e) {
       // An op it is built from refused the input (mseLoss of an empty batch: 'mean: ...').
       throw named(spec.name, e);

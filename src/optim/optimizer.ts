@@ -7,6 +7,7 @@
 import { fillInPlace } from '../ops/inplace.js';
 import { Tensor, fmt, full, persistent } from '../core/tensor.js';
 import { checkOptions } from '../core/validate.js';
+import { profiling, timed } from '../core/profile.js';
 
 /** Per-parameter state: a step counter and `nBuffers` float32 state tensors of the parameter's shape. */
 export interface ParamState {
@@ -218,6 +219,11 @@ export abstract class Optimizer<H extends object = any> {
    * set_to_none); with `setToNone = false` they are filled with zeros in place.
    */
   zeroGrad(setToNone = true): void {
+    if (profiling()) timed(`${this.name}.zeroGrad`, () => this.zeroGradNow(setToNone));
+    else this.zeroGradNow(setToNone);
+  }
+
+  private zeroGradNow(setToNone: boolean): void {
     for (const p of this.flat) {
       const g = p.grad;
       if (g === null) continue;
@@ -232,6 +238,11 @@ export abstract class Optimizer<H extends object = any> {
 
   /** Updates every parameter that has a gradient (parameters with `grad === null` are skipped). */
   step(): void {
+    if (profiling()) timed(`${this.name}.step`, () => this.stepNow());
+    else this.stepNow();
+  }
+
+  private stepNow(): void {
     if (this.disposed) throw new Error(`${this.name}.step: the optimizer was disposed`);
     for (let i = 0; i < this.flat.length; i++) {
       const p = this.flat[i];
