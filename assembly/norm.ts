@@ -145,13 +145,13 @@ function segBackward(x: usize, dy: usize, dx: usize, n: i32, m: f32, A: f32, B: 
 // ---- batch norm ------------------------------------------------------------------------------------
 
 export function batchNormTrain(x: usize, N: i32, C: i32, S: i32, gamma: usize, beta: usize, eps: f32,
-  y: usize, mean: usize, invstd: usize): void {
+  y: usize, mean: usize, invstd: usize, stride: i32): void {
   if (S == 1) {
-    bnTrainColumns(x, N, C, gamma, beta, eps, y, mean, invstd);
+    bnTrainColumns(x, N, C, gamma, beta, eps, y, mean, invstd, stride);
     return;
   }
   const M = <f64>N * <f64>S;
-  const rowBytes = <usize>C * <usize>S << 2; // from sample n to n + 1
+  const rowBytes = <usize>stride << 2; // from sample n to n + 1
   for (let c = 0; c < C; c++) {
     const base = <usize>c * <usize>S << 2;
     let s: f64 = 0;
@@ -174,8 +174,8 @@ export function batchNormTrain(x: usize, N: i32, C: i32, S: i32, gamma: usize, b
 
 /** [N, C] batch norm, 4 channels per vector; the last C % 4 channels use partial vectors. */
 function bnTrainColumns(x: usize, N: i32, C: i32, gamma: usize, beta: usize, eps: f32,
-  y: usize, mean: usize, invstd: usize): void {
-  const rowBytes = <usize>C << 2;
+  y: usize, mean: usize, invstd: usize, stride: i32): void {
+  const rowBytes = <usize>stride << 2;
   const vn = f32x4.splat(<f32>N);
   const veps = f32x4.splat(eps);
   for (let c = 0; c < C; c += 4) {
@@ -235,9 +235,9 @@ function bnTrainColumns(x: usize, N: i32, C: i32, gamma: usize, beta: usize, eps
 }
 
 export function batchNormApply(x: usize, N: i32, C: i32, S: i32, gamma: usize, beta: usize, mean: usize,
-  invstd: usize, y: usize): void {
+  invstd: usize, y: usize, stride: i32): void {
   if (S == 1) {
-    const rowBytes = <usize>C << 2;
+    const rowBytes = <usize>stride << 2;
     for (let c = 0; c < C; c += 4) {
       const k = min(4, C - c);
       const off = <usize>c << 2;
@@ -251,7 +251,7 @@ export function batchNormApply(x: usize, N: i32, C: i32, S: i32, gamma: usize, b
     }
     return;
   }
-  const rowBytes = <usize>C * <usize>S << 2;
+  const rowBytes = <usize>stride << 2;
   for (let c = 0; c < C; c++) {
     const off = <usize>c << 2;
     const m = load<f32>(mean + off);
@@ -297,13 +297,13 @@ export function batchNormEvalStats(runningMean: usize, runningStd: usize, C: i32
 // dx = gamma*invstd/M * (M*dy - Σdy - xhat*Σ(dy*xhat)) = A*dy + B*(x - mean) + D with
 // A = gamma*invstd, B = -A*invstd*Σ(dy*xhat)/M, D = -A*Σdy/M.
 export function batchNormBackward(x: usize, dy: usize, N: i32, C: i32, S: i32, gamma: usize, mean: usize,
-  invstd: usize, dx: usize, dgamma: usize, dbeta: usize): void {
+  invstd: usize, dx: usize, dgamma: usize, dbeta: usize, stride: i32): void {
   if (S == 1) {
-    bnBackwardColumns(x, dy, N, C, gamma, mean, invstd, dx, dgamma, dbeta);
+    bnBackwardColumns(x, dy, N, C, gamma, mean, invstd, dx, dgamma, dbeta, stride);
     return;
   }
   const M = <f64>N * <f64>S;
-  const rowBytes = <usize>C * <usize>S << 2;
+  const rowBytes = <usize>stride << 2;
   for (let c = 0; c < C; c++) {
     const off = <usize>c << 2;
     const m = load<f32>(mean + off);
@@ -329,8 +329,8 @@ export function batchNormBackward(x: usize, dy: usize, N: i32, C: i32, S: i32, g
 }
 
 function bnBackwardColumns(x: usize, dy: usize, N: i32, C: i32, gamma: usize, mean: usize, invstd: usize,
-  dx: usize, dgamma: usize, dbeta: usize): void {
-  const rowBytes = <usize>C << 2;
+  dx: usize, dgamma: usize, dbeta: usize, stride: i32): void {
+  const rowBytes = <usize>stride << 2;
   const vn = f32x4.splat(<f32>N);
   for (let c = 0; c < C; c += 4) {
     const k = min(4, C - c);

@@ -290,6 +290,86 @@ describe('parallel plans', () => {
   });
 });
 
+describe('passes over memory on two threads (elementwise, pooling, optimizer steps)', () => {
+  // Each element or plane is computed by the same operations whichever thread runs it.
+  const cases: { name: string; run: () => Float32Array[] }[] = [
+    {
+      name: 'relu forward and backward, exp, same-shape mul (odd size)',
+      run: () => {
+        const x = sg.randn([1000, 1001], 0, 1, { requiresGrad: true });
+        const y = sg.relu(x).mul(sg.exp(sg.mul(x, 0.1)));
+        y.backward({ gradient: sg.randn(y.shape) });
+        return [y.data(), x.grad!.data()] as Float32Array[];
+      },
+    },
+    {
+      name: 'maxPool2d and avgPool2d forward and backward (odd plane count)',
+      run: () => {
+        const x = sg.randn([37, 16, 28, 28], 0, 1, { requiresGrad: true });
+        const y = sg.maxPool2d(x, 2).add(sg.avgPool2d(x, 3, { stride: 2, padding: 1 }).slice([0, 0, 0, 0], [37, 16, 14, 14]));
+        y.backward({ gradient: sg.randn(y.shape) });
+        return [y.data(), x.grad!.data()] as Float32Array[];
+      },
+    },
+    {
+      name: 'batchNorm (split by channels) training [N,C,H,W] and [N,C], forward and backward, then evaluation',
+      run: () => {
+        const x = sg.randn([32, 24, 20, 20], 0, 1, { requiresGrad: true });
+        const g = sg.randn([24], 1, 0.2, { requiresGrad: true });
+        const b = sg.randn([24], 0, 0.2, { requiresGrad: true });
+        const rm = sg.zeros([24]);
+        const rs = sg.ones([24]);
+        const y = sg.batchNorm(x, g, b, rm, rs, { training: true });
+        const x2 = sg.randn([4096, 100], 0, 1, { requiresGrad: true });
+        const y2 = sg.batchNorm(x2, null, null, null, null, { training: true });
+        sg.add(y.mul(sg.randn(y.shape)).sum(), y2.mul(sg.randn(y2.shape)).sum()).backward();
+        const out = [y.data(), y2.data(), x.grad!.data(), g.grad!.data(), b.grad!.data(), x2.grad!.data(), rm.data(), rs.data()];
+        const z = sg.batchNorm(x, g, b, rm, rs);
+        z.backward({ gradient: sg.randn(z.shape) });
+        return [...out, z.data(), x.grad!.data()] as Float32Array[];
+      },
+    },
+    ...(['Adam', 'SGD', 'RMSprop', 'Adagrad'] as const).map((kind) => ({
+      name: `${kind}: all parameters in one job, three steps`,
+      run: () => {
+        const ps = [sg.randn([333, 257]), sg.randn([7]), sg.randn([128, 1000])].map((p) => { p.requiresGrad = true; return p; });
+        const opt = kind === 'Adam' ? new sg.optim.Adam(ps, { lr: 0.01, weightDecay: 0.1 })
+          : kind === 'SGD' ? new sg.optim.SGD(ps, { lr: 0.01, momentum: 0.9, weightDecay: 0.1 })
+          : kind === 'RMSprop' ? new sg.optim.RMSprop(ps, { lr: 0.01 }) : new sg.optim.Adagrad(ps, { lr: 0.01 });
+        for (let t = 0; t < 3; t++) {
+          for (const p of ps) p.grad = sg.randn(p.shape);
+          opt.step();
+        }
+        return ps.map((p) => p.data() as Float32Array);
+      },
+    })),
+  ];
+  for (const c of cases) {
+    it(`${c.name}: bitwise the same as one thread, and split`, () => {
+      sg.manualSeed(5);
+      const one = withThreads(1, c.run);
+      sg.manualSeed(5);
+      const two = withThreads(2, c.run);
+      expect(one.jobs).toBe(0);
+      expect(two.jobs).toBeGreaterThanOrEqual(1);
+      for (let i = 0; i < one.out.length; i++) expectBitwise(two.out[i], one.out[i]);
+    });
+  }
+
+  it('an optimizer step over many parameters is one parallel job', () => {
+    const ps = Array.from({ length: 12 }, () => sg.randn([200, 300], 0, 1, { requiresGrad: true }));
+    const opt = new sg.optim.Adam(ps);
+    for (const p of ps) p.grad = sg.randn(p.shape);
+    const r = withThreads(2, () => opt.step());
+    expect(r.jobs).toBe(1);
+  });
+
+  it('a small pass stays on one thread', () => {
+    const x = sg.randn([64, 10]);
+    expect(withThreads(2, () => sg.relu(x)).jobs).toBe(0);
+  });
+});
+
 describe('convolutions on two threads', () => {
   interface Case { name: string; x: number[]; w: number[]; opts: sg.Conv2dOptions; transpose?: boolean }
   const cases: Case[] = [

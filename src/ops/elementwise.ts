@@ -2,6 +2,7 @@
 // Each op is one registry definition (src/ops/registry.ts); kernels in assembly/elementwise.ts.
 import { BinOp, UnOp, kernels } from '../../bindings/index.js';
 import { readAt, withInt32Arrays } from '../../bindings/memory.js';
+import { splitCall } from '../../bindings/parallel/index.js';
 import { Tensor, empty, fmt, full, type Shape } from '../core/tensor.js';
 import { assertFiniteNumber, assertFloat, sameShape, type TensorLike } from '../core/validate.js';
 import { hostBroadcast, hostMap, hostScalar } from './host.js';
@@ -43,7 +44,7 @@ function binaryRaw(op: BinOp, a: Tensor, b: Tensor, shape: readonly number[]): T
   const k = kernels();
   const out = empty(shape);
   if (sameShape(a.shape, b.shape)) {
-    k.binary(op, a.ptr, b.ptr, out.ptr, out.size);
+    splitCall({ name: 'binary', args: [op, a.ptr, b.ptr, out.ptr, out.size], units: out.size, countArg: 4, moves: [[1, 1], [2, 1], [3, 1]], cost: ELEMENTWISE_COST });
     return out;
   }
   if (out.size === 0) return out;
@@ -245,16 +246,25 @@ export const div = defineBinary('div', BinOp.Div, 'a / b elementwise with broadc
 
 // ---- unary ops and activations -------------------------------------------------------------
 
+// Elementwise passes split across threads (by element ranges) when large: per element they
+// cost about as much as this many GEMM flops (memory traffic, not arithmetic).
+const ELEMENTWISE_COST = 12;
+const MOVES2: [number, number][] = [[1, 1], [2, 1]];
+const MOVES3: [number, number][] = [[0, 1], [1, 1], [2, 1]];
+
 function unaryRaw(op: UnOp, x: Tensor): Tensor {
   const out = empty(x.shape);
-  kernels().unary(op, x.ptr, out.ptr, x.size);
+  splitCall({ name: 'unary', args: [op, x.ptr, out.ptr, x.size], units: x.size, countArg: 3, moves: MOVES2, cost: ELEMENTWISE_COST });
   return out;
 }
 
-/** A kernel of the form dx = f(a, g) into a fresh tensor (a is x or y, whichever the derivative needs). */
-function gradKernel(fn: (a: number, g: number, dx: number, n: number) => void, a: Tensor, g: Tensor): Tensor {
+/** Kernels of the form dx = f(a, g, extra...) (a is x or y, whichever the derivative needs). */
+type GradKernel = 'reluBackward' | 'leakyReluBackward' | 'sigmoidBackward' | 'tanhBackward' | 'softplusBackward' | 'eluBackward' | 'clampBackward';
+
+/** dx = f(a, g) into a fresh tensor, on the kernel `name`. */
+function gradKernel(name: GradKernel, a: Tensor, g: Tensor, ...extra: number[]): Tensor {
   const dx = empty(g.shape);
-  fn(a.ptr, g.ptr, dx.ptr, g.size);
+  splitCall({ name, args: [a.ptr, g.ptr, dx.ptr, g.size, ...extra] as never, units: g.size, countArg: 3, moves: MOVES3, cost: ELEMENTWISE_COST });
   return dx;
 }
 
@@ -309,26 +319,26 @@ export const square = defineUnary('square', UnOp.Square, 'x²', (g, x) => {
 
 // d|x|/dx = sign(x), taking 1 at 0 (a subgradient), via the leaky-ReLU backward with slope -1.
 export const abs = defineUnary('abs', UnOp.Abs, '|x|',
-  (g, x) => gradKernel((a, gg, d, n) => kernels().leakyReluBackward(a, gg, d, n, -1), x, g),
+  (g, x) => gradKernel('leakyReluBackward', x, g, -1),
   globalThis.__SIMDGRAD_OP_TESTS__ !== false ? { js: Math.abs, input: { kind: 'away' } } : undefined);
 
 /** ReLU(x) = max(x, 0). */
 export const relu = defineUnary('relu', UnOp.Relu, 'max(x, 0)',
-  (g, x) => gradKernel((a, gg, d, n) => kernels().reluBackward(a, gg, d, n), x, g),
+  (g, x) => gradKernel('reluBackward', x, g),
   globalThis.__SIMDGRAD_OP_TESTS__ !== false ? { js: (v) => Math.max(v, 0), input: { kind: 'away' } } : undefined);
 
 /** σ(x) = 1 / (1 + e^-x); σ' = σ(1 - σ) (notes §1.3.5.1). */
 export const sigmoid = defineUnary('sigmoid', UnOp.Sigmoid, '1 / (1 + e^-x)',
-  (g, _x, y) => gradKernel((a, gg, d, n) => kernels().sigmoidBackward(a, gg, d, n), y, g),
+  (g, _x, y) => gradKernel('sigmoidBackward', y, g),
   globalThis.__SIMDGRAD_OP_TESTS__ !== false ? { js: (v) => 1 / (1 + Math.exp(-v)), input: { lo: -3, hi: 3 } } : undefined);
 
 export const tanh = defineUnary('tanh', UnOp.Tanh, 'hyperbolic tangent',
-  (g, _x, y) => gradKernel((a, gg, d, n) => kernels().tanhBackward(a, gg, d, n), y, g),
+  (g, _x, y) => gradKernel('tanhBackward', y, g),
   globalThis.__SIMDGRAD_OP_TESTS__ !== false ? { js: Math.tanh, input: { lo: -2, hi: 2 } } : undefined);
 
 /** softplus(x) = ln(1 + e^x), computed stably; its derivative is σ(x). */
 export const softplus = defineUnary('softplus', UnOp.Softplus, 'ln(1 + e^x)',
-  (g, x) => gradKernel((a, gg, d, n) => kernels().softplusBackward(a, gg, d, n), x, g),
+  (g, x) => gradKernel('softplusBackward', x, g),
   globalThis.__SIMDGRAD_OP_TESTS__ !== false ? { js: (v) => Math.max(v, 0) + Math.log1p(Math.exp(-Math.abs(v))), input: { lo: -3, hi: 3 } } : undefined);
 
 /** x for x >= 0, slope * x otherwise. */
@@ -345,7 +355,7 @@ export const leakyRelu: OpFn<[x: Tensor, slope?: number], true> = defineOp({
     kernels().leakyRelu(x!.ptr, y.ptr, x!.size, slope);
     return y;
   },
-  backward: (g, { inputs: [x], attrs: { slope } }) => [gradKernel((a, gg, d, n) => kernels().leakyReluBackward(a, gg, d, n, slope), x!, g)],
+  backward: (g, { inputs: [x], attrs: { slope } }) => [gradKernel('leakyReluBackward', x!, g, slope)],
   tests: globalThis.__SIMDGRAD_OP_TESTS__ !== false ? {
     reference: { js: (x: HostTensor, slope = 0.01) => hostMap(x, (v) => (v >= 0 ? v : slope * v)) },
     samples: [{ label: 'slope 0.1', inputs: [{ shape: [3, 5], kind: 'away' }], args: [0.1] }],
@@ -367,7 +377,7 @@ export const elu: OpFn<[x: Tensor, alpha?: number], true> = defineOp({
     kernels().elu(x!.ptr, y.ptr, x!.size, alpha);
     return y;
   },
-  backward: (g, { inputs: [x], attrs: { alpha } }) => [gradKernel((a, gg, d, n) => kernels().eluBackward(a, gg, d, n, alpha), x!, g)],
+  backward: (g, { inputs: [x], attrs: { alpha } }) => [gradKernel('eluBackward', x!, g, alpha)],
   tests: globalThis.__SIMDGRAD_OP_TESTS__ !== false ? {
     reference: { js: (x: HostTensor, alpha = 1) => hostMap(x, (v) => (v > 0 ? v : alpha * Math.expm1(v))) },
     samples: [{ label: 'alpha 0.7', inputs: [{ shape: [4, 5], kind: 'away', lo: 0.05, hi: 3 }], args: [0.7] }],
@@ -393,7 +403,7 @@ export const clamp: OpFn<[x: Tensor, lo: number, hi: number], true> = defineOp({
     k.binaryScalar(BinOp.Min, y.ptr, hi, y.ptr, x!.size, 0);
     return y;
   },
-  backward: (g, { inputs: [x], attrs: { lo, hi } }) => [gradKernel((a, gg, d, n) => kernels().clampBackward(a, gg, d, n, lo, hi), x!, g)],
+  backward: (g, { inputs: [x], attrs: { lo, hi } }) => [gradKernel('clampBackward', x!, g, lo, hi)],
   tests: globalThis.__SIMDGRAD_OP_TESTS__ !== false ? {
     reference: { js: (x: HostTensor, lo: number, hi: number) => hostMap(x, (v) => Math.min(Math.max(v, lo), hi)) },
     samples: [{ label: '[-0.5, 0.5]', inputs: [{ shape: [4, 5], kind: 'away', lo: 0.05, hi: 1 }], args: [-0.5, 0.5], noGradcheck: 'kinks at ±0.5 may fall within the finite-difference step' },

@@ -3,6 +3,9 @@
 // gradient clipping primitives. None records autograd history. They exist so that optim/,
 // data/ and train/ reach kernels and memory through ops/ and never import bindings/.
 import { BinOp, kernels } from '../../bindings/index.js';
+import { batchSplits, splitCall } from '../../bindings/parallel/index.js';
+
+export { batchSplits };
 import { copyElements, view, write, type TypedData } from '../../bindings/memory.js';
 import { Tensor, fmt } from '../core/tensor.js';
 
@@ -66,6 +69,12 @@ export function sumOfSquares(t: Tensor): number {
 }
 
 // ---- optimizer steps: w (and the state tensors) change in place, g is read only ----------
+// Each is split across threads by element ranges when large enough; Optimizer.step batches
+// all its parameters into one parallel job (batchSplits).
+
+/** Per element, in GEMM-flop equivalents: an update (a square root and a division per element) takes about as long as 40 GEMM flops. */
+const STEP_COST = 40;
+const MOVES3: [number, number][] = [[0, 1], [1, 1], [2, 1]];
 
 function checkStep(where: string, w: Tensor, g: Tensor, state: (Tensor | null)[]): void {
   checkFloat(where, w, g);
@@ -77,19 +86,22 @@ function checkStep(where: string, w: Tensor, g: Tensor, state: (Tensor | null)[]
 /** SGD with momentum (notes §1.3.5.3); `velocity` keeps dw, null for plain gradient descent. */
 export function sgdUpdate(w: Tensor, g: Tensor, velocity: Tensor | null, lr: number, momentum: number, weightDecay: number): void {
   checkStep('sgdUpdate', w, g, [velocity]);
-  kernels().sgdStep(w.ptr, g.ptr, velocity === null ? 0 : velocity.ptr, w.size, lr, momentum, weightDecay);
+  splitCall({
+    name: 'sgdStep', args: [w.ptr, g.ptr, velocity === null ? 0 : velocity.ptr, w.size, lr, momentum, weightDecay],
+    units: w.size, countArg: 3, moves: velocity === null ? [[0, 1], [1, 1]] : [[0, 1], [1, 1], [2, 1]], cost: STEP_COST,
+  });
 }
 
 /** AdaGrad: h += g'²; w -= lr·g'/(√h + eps). */
 export function adagradUpdate(w: Tensor, g: Tensor, h: Tensor, lr: number, eps: number, weightDecay: number): void {
   checkStep('adagradUpdate', w, g, [h]);
-  kernels().adagradStep(w.ptr, g.ptr, h.ptr, w.size, lr, eps, weightDecay);
+  splitCall({ name: 'adagradStep', args: [w.ptr, g.ptr, h.ptr, w.size, lr, eps, weightDecay], units: w.size, countArg: 3, moves: MOVES3, cost: STEP_COST });
 }
 
 /** RMSProp: s = ρs + (1−ρ)g'²; w -= lr·g'/(√s + eps). */
 export function rmspropUpdate(w: Tensor, g: Tensor, s: Tensor, lr: number, rho: number, eps: number, weightDecay: number): void {
   checkStep('rmspropUpdate', w, g, [s]);
-  kernels().rmspropStep(w.ptr, g.ptr, s.ptr, w.size, lr, rho, eps, weightDecay);
+  splitCall({ name: 'rmspropStep', args: [w.ptr, g.ptr, s.ptr, w.size, lr, rho, eps, weightDecay], units: w.size, countArg: 3, moves: MOVES3, cost: STEP_COST });
 }
 
 /** Adam / AdamW (decoupled) with bias corrections bc1 = 1 − β1^t, bc2 = 1 − β2^t. */
@@ -98,5 +110,8 @@ export function adamUpdate(
   weightDecay: number, decoupled: boolean, bc1: number, bc2: number,
 ): void {
   checkStep('adamUpdate', w, g, [m, v]);
-  kernels().adamStep(w.ptr, g.ptr, m.ptr, v.ptr, w.size, lr, beta1, beta2, eps, weightDecay, decoupled ? 1 : 0, bc1, bc2);
+  splitCall({
+    name: 'adamStep', args: [w.ptr, g.ptr, m.ptr, v.ptr, w.size, lr, beta1, beta2, eps, weightDecay, decoupled ? 1 : 0, bc1, bc2],
+    units: w.size, countArg: 4, moves: [[0, 1], [1, 1], [2, 1], [3, 1]], cost: STEP_COST,
+  });
 }

@@ -12,6 +12,7 @@
 //   layer norm, per example over its hidden units (the trailing dims): the same â with the
 //   example's own μ and σ², then γ â + β per unit; no running averages.
 import { kernels } from '../../bindings/index.js';
+import { splitCall } from '../../bindings/parallel/index.js';
 import { Tensor, empty, fmt, full, type Shape } from '../core/tensor.js';
 import { assertBoolean, assertFloat, assertTensor, checkOptions, numberIn, sameShape } from '../core/validate.js';
 import { callOp, defineOp, type HostTensor, type OpFn } from './registry.js';
@@ -83,6 +84,24 @@ function hostBatchNorm(x: HostTensor, gamma: HostTensor | null, beta: HostTensor
   return { shape: x.shape, data: out };
 }
 
+/**
+ * How a batch-norm kernel call splits across threads: by ranges of channels (each channel's
+ * statistics and outputs are its own), pointers moving by S elements per channel for the
+ * [N, C, S] tensors and by 1 for the per-channel vectors. `passes`: passes over the data.
+ */
+function byChannel(N: number, C: number, S: number, countArg: number, moves: [number, number][], passes: number):
+  { units: number; countArg: number; moves: [number, number][]; cost: number; align: number } {
+  return { units: C, countArg, moves, cost: 8 * passes * N * S, align: 1 };
+}
+
+/** y = γ·(x − mean)·invstd + β per channel, split by channels across threads. */
+function applyBatchNorm(x: Tensor, N: number, C: number, S: number, g: Tensor, b: Tensor, mean: Tensor, invstd: Tensor, y: Tensor): void {
+  splitCall({
+    name: 'batchNormApply', args: [x.ptr, N, C, S, g.ptr, b.ptr, mean.ptr, invstd.ptr, y.ptr, C * S],
+    ...byChannel(N, C, S, 2, [[0, S], [4, 1], [5, 1], [6, 1], [7, 1], [8, S]], 1),
+  });
+}
+
 interface NormState {
   /** γ, or the constant ones standing in for it. */
   g: Tensor;
@@ -140,13 +159,16 @@ export const batchNorm: OpFn<[x: Tensor, gamma: Tensor | null, beta: Tensor | nu
     const mean = empty([C]);
     const invstd = empty([C]);
     if (training) {
-      k.batchNormTrain(x!.ptr, N, C, S, g.ptr, b.ptr, eps, y.ptr, mean.ptr, invstd.ptr);
+      splitCall({
+        name: 'batchNormTrain', args: [x!.ptr, N, C, S, g.ptr, b.ptr, eps, y.ptr, mean.ptr, invstd.ptr, C * S],
+        ...byChannel(N, C, S, 2, [[0, S], [4, 1], [5, 1], [7, S], [8, 1], [9, 1]], 3),
+      });
       if (rm !== null) k.batchNormRunningUpdate(mean.ptr, invstd.ptr, C, eps, momentum, rm.ptr, rs!.ptr);
     } else {
       // mean = μ̄ (copied, so later training steps cannot change this graph's backward),
       // invstd = 1 / sqrt(σ̄² + δ).
       k.batchNormEvalStats(rm!.ptr, rs!.ptr, C, eps, mean.ptr, invstd.ptr);
-      k.batchNormApply(x!.ptr, N, C, S, g.ptr, b.ptr, mean.ptr, invstd.ptr, y.ptr);
+      applyBatchNorm(x!, N, C, S, g, b, mean, invstd, y);
     }
     return { out: y, saved: [mean, invstd, ...consts], state: { g } as NormState };
   },
@@ -157,13 +179,16 @@ export const batchNorm: OpFn<[x: Tensor, gamma: Tensor | null, beta: Tensor | nu
     const dx = empty(x!.shape);
     const dg = empty([C]);
     const db = empty([C]);
-    k.batchNormBackward(x!.ptr, grad.ptr, N, C, S, g.ptr, mean.ptr, invstd.ptr, dx.ptr, dg.ptr, db.ptr);
+    splitCall({
+      name: 'batchNormBackward', args: [x!.ptr, grad.ptr, N, C, S, g.ptr, mean.ptr, invstd.ptr, dx.ptr, dg.ptr, db.ptr, C * S],
+      ...byChannel(N, C, S, 3, [[0, S], [1, S], [5, 1], [6, 1], [7, 1], [8, S], [9, 1], [10, 1]], 3),
+    });
     if (!training) {
       // The statistics are constants here: dx = γ·invstd·dy; dγ = Σ dy·x̂ and dβ = Σ dy are
       // what the training backward computes from the same mean/invstd, so it supplies them,
       // and its dx is then overwritten by batchNormApply(dy, γ, 0, 0, invstd) = γ·dy·invstd.
       const zero = full([C], 0);
-      k.batchNormApply(grad.ptr, N, C, S, g.ptr, zero.ptr, zero.ptr, invstd.ptr, dx.ptr);
+      applyBatchNorm(grad, N, C, S, g, zero, zero, invstd, dx);
       zero.dispose();
     }
     if (gamma === null) dg.dispose();

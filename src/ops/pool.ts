@@ -3,6 +3,7 @@
 // global average pooling [N, C, H, W] -> [N, C]. Notes §1.5.1.5: pooling has no weights,
 // only the hyperparameters kernel, stride (default: the kernel) and padding.
 import { BinOp, kernels } from '../../bindings/index.js';
+import { splitCall } from '../../bindings/parallel/index.js';
 import { Tensor, empty, fmt, full, type Shape } from '../core/tensor.js';
 import { assertBoolean, assertFloat, assertTensor, checkOptions } from '../core/validate.js';
 import { size2, type Size2 } from './conv.js';
@@ -117,6 +118,14 @@ function hostPool(x: HostTensor, kernel: Size2, opts: Pool2dOptions, reduce: (va
 
 const input = (shape: number[]): Tensor => full(shape, 0);
 
+/**
+ * Work of one plane in GEMM-flop equivalents, for splitting planes across threads: a pooling
+ * pass costs about 16 GEMM flops per input element and per window tap beyond the first four.
+ */
+function planeCost(g: { H: number; W: number; OH: number; OW: number; kh: number; kw: number }): number {
+  return 16 * g.H * g.W + 4 * g.OH * g.OW * Math.max(0, g.kh * g.kw - 4);
+}
+
 /** Max over each kernel window of each channel: [N, C, H, W] -> [N, C, OH, OW]. */
 export const maxPool2d: OpFn<[x: Tensor, kernel: Size2, opts?: Pool2dOptions], false> = defineOp({
   name: 'maxPool2d', family: 'pool', summary: 'max over kernel windows of each plane (NCHW or CHW)', inputs: ['x'],
@@ -126,12 +135,18 @@ export const maxPool2d: OpFn<[x: Tensor, kernel: Size2, opts?: Pool2dOptions], f
     const g = poolGeometry('maxPool2d', x!.shape, attrs);
     const y = empty(shape);
     const arg = empty(shape, 'int32');
-    kernels().maxPool2d(x!.ptr, g.planes, g.H, g.W, g.kh, g.kw, g.sh, g.sw, g.ph, g.pw, g.OH, g.OW, y.ptr, arg.ptr);
+    splitCall({
+      name: 'maxPool2d', args: [x!.ptr, g.planes, g.H, g.W, g.kh, g.kw, g.sh, g.sw, g.ph, g.pw, g.OH, g.OW, y.ptr, arg.ptr],
+      units: g.planes, countArg: 1, moves: [[0, g.H * g.W], [12, g.OH * g.OW], [13, g.OH * g.OW]], cost: planeCost(g), align: 1,
+    });
     return { out: y, saved: [arg], state: g };
   },
   backward: (grad, { inputs: [x], saved: [arg], state: g }) => {
     const dx = empty(x!.shape);
-    kernels().maxPool2dBackward(grad.ptr, arg.ptr, g.planes, g.H * g.W, g.OH * g.OW, dx.ptr);
+    splitCall({
+      name: 'maxPool2dBackward', args: [grad.ptr, arg.ptr, g.planes, g.H * g.W, g.OH * g.OW, dx.ptr],
+      units: g.planes, countArg: 2, moves: [[0, g.OH * g.OW], [1, g.OH * g.OW], [5, g.H * g.W]], cost: planeCost(g), align: 1,
+    });
     return [dx];
   },
   tests: globalThis.__SIMDGRAD_OP_TESTS__ !== false ? {
@@ -164,12 +179,18 @@ export const avgPool2d: OpFn<[x: Tensor, kernel: Size2, opts?: AvgPool2dOptions]
   forward: ([x], attrs, shape) => {
     const g = poolGeometry('avgPool2d', x!.shape, attrs);
     const y = empty(shape);
-    kernels().avgPool2d(x!.ptr, g.planes, g.H, g.W, g.kh, g.kw, g.sh, g.sw, g.ph, g.pw, g.OH, g.OW, y.ptr, attrs.countIncludePad ? 1 : 0);
+    splitCall({
+      name: 'avgPool2d', args: [x!.ptr, g.planes, g.H, g.W, g.kh, g.kw, g.sh, g.sw, g.ph, g.pw, g.OH, g.OW, y.ptr, attrs.countIncludePad ? 1 : 0],
+      units: g.planes, countArg: 1, moves: [[0, g.H * g.W], [12, g.OH * g.OW]], cost: planeCost(g), align: 1,
+    });
     return { out: y, state: g };
   },
   backward: (grad, { inputs: [x], attrs, state: g }) => {
     const dx = empty(x!.shape);
-    kernels().avgPool2dBackward(grad.ptr, g.planes, g.H, g.W, g.kh, g.kw, g.sh, g.sw, g.ph, g.pw, g.OH, g.OW, dx.ptr, attrs.countIncludePad ? 1 : 0);
+    splitCall({
+      name: 'avgPool2dBackward', args: [grad.ptr, g.planes, g.H, g.W, g.kh, g.kw, g.sh, g.sw, g.ph, g.pw, g.OH, g.OW, dx.ptr, attrs.countIncludePad ? 1 : 0],
+      units: g.planes, countArg: 1, moves: [[0, g.OH * g.OW], [12, g.H * g.W]], cost: planeCost(g), align: 1,
+    });
     return [dx];
   },
   tests: globalThis.__SIMDGRAD_OP_TESTS__ !== false ? {

@@ -3,8 +3,9 @@
 // a step count and a few state tensors (velocity, moments) created on the first step that
 // parameter takes part in. State tensors are ordinary tensors made outside any scope
 // (persistent), freed by dispose() or, as a backstop, when collected. Each step runs one fused
-// kernel per parameter tensor (ops/inplace.ts); no per-element JavaScript runs.
-import { fillInPlace } from '../ops/inplace.js';
+// kernel per parameter tensor (ops/inplace.ts), all of them together one parallel job when
+// they are large enough to split across threads; no per-element JavaScript runs.
+import { batchSplits, fillInPlace } from '../ops/inplace.js';
 import { Tensor, fmt, full, persistent } from '../core/tensor.js';
 import { checkOptions } from '../core/validate.js';
 import { profiling, timed } from '../core/profile.js';
@@ -238,8 +239,9 @@ export abstract class Optimizer<H extends object = any> {
 
   /** Updates every parameter that has a gradient (parameters with `grad === null` are skipped). */
   step(): void {
-    if (profiling()) timed(`${this.name}.step`, () => this.stepNow());
-    else this.stepNow();
+    // All parameters' updates run as one parallel job.
+    if (profiling()) timed(`${this.name}.step`, () => batchSplits(() => this.stepNow()));
+    else batchSplits(() => this.stepNow());
   }
 
   private stepNow(): void {

@@ -78,7 +78,7 @@ describe('batch norm kernels', () => {
         const beta = data(C, 8);
         const xp = putF32(x), gp = putF32(gamma), bp = putF32(beta);
         const yp = guarded(n), mp = guarded(C), ip = guarded(C);
-        k.batchNormTrain(xp, N, C, S, gp, bp, eps, yp, mp, ip);
+        k.batchNormTrain(xp, N, C, S, gp, bp, eps, yp, mp, ip, C * S);
         const ref = refBnStats(x, N, C, S, eps);
         const mean = read(mp, C, 'mean');
         const invstd = read(ip, C, 'invstd');
@@ -91,7 +91,7 @@ describe('batch norm kernels', () => {
         const dy = data(n, 99 + n);
         const dyp = putF32(dy);
         const dxp = guarded(n), dgp = guarded(C), dbp = guarded(C);
-        k.batchNormBackward(xp, dyp, N, C, S, gp, mp, ip, dxp, dgp, dbp);
+        k.batchNormBackward(xp, dyp, N, C, S, gp, mp, ip, dxp, dgp, dbp, C * S);
         const M = N * S;
         const rdx = new Float64Array(n), rdg = new Float64Array(C), rdb = new Float64Array(C);
         for (let c = 0; c < C; c++) {
@@ -123,11 +123,49 @@ describe('batch norm kernels', () => {
       const mean = data(C, 19), invstd = data(C, 20, 1.5, 0.5);
       const ptrs = [x, gamma, beta, mean, invstd].map(putF32);
       const yp = guarded(n);
-      kernels().batchNormApply(ptrs[0], N, C, S, ptrs[1], ptrs[2], ptrs[3], ptrs[4], yp);
+      kernels().batchNormApply(ptrs[0], N, C, S, ptrs[1], ptrs[2], ptrs[3], ptrs[4], yp, C * S);
       expect(maxRelErr(read(yp, n, 'y'), refBnApply(x, N, C, S, gamma, beta, mean, invstd))).toBeLessThan(2e-6);
       free(...ptrs, yp);
     });
   }
+
+  it('a range of channels (pointers moved, the whole tensor\'s stride) equals those channels of the whole call', () => {
+    for (const S of [1, 13]) {
+      const N = 5, C = 7, n = N * C * S, c0 = 2, cn = 3;
+      const x = data(n, 31 + S, 0, 2);
+      const gamma = data(C, 32, 1, 0.5), beta = data(C, 33);
+      const dy = data(n, 34);
+      const [xp, gp, bp, dyp] = [x, gamma, beta, dy].map(putF32);
+      const whole = { y: guarded(n), m: guarded(C), i: guarded(C), dx: guarded(n), dg: guarded(C), db: guarded(C), a: guarded(n) };
+      const part = { y: guarded(n), m: guarded(C), i: guarded(C), dx: guarded(n), dg: guarded(C), db: guarded(C), a: guarded(n) };
+      const k = kernels();
+      const at = (p: number, e: number): number => p + 4 * e;
+      k.batchNormTrain(xp, N, C, S, gp, bp, 1e-5, whole.y, whole.m, whole.i, C * S);
+      k.batchNormTrain(at(xp, c0 * S), N, cn, S, at(gp, c0), at(bp, c0), 1e-5, at(part.y, c0 * S), at(part.m, c0), at(part.i, c0), C * S);
+      k.batchNormBackward(xp, dyp, N, C, S, gp, whole.m, whole.i, whole.dx, whole.dg, whole.db, C * S);
+      k.batchNormBackward(at(xp, c0 * S), at(dyp, c0 * S), N, cn, S, at(gp, c0), at(part.m, c0), at(part.i, c0),
+        at(part.dx, c0 * S), at(part.dg, c0), at(part.db, c0), C * S);
+      k.batchNormApply(xp, N, C, S, gp, bp, whole.m, whole.i, whole.a, C * S);
+      k.batchNormApply(at(xp, c0 * S), N, cn, S, at(gp, c0), at(bp, c0), at(part.m, c0), at(part.i, c0), at(part.a, c0 * S), C * S);
+      for (const key of ['y', 'dx', 'a'] as const) {
+        const w = read(whole[key], n, key), q = read(part[key], n, key);
+        for (let b = 0; b < N; b++) for (let c = 0; c < C; c++) for (let s2 = 0; s2 < S; s2++) {
+          const i = (b * C + c) * S + s2;
+          // Inside the range the same numbers; outside it untouched (still NaN).
+          if (c >= c0 && c < c0 + cn) expect(q[i]).toBe(w[i]);
+          else expect(q[i]).toBeNaN();
+        }
+      }
+      for (const key of ['m', 'i', 'dg', 'db'] as const) {
+        const w = read(whole[key], C, key), q = read(part[key], C, key);
+        for (let c = 0; c < C; c++) {
+          if (c >= c0 && c < c0 + cn) expect(q[c]).toBe(w[c]);
+          else expect(q[c]).toBeNaN();
+        }
+      }
+      free(xp, gp, bp, dyp, ...Object.values(whole), ...Object.values(part));
+    }
+  });
 
   it('a constant channel gives y = beta (no NaN) and invstd = 1/sqrt(eps)', () => {
     for (const S of [1, 6]) {
@@ -135,7 +173,7 @@ describe('batch norm kernels', () => {
       const xp = putF32(new Float32Array(n).fill(4.5));
       const gp = putF32([2, 3]), bp = putF32([0.5, -1]);
       const yp = guarded(n), mp = guarded(C), ip = guarded(C);
-      kernels().batchNormTrain(xp, N, C, S, gp, bp, 1e-5, yp, mp, ip);
+      kernels().batchNormTrain(xp, N, C, S, gp, bp, 1e-5, yp, mp, ip, C * S);
       const y = read(yp, n, 'y');
       for (let i = 0; i < n; i++) expect(y[i]).toBe(Math.floor(i / S) % C === 0 ? 0.5 : -1);
       expect(maxRelErr(read(ip, C, 'invstd'), [1 / Math.sqrt(1e-5), 1 / Math.sqrt(1e-5)])).toBeLessThan(1e-6);

@@ -1,0 +1,93 @@
+// Passes over memory (elementwise maps, pooling planes, optimizer updates) split across the
+// threads. Such a kernel call is described by where its units (elements, planes) start and how
+// many there are; the units of one or more calls are cut into consecutive ranges and each
+// range is one task running the same kernels on its part. Every unit is computed by the same
+// operations whichever thread runs it, so results never depend on the thread count.
+//
+// batchSplits(fn) collects the calls made inside fn and runs them as one parallel job at the
+// end (an optimizer's step over all its parameters: one fork/join instead of one per tensor).
+import type { KernelName } from '../kernels.js';
+import { advance } from '../memory.js';
+import { runPlan, type PlanArgs } from './plan.js';
+
+/** One kernel call over `units` units that can be cut anywhere between units. */
+export interface SplitCall<K extends KernelName = KernelName> {
+  readonly name: K;
+  /** The arguments for the whole call. */
+  readonly args: PlanArgs<K>;
+  /** Number of units (elements, planes). */
+  readonly units: number;
+  /** Index of the argument that holds the unit count. */
+  readonly countArg: number;
+  /** Pointer arguments that move with the units: [argument index, float32 elements per unit]. */
+  readonly moves: readonly (readonly [arg: number, elementsPerUnit: number])[];
+  /** Work per unit, in GEMM-flop equivalents (what the thread planner compares to its thresholds). */
+  readonly cost: number;
+  /**
+   * Ranges are multiples of this many units (default 16: a float32 call's pieces then start
+   * on 64-byte boundaries like the call itself); 1 where units are large (channels, planes).
+   */
+  readonly align?: number;
+}
+
+let batch: SplitCall[] | null = null;
+
+/** Runs the call now, split across threads when large enough, or queues it inside batchSplits(). */
+export function splitCall<K extends KernelName>(call: SplitCall<K>): void {
+  if (batch !== null) batch.push(call as unknown as SplitCall);
+  else runSplits([call as unknown as SplitCall]);
+}
+
+/** Runs fn, then every call it made through splitCall() as one parallel job (in order on one thread). */
+export function batchSplits<T>(fn: () => T): T {
+  if (batch !== null) return fn(); // nested: the outer batch runs them
+  const calls: SplitCall[] = [];
+  batch = calls;
+  let out: T;
+  try {
+    out = fn();
+  } finally {
+    batch = null;
+  }
+  runSplits(calls);
+  return out;
+}
+
+function part(call: SplitCall, from: number, count: number): number[] {
+  const a = [...(call.args as unknown as number[])];
+  a[call.countArg] = count;
+  for (const [i, per] of call.moves) a[i] = advance(a[i], 'float32', from * per);
+  return a;
+}
+
+function runSplits(calls: readonly SplitCall[]): void {
+  if (calls.length === 0) return;
+  let units = 0;
+  let flops = 0;
+  for (const c of calls) {
+    units += c.units;
+    flops += c.units * c.cost;
+  }
+  if (units === 0) return;
+  // Range starts in the concatenation of all calls' units.
+  let align = 16;
+  for (const c of calls) align = Math.min(align, c.align ?? 16);
+  const starts: number[] = [];
+  let s0 = 0;
+  for (const c of calls) {
+    starts.push(s0);
+    s0 += c.units;
+  }
+  runPlan({
+    flops, items: units, ranges: { perThread: 2, align },
+    work: (s, i0, count) => {
+      const end = i0 + count;
+      for (let k = 0; k < calls.length; k++) {
+        const c = calls[k];
+        const lo = Math.max(i0, starts[k]);
+        const hi = Math.min(end, starts[k] + c.units);
+        if (lo < hi) s.call(c.name, part(c, lo - starts[k], hi - lo) as never);
+      }
+    },
+  });
+}
