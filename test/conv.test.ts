@@ -201,7 +201,7 @@ describe('graph attributes (for export and pruning)', () => {
     const x = sg.rand([1, 2, 5, 6], 0, 1, { requiresGrad: true });
     const y = sg.conv2d(x, sg.rand([3, 2, 4, 2]), null, { padding: 'same' });
     expect(y.node?.op).toBe('conv2d');
-    expect(y.node?.attrs).toEqual({ stride: [1, 1], padding: [1, 0], paddingEnd: [2, 1], weightLayout: 'OIHW' });
+    expect(y.node?.attrs).toEqual({ stride: [1, 1], padding: [1, 0], paddingEnd: [2, 1], weightLayout: 'OIHW', relu: false });
     expect(sg.opShape('conv2d', [[1, 2, 5, 6], [3, 2, 4, 2]], y.node!.attrs)).toEqual([1, 3, 5, 6]);
     const t = sg.convTranspose2d(x, sg.rand([2, 4, 3, 3]), null, { stride: 2, padding: 1, outputPadding: 1 });
     expect(t.node?.attrs).toEqual({ stride: [2, 2], padding: [1, 1], outputPadding: [1, 1], weightLayout: 'IOHW' });

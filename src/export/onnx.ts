@@ -232,7 +232,8 @@ function emit(b: Builder, out: Tensor, opset: number): void {
       const [kh, kw] = ins[1].shape.slice(2);
       const [ph, pw] = pair(a.padding);
       const [eh, ew] = a.paddingEnd === undefined ? [ph, pw] : pair(a.paddingEnd);
-      set(b.node('Conv', operands(), { kernel_shape: [kh, kw], strides: pair(a.stride), pads: [ph, pw, eh, ew] }, [outName]));
+      const conv = b.node('Conv', operands(), { kernel_shape: [kh, kw], strides: pair(a.stride), pads: [ph, pw, eh, ew] }, a.relu === true ? undefined : [outName]);
+      set(a.relu === true ? b.node('Relu', [conv], {}, [outName]) : conv);
       return;
     }
     case 'convTranspose2d': {
@@ -454,7 +455,7 @@ function foldsOf(nodes: readonly Tensor[]): Map<Tensor, Tensor> {
     const src = t.node!.inputs[0];
     if (t.node!.op !== 'batchNorm' || (src.node?.op !== 'linear' && src.node?.op !== 'conv2d')) continue;
     if (uses.get(src) !== 1) throw new Error('exportOnnx: quantization: a batch norm to fold reads a layer whose output is also used elsewhere');
-    if (src.node.op === 'linear' && (src.node.attrs as { relu?: boolean }).relu === true) throw new Error('exportOnnx: quantization: a batch norm after a fused Linear+ReLU cannot be folded');
+    if ((src.node.attrs as { relu?: boolean }).relu === true) throw new Error(`exportOnnx: quantization: a batch norm after a fused ${src.node.op === 'linear' ? 'Linear' : 'Conv2d'}+ReLU cannot be folded`);
     folds.set(src, t);
   }
   return folds;

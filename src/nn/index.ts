@@ -6,7 +6,7 @@ export { Sequential, ModuleList, ModuleDict } from './containers.js';
 export { heNormal, xavierUniform, xavierNormalizedUniform, initTensor, type Init } from './init.js';
 export { Linear, LinearReLU, type LinearOptions } from './layers/linear.js';
 export { ReLU, Sigmoid, Tanh, Softplus, LeakyReLU, ELU, PReLU } from './layers/activation.js';
-export { Conv2d, ConvTranspose2d, type Conv2dLayerOptions, type ConvTranspose2dLayerOptions } from './layers/conv.js';
+export { Conv2d, Conv2dReLU, ConvTranspose2d, type Conv2dLayerOptions, type ConvTranspose2dLayerOptions } from './layers/conv.js';
 export { MaxPool2d, AvgPool2d, GlobalAvgPool2d } from './layers/pool.js';
 export { BatchNorm1d, BatchNorm2d, LayerNorm, type BatchNormLayerOptions, type LayerNormOptions } from './layers/norm.js';
 export { Dropout } from './layers/dropout.js';

@@ -14,11 +14,11 @@
 // padding skips im2col/col2im entirely (the image is its own column matrix). Bias gradients
 // are row sums of dY, then a sum over images.
 import { conv2dNaive, convTranspose2dNaive, pair, type NaiveConvGeometry } from './conv-reference.js';
-import { BinOp, kernels } from '../../bindings/index.js';
+import { BinOp, UnOp, kernels } from '../../bindings/index.js';
 import { withScratch } from '../../bindings/memory.js';
-import { WORKSPACE, runPlan, type PlanArg as Ptr, type Step } from '../../bindings/parallel/index.js';
+import { WORKSPACE, runPlan, splitCall, type PlanArg as Ptr, type Step } from '../../bindings/parallel/index.js';
 import { Tensor, empty, fmt, full, type Shape } from '../core/tensor.js';
-import { assertFloat, assertTensor, checkOptions } from '../core/validate.js';
+import { assertBoolean, assertFloat, assertTensor, checkOptions } from '../core/validate.js';
 import { callOp, defineOp, type BadInput, type HostTensor, type OpFn } from './registry.js';
 
 /** A size given once for both spatial dims, or as [height, width]. */
@@ -32,6 +32,12 @@ export interface Conv2dOptions {
    * puts the extra row/column at the bottom/right, as PyTorch does); 'valid' is 0.
    */
   padding?: Size2 | 'same' | 'valid';
+  /**
+   * ReLU on the output, fused into the convolution (default false): applied to each image
+   * while it is in cache, and its mask applied to the gradient in the same pass that uses
+   * it. What Sequential runs for a Conv2d followed by ReLU.
+   */
+  relu?: boolean;
 }
 
 export interface ConvTranspose2dOptions {
@@ -51,6 +57,8 @@ export interface Conv2dAttrs {
   /** Zeros after the last row and column (differs from padding for 'same' with an even kernel). */
   paddingEnd: [number, number];
   weightLayout: 'OIHW';
+  /** ReLU fused on the output. */
+  relu: boolean;
 }
 
 /** What convTranspose2d records in the graph (ONNX's ConvTranspose; weight [Cin, Cout, kh, kw]). */
@@ -105,7 +113,9 @@ function checkConvTensors(op: string, x: Tensor, weight: Tensor, bias: Tensor | 
 /** conv2d's options as attributes; 'same' is resolved with the kernel size of `wShape`. */
 function conv2dAttrs(xShape: Shape, wShape: Shape, opts: Conv2dOptions): Conv2dAttrs {
   const op = 'conv2d';
-  checkOptions(op, opts, ['stride', 'padding']);
+  checkOptions(op, opts, ['stride', 'padding', 'relu']);
+  const relu = opts.relu ?? false;
+  assertBoolean(op, 'relu', relu);
   const stride = size2(op, 'stride', opts.stride ?? 1, 1);
   const pad = opts.padding ?? 0;
   if (pad === 'same') {
@@ -115,10 +125,10 @@ function conv2dAttrs(xShape: Shape, wShape: Shape, opts: Conv2dOptions): Conv2dA
     // Total padding k - 1 per dim: floor half before, the rest after (the kernel reads zeros there).
     const [kh, kw] = wShape.length === 4 ? [wShape[2], wShape[3]] : [1, 1];
     const padding: [number, number] = [(kh - 1) >> 1, (kw - 1) >> 1];
-    return { stride, padding, paddingEnd: [kh - 1 - padding[0], kw - 1 - padding[1]], weightLayout: 'OIHW' };
+    return { stride, padding, paddingEnd: [kh - 1 - padding[0], kw - 1 - padding[1]], weightLayout: 'OIHW', relu };
   }
   const padding = pad === 'valid' ? [0, 0] as [number, number] : size2(op, 'padding', pad, 0);
-  return { stride, padding, paddingEnd: [padding[0], padding[1]], weightLayout: 'OIHW' };
+  return { stride, padding, paddingEnd: [padding[0], padding[1]], weightLayout: 'OIHW', relu };
 }
 
 /** conv2d's shape rule: the im2col geometry of x and weight (validated). */
@@ -273,7 +283,7 @@ function conv2dReference(x: HostTensor, w: HostTensor, b: HostTensor | null = nu
     geo = { stride: [sh, sw], padding: [ph, pw], out: [Math.floor((H + 2 * ph - kh) / sh) + 1, Math.floor((W + 2 * pw - kw) / sw) + 1] };
   }
   const r = conv2dNaive(x, w, b, geo);
-  return { shape: r.shape, data: r.y };
+  return { shape: r.shape, data: opts.relu === true ? r.y.map((v) => Math.max(v, 0)) : r.y };
 }
 
 function convTranspose2dReference(x: HostTensor, w: HostTensor, b: HostTensor | null = null, opts: ConvTranspose2dOptions = {}): HostTensor {
@@ -324,12 +334,17 @@ export const conv2d: OpFn<[x: Tensor, weight: Tensor, bias?: Tensor | null, opts
     const direct = isPointwise(g);
     const y = empty(shape);
     const flops = 2 * N * F * K * P;
+    const relu = attrs.relu;
     if (fewTaps(g, F)) {
       // Runs of images (4 per thread), each on its thread's workspace; the bias is fused.
       runPlan({
         flops, items: N, ranges: { perThread: 4 },
-        work: (s, n, count) => s.call('conv2dDirect', [x!.ptrAt(n * C * H * W), count, C, H, W, kh, kw, g.ph, g.pw, OH, OW,
-          w!.ptr, F, b === null ? 0 : b.ptr, y.ptrAt(n * F * P), WORKSPACE]),
+        work: (s, n, count) => {
+          const yn = y.ptrAt(n * F * P);
+          s.call('conv2dDirect', [x!.ptrAt(n * C * H * W), count, C, H, W, kh, kw, g.ph, g.pw, OH, OW,
+            w!.ptr, F, b === null ? 0 : b.ptr, yn, WORKSPACE]);
+          if (relu) s.call('unary', [UnOp.Relu, yn, yn, count * F * P]);
+        },
       });
     } else {
       runPlan({
@@ -338,14 +353,17 @@ export const conv2d: OpFn<[x: Tensor, weight: Tensor, bias?: Tensor | null, opts
           const xn = x!.ptrAt(n * C * H * W);
           const col = direct ? xn : s.scratch('col');
           if (!direct) im2col(s, g, xn, col);
-          gemm(s, false, false, F, P, K, w!.ptr, col, 0, y.ptrAt(n * F * P));
+          const yn = y.ptrAt(n * F * P);
+          gemm(s, false, false, F, P, K, w!.ptr, col, 0, yn);
+          // The bias while the image's output is still in cache, on the thread that made it.
+          if (b !== null) s.call('binaryCol', [BinOp.Add, yn, b.ptr, yn, F, P, 0]);
+          if (relu) s.call('unary', [UnOp.Relu, yn, yn, F * P]);
         },
       });
-      if (b !== null) addBias(y, b, N, F, P);
     }
     return { out: y, state: g };
   },
-  backward: (gy, { inputs: [x, w, b], state: g }) => {
+  backward: (gyIn, { inputs: [x, w, b], attrs: { relu }, out, state: g }) => {
     const { N, C, H, W, kh, kw, OH, OW } = g;
     const F = w!.shape[0];
     const K = C * kh * kw;
@@ -353,6 +371,13 @@ export const conv2d: OpFn<[x: Tensor, weight: Tensor, bias?: Tensor | null, opts
     const direct = isPointwise(g);
     const dx = x!.requiresGrad ? empty(x!.shape) : null;
     const dw = w!.requiresGrad ? empty(w!.shape) : null;
+    // With the fused ReLU the gradient is masked where the output is 0: per image inside the
+    // plan (on the thread that then uses it), or in one pass when only the bias needs it.
+    const gy = relu ? empty(gyIn.shape) : gyIn;
+    const maskInPlan = relu && (dx !== null || dw !== null);
+    if (relu && !maskInPlan) {
+      splitCall({ name: 'reluBackward', args: [out.ptr, gyIn.ptr, gy.ptr, gy.size], units: gy.size, countArg: 3, moves: [[0, 1], [1, 1], [2, 1]], cost: 12 });
+    }
     if (dx !== null || dw !== null) {
       if (dx !== null && !direct) kernels().fill(dx.ptr, 0, dx.size);
       const wt = dwTransposed(F, K);
@@ -363,6 +388,7 @@ export const conv2d: OpFn<[x: Tensor, weight: Tensor, bias?: Tensor | null, opts
         work: (s, n) => {
           const xn = x!.ptrAt(n * C * H * W);
           const gn = gy.ptrAt(n * F * P);
+          if (maskInPlan) s.call('reluBackward', [out.ptrAt(n * F * P), gyIn.ptrAt(n * F * P), gn, F * P]);
           const col = direct ? xn : s.scratch('col');
           if (dw !== null) {
             // dW[F, K] (+)= dY[n][F, P] · col[K, P]ᵀ
@@ -385,6 +411,7 @@ export const conv2d: OpFn<[x: Tensor, weight: Tensor, bias?: Tensor | null, opts
       });
     }
     const db = b !== null && b.requiresGrad ? biasGrad(gy, N, F, P) : null;
+    if (gy !== gyIn) gy.dispose();
     return [dx, dw, db];
   },
   tests: globalThis.__SIMDGRAD_OP_TESTS__ !== false ? {
@@ -396,6 +423,9 @@ export const conv2d: OpFn<[x: Tensor, weight: Tensor, bias?: Tensor | null, opts
       { label: '1x1 pointwise, bias', inputs: [{ shape: [2, 3, 3, 2] }, { shape: [2, 3, 1, 1] }, { shape: [2] }] },
       { label: "'same' with an even 2x2 kernel", inputs: [{ shape: [1, 2, 4, 5] }, { shape: [2, 2, 2, 2] }], args: [null, { padding: 'same' }] },
       { label: 'many channels (im2col + GEMM)', inputs: [{ shape: [2, 5, 4, 4] }, { shape: [3, 5, 3, 3] }, { shape: [3] }], args: [{ padding: 1 }] },
+      // Inputs away from 0 keep the outputs off ReLU's kink for the finite differences.
+      { label: 'fused relu, im2col + GEMM', inputs: [{ shape: [2, 5, 4, 4], kind: 'away' }, { shape: [3, 5, 3, 3], kind: 'away' }, { shape: [3], kind: 'away' }], args: [{ padding: 1, relu: true }] },
+      { label: 'fused relu, few taps (direct)', inputs: [{ shape: [2, 1, 5, 6], kind: 'away' }, { shape: [3, 1, 3, 3], kind: 'away' }, { shape: [3], kind: 'away' }], args: [{ padding: 1, relu: true }] },
     ],
     badInputs: [
       bad('conv2d', 'channel mismatch', [2, 3, 8, 8], [4, 5, 3, 3], [], /^conv2d: channel mismatch: input \[2,3,8,8\], weight \[4,5,3,3\]/),
@@ -412,7 +442,8 @@ export const conv2d: OpFn<[x: Tensor, weight: Tensor, bias?: Tensor | null, opts
       bad('conv2d', 'unknown padding string', [2, 3, 8, 8], [4, 3, 3, 3], [null, { padding: 'full' }], /^conv2d: padding must be .*got 'full'/),
       bad('conv2d', "'same' with stride 2", [2, 3, 8, 8], [4, 3, 3, 3], [null, { stride: 2, padding: 'same' }], /^conv2d: padding 'same' needs stride 1/),
       bad('conv2d', 'wrong bias shape', [2, 3, 8, 8], [4, 3, 3, 3], [() => zeros([3])], 'conv2d: bias must be [4] for weight [4,3,3,3], got [3]'),
-      bad('conv2d', 'unknown option', [2, 3, 8, 8], [4, 3, 3, 3], [null, { strides: 2 }], "conv2d: unknown option 'strides' (known: stride, padding)"),
+      bad('conv2d', 'unknown option', [2, 3, 8, 8], [4, 3, 3, 3], [null, { strides: 2 }], "conv2d: unknown option 'strides' (known: stride, padding, relu)"),
+      bad('conv2d', 'relu not a boolean', [2, 3, 8, 8], [4, 3, 3, 3], [null, { relu: 1 }], 'conv2d: relu must be true or false, got 1'),
       { label: 'not a tensor', call: () => callOp('conv2d', [1, 2], zeros([4, 3, 3, 3])), error: /^conv2d: input must be a Tensor/ },
     ],
   } : undefined,

@@ -129,6 +129,19 @@ export const layerTable: LayerCase[] = [
   { op: 'nn.LeakyReLU (layer)', label: 'slope 0.2', make: () => { const l = new sg.nn.LeakyReLU(0.2); return { fn: (x) => l.forward(x), inputs: [away([3, 4])] }; } },
   { op: 'nn.ELU (layer)', label: 'alpha 0.5', make: () => { const l = new sg.nn.ELU(0.5); return { fn: (x) => l.forward(x), inputs: [away([3, 4], 0.05, 2)] }; } },
   { op: 'nn.PReLU (layer)', label: 'per channel', make: () => { const l = new sg.nn.PReLU(3); return { fn: (x) => l.forward(x), inputs: [away([2, 3, 4]), ...l.parameters()] }; } },
+  {
+    op: 'nn.Conv2dReLU (layer)', label: 'Conv2d fused with ReLU, one channel cut off',
+    make: () => {
+      const conv = new sg.nn.Conv2d(2, 3, 3, { padding: 1 });
+      // Positive inputs and weights of one sign per output channel keep every pre-activation
+      // at least 0.3 from ReLU's kink (the step is 0.01); channel 1 is negative everywhere,
+      // so its mask must stop all of its gradient.
+      const w = away([3, 2, 3, 3], 0.2, 0.5).abs().mul(sg.tensor([1, -1, 1]).reshape([3, 1, 1, 1]));
+      conv.loadStateDict({ weight: w, bias: sg.zeros([3]) });
+      const l = conv.fuseNext(new sg.nn.ReLU())!;
+      return { fn: (x) => l.forward(x), inputs: [uni([2, 2, 4, 5], 0.2, 1), ...l.parameters()] };
+    },
+  },
   { op: 'nn.LinearReLU (layer)', label: 'Linear fused with ReLU', make: () => { const l = new sg.nn.Linear(5, 3).fuseNext(new sg.nn.ReLU())!; return { fn: (x) => l.forward(x), inputs: [away([4, 5]), ...l.parameters()] }; } },
   // ---- sequences: every output of a recurrent layer (all steps, final h and c) in one tensor ----
   {

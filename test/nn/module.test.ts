@@ -97,6 +97,26 @@ describe('Sequential fusion (fuseNext)', () => {
     expect(seq.namedParameters().map(([n]) => n)).toEqual(['layers.0.weight', 'layers.0.bias', 'layers.2.weight', 'layers.2.bias']);
   });
 
+  it('Conv2d + ReLU runs as one fused convolution: the same values and gradients as unfused, one node fewer', () => {
+    sg.manualSeed(3);
+    const conv = new sg.nn.Conv2d(3, 4, 3, { padding: 1 });
+    const seq = new Sequential(conv, new ReLU(), new sg.nn.MaxPool2d(2));
+    const x = sg.randn([2, 3, 6, 6], 0, 1, { requiresGrad: true });
+    const out = seq.forward(x);
+    const convNode = out.node!.inputs[0].node!;
+    expect(convNode.op).toBe('conv2d');
+    expect(convNode.attrs.relu).toBe(true);
+    const gy = sg.randn(out.shape);
+    out.backward({ gradient: gy });
+    const fused = [out.data(), x.grad!.data(), conv.weight.grad!.data(), conv.bias!.grad!.data()];
+    for (const p of [x, conv.weight, conv.bias!]) p.grad = null;
+    const ref = sg.maxPool2d(sg.relu(conv.forward(x)), 2);
+    ref.backward({ gradient: gy });
+    const unfused = [ref.data(), x.grad!.data(), conv.weight.grad!.data(), conv.bias!.grad!.data()];
+    expect(unfused[0].some((v) => v === 0) && fused[1].some((v) => v !== 0)).toBe(true);
+    for (let i = 0; i < 4; i++) expect(Array.from(fused[i])).toEqual(Array.from(unfused[i]));
+  });
+
   it('a hook on either layer disables the fusion (the hook sees the layer alone), removing it enables it again', () => {
     const seq = new Sequential(new Linear(4, 5), new ReLU(), new Linear(5, 2));
     const x = sg.randn([3, 4]);

@@ -7,9 +7,11 @@ import {
 import { zeros, type Shape, type Tensor } from '../../core/tensor.js';
 import { positiveInt } from '../../core/validate.js';
 import { initTensor, type Init } from '../init.js';
-import { Module, parameter } from '../module.js';
+import { Module, parameter, type AnyModule } from '../module.js';
+import { ReLU } from './activation.js';
 
-export interface Conv2dLayerOptions extends Conv2dOptions {
+// A following ReLU module is fused by Sequential, so the layer has no relu option of its own.
+export interface Conv2dLayerOptions extends Omit<Conv2dOptions, 'relu'> {
   /** Learnable per-channel bias (default true; initialised to zero, like Linear). */
   bias?: boolean;
   /**
@@ -64,9 +66,30 @@ export class Conv2d extends Module {
     return conv2d(x, this.weight, this.bias, this.opts);
   }
 
+  /** The layer followed by ReLU, fused into the convolution. */
+  forwardRelu(x: Tensor): Tensor {
+    return conv2d(x, this.weight, this.bias, { ...this.opts, relu: true });
+  }
+
+  /** A following ReLU runs inside the convolution (on each image while it is in cache). */
+  override fuseNext(next: AnyModule): AnyModule | null {
+    return next instanceof ReLU ? new Conv2dReLU(this) : null;
+  }
+
   /** Output shape for an input shape [N, C, H, W] (or [C, H, W]); throws what forward would. */
   outputShape(inputShape: Shape): number[] {
     return inferShape('Conv2d', inputShape, (s) => conv2dOutputShape(s, this.weight.shape, this.opts));
+  }
+}
+
+/** Conv2d then ReLU as one fused op; reads the Conv2d's parameters when it runs. */
+export class Conv2dReLU extends Module {
+  constructor(readonly conv: Conv2d) {
+    super();
+  }
+
+  forward(x: Tensor): Tensor {
+    return this.conv.forwardRelu(x);
   }
 }
 
