@@ -16,6 +16,9 @@
 // TF.js' wasm backend registers Conv2DBackpropInput but no Conv2DBackpropFilter kernel, so
 // tf.grads fails there (the error is quoted in the row's note) and it cannot train a CNN;
 // tfjs-cpu is the only TF.js backend with a backward row.
+// PyTorch (NCHW like simdgrad): F.conv2d(x, w, padding=1) under torch.no_grad() forward; the
+// backward as simdgrad's: conv2d on leaves with requires_grad, y.backward(dY), both .grad
+// set to None, minus the median forward time.
 
 /** Median and IQR/median (percent) of a list of values. */
 function medianSpread(values) {
@@ -44,9 +47,11 @@ function convShape(label, N, C, H, W, F, slowRounds = undefined) {
     work: flops,
     scale: 1e9,
     threads: true,
+    pytorch: { kind: 'conv_fwd', N, C, H, W, F },
     note: {
       simdgrad: 'sg.noGrad(() => sg.conv2d(x, w, null, { padding: "same" })).dispose(); NCHW, weight [F,C,3,3], no bias',
       tfjs: 'tf.conv2d(x, w, 1, "same").dispose(); NHWC (TF.js layout), filter [3,3,C,F], no bias',
+      pytorch: 'with torch.no_grad(): F.conv2d(x, w, padding=1); NCHW, weight [F,C,3,3], no bias',
     },
     simdgrad(sg) {
       const x = sg.randn([N, C, H, W]);
@@ -74,9 +79,11 @@ function convShape(label, N, C, H, W, F, slowRounds = undefined) {
     // tfjs-cpu needs seconds per call: a library slower than 250 ms per call (one call per
     // round) is sampled in the first `slowRounds` rounds only, to bound the bench's time.
     slowRounds,
+    pytorch: { kind: 'conv_bwd', N, C, H, W, F },
     note: {
       simdgrad: `forward+backward through autograd (conv2d on x, w with requiresGrad; sg.backward(y, { gradient: dY }); x.grad, w.grad freed) minus the median time of "${fwdName}"`,
       tfjs: `tf.grads((x, w) => tf.conv2d(x, w, 1, "same"))([x, w], dY), dx and dW disposed, minus the median time of "${fwdName}"; NHWC. tfjs-wasm: null, it registers Conv2DBackpropInput but no Conv2DBackpropFilter kernel (weight gradient), so it cannot train a CNN`,
+      pytorch: `F.conv2d(x, w, padding=1) on x, w with requires_grad; y.backward(dY); x.grad = w.grad = None; minus the median time of "${fwdName}"`,
     },
     /** Rate from t(forward + backward) − median t(forward) of the same worker, per sample. */
     result(m, measurementOf) {

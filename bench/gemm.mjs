@@ -2,7 +2,8 @@
 // simdgrad: the gemm kernel (through gemmRaw, which forwards to kernels().gemm) on tensors
 // allocated once, so nothing is allocated in the timed loop. TF.js has no output argument:
 // tf.matMul(a, b, transposeA, transposeB) allocates its result, which is disposed each call.
-// Operands are stored exactly as the transpose flags say in both libraries.
+// Operands are stored exactly as the transpose flags say in both libraries. PyTorch:
+// torch.mm(a or a.t(), b or b.t(), out=c) on tensors allocated once, like simdgrad.
 // Cases with `threads: true` are also run by the two-thread simdgrad workers (run.mjs): the
 // large ones to show the speed-up, the small ones (64³, 64x128·128x10; below the size at
 // which the pool splits a call) to show they are not slower with the pool on.
@@ -18,6 +19,7 @@ function gemmCase(name, M, N, K, transA = false, transB = false, threads = false
     scale: 1e9,
     gemm: true,
     threads,
+    pytorch: { kind: 'gemm', M, N, K, transA, transB },
     simdgrad(sg) {
       const a = sg.randn(aShape);
       const b = sg.randn(bShape);

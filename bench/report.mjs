@@ -1,7 +1,9 @@
 // Rows of bench/results.json and the printed table.
 // Ratios are "times faster than the peer" (> 1: simdgrad faster) for every unit: rates are
 // divided ours / theirs, milliseconds theirs / ours.
-import { CASES, PEERS, PEAK_CASE } from './suite.mjs';
+import { CASES, PEERS, PEAK_CASE, TORCH } from './suite.mjs';
+import { describeTorch } from './pytorch.mjs';
+import { memoryLines } from './train-memory.mjs';
 
 /** Reference single-thread peaks quoted in DESIGN.md (measured elsewhere), GFLOP/s. */
 export const REFERENCE_PEAK = { simd: 34, relaxed: 47 };
@@ -18,8 +20,9 @@ function ratio(unit, ours, theirs) {
 
 /**
  * runs: the simdgrad workers' results (default build first; one-thread runs before threaded
- * ones); peers: { 'tfjs-wasm': ..., 'tfjs-cpu': ... } worker results, null where a worker
- * could not run; extra: { cold, sizes } from cold-start.mjs.
+ * ones); peers: { 'tfjs-wasm': ..., 'tfjs-cpu': ..., pytorch?: { <threads>: ... } } worker
+ * results, null where a worker could not run (no `pytorch` key: no torch, and the rows get no
+ * PyTorch columns); extra: { cold, sizes } from cold-start.mjs, { memory } from train-memory.mjs.
  */
 export function makeRows(runs, peers, extra = {}) {
   const rows = [];
@@ -54,6 +57,13 @@ export function makeRows(runs, peers, extra = {}) {
         build: run.info.build,
         threads,
       };
+      if (peers[TORCH]) {
+        // PyTorch at the row's own thread count: 1-thread torch beside 1-thread simdgrad.
+        const torch = peers[TORCH][threads]?.cases[c.case] ?? null;
+        row[TORCH] = round(torch?.result?.value);
+        row.ratio_vs_pytorch = round(ratio(c.unit, ours?.value, torch?.result?.value), 3);
+        row.spread_peers[TORCH] = round(torch?.result?.spread, 2);
+      }
       if (threads > 1) {
         const single = runs.find((r) => r.info.build === run.info.build && r.info.threads === 1)?.cases[c.case]?.result;
         row.speedup_vs_1_thread = round(ratio(c.unit, ours?.value, single?.value), 3);
@@ -65,16 +75,28 @@ export function makeRows(runs, peers, extra = {}) {
         row.of_reference_peak = ours ? round(ours.value / (threads * REFERENCE_PEAK[run.info.build]), 3) : null;
         if (threads > 1) row.peak_basis = `${threads} x the one-thread peak`;
       }
+      const mem = extra.memory?.[c.case];
+      if (mem) {
+        row.memory = {
+          simdgrad: mem.simdgrad[`${run.info.build}/${threads}`] ?? null,
+          ...(mem.pytorch ? { [TORCH]: mem.pytorch[threads] ?? null } : {}),
+          ...Object.fromEntries(PEERS.map((p) => [p, mem[p] ?? null])),
+        };
+      }
+      const torchRun = peers[TORCH]?.[threads]?.cases[c.case];
       const notes = [];
-      if (c.gemm) notes.push('simdgrad: gemm kernel on preallocated buffers; TF.js: tf.matMul, which allocates its output (disposed each call)');
+      if (c.gemm) notes.push(`simdgrad: gemm kernel on preallocated buffers; TF.js: tf.matMul, which allocates its output (disposed each call)${peers[TORCH] ? '; PyTorch: torch.mm(..., out=c) on a preallocated c' : ''}`);
       if (c.note) notes.push(`simdgrad: ${c.note.simdgrad}`, `TF.js: ${c.note.tfjs}`);
-      if (threads > 1) notes.push(`simdgrad: setThreads(${threads}); TF.js: one thread (its wasm backend disables threads in Node)`);
+      if (c.note?.pytorch && peers[TORCH]) notes.push(`PyTorch: ${c.note.pytorch}`);
+      if (threads > 1) notes.push(`simdgrad: setThreads(${threads}); TF.js: one thread (its wasm backend disables threads in Node)${peers[TORCH] ? `; PyTorch: torch.set_num_threads(${threads})` : ''}`);
       if (mine.extra) notes.push(`simdgrad: ${mine.extra}`);
       if (mine.error) notes.push(`simdgrad failed: ${mine.error}`);
       for (const p of PEERS) {
         if (peer(p)?.extra) notes.push(`${p}: ${peer(p).extra}`);
         if (peer(p)?.error) notes.push(`${p} failed: ${peer(p).error}`);
       }
+      if (torchRun?.extra) notes.push(`pytorch: ${torchRun.extra}`);
+      if (torchRun?.error) notes.push(`pytorch failed: ${torchRun.error}`);
       if (notes.length) row.note = notes.join(' | ');
       if (mine.extra) row.log = mine.extra;
       rows.push(row);
@@ -155,13 +177,16 @@ function fmt(v) {
 export function printTable(rows, peers, meta = {}) {
   const pct = (v) => (v == null ? '–' : `${v.toFixed(1)}%`);
   const x = (v) => (v == null ? '–' : `${v.toFixed(2)}x`);
-  const head = ['case', 'build', 'thr', 'unit', 'simdgrad', 'vs 1 thr', 'tfjs-wasm', 'tfjs-cpu', 'vs wasm', 'vs cpu', 'IQR sg / wasm / cpu', 'of peak (ref)'];
+  // The PyTorch columns only when PyTorch ran.
+  const torch = Boolean(peers[TORCH]);
+  const head = ['case', 'build', 'thr', 'unit', 'simdgrad', 'vs 1 thr', 'tfjs-wasm', 'tfjs-cpu', ...(torch ? ['pytorch'] : []),
+    'vs wasm', 'vs cpu', ...(torch ? ['vs torch'] : []), `IQR sg / wasm / cpu${torch ? ' / torch' : ''}`, 'of peak (ref)'];
   const body = rows.map((r) => [
     r.case, r.build ?? '', r.threads == null ? '' : String(r.threads), r.unit, fmt(r.simdgrad),
     r.speedup_vs_1_thread === undefined ? '' : x(r.speedup_vs_1_thread),
-    fmt(r['tfjs-wasm']), fmt(r['tfjs-cpu']),
-    x(r.ratio_vs_wasm), x(r.ratio_vs_cpu),
-    r.spread_peers === null && r.spread === null ? '' : [r.spread, r.spread_peers?.['tfjs-wasm'], r.spread_peers?.['tfjs-cpu']].map(pct).join(' / '),
+    fmt(r['tfjs-wasm']), fmt(r['tfjs-cpu']), ...(torch ? [fmt(r[TORCH])] : []),
+    x(r.ratio_vs_wasm), x(r.ratio_vs_cpu), ...(torch ? [x(r.ratio_vs_pytorch)] : []),
+    r.spread_peers === null && r.spread === null ? '' : [r.spread, r.spread_peers?.['tfjs-wasm'], r.spread_peers?.['tfjs-cpu'], ...(torch ? [r.spread_peers?.[TORCH]] : [])].map(pct).join(' / '),
     r.of_peak != null ? `${(100 * r.of_peak).toFixed(0)}% (${(100 * r.of_reference_peak).toFixed(0)}%)` : '',
   ]);
   const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i].length)));
@@ -172,12 +197,15 @@ export function printTable(rows, peers, meta = {}) {
   console.log('');
   console.log('Medians over all rounds. vs wasm / vs cpu: times faster (or smaller) than that TF.js backend (> 1: simdgrad better).');
   console.log('thr: simdgrad threads (setThreads); vs 1 thr: that row against the one-thread row of the same build. TF.js: one thread.');
+  if (torch) console.log('pytorch / vs torch: native PyTorch at the row\'s thread count (torch.set_num_threads), and simdgrad against it.');
   console.log('IQR: interquartile range of the per-sample values relative to the median.');
   console.log('of peak: GEMM / (threads x the one-thread machine peak measured in this run for the instruction the build uses:');
   console.log(`mul+add for simd, relaxed_madd for relaxed); (ref): against DESIGN.md's ${REFERENCE_PEAK.simd} / ${REFERENCE_PEAK.relaxed} GFLOP/s.`);
   console.log('Each library ran in its own process; the processes took turns case by case, never at the same time.');
   const w = peers['tfjs-wasm']?.info;
   if (w) console.log(`TF.js ${w.version}; wasm backend SIMD=${w.simd}, multithread=${w.multithread}, threads=${w.threads}.`);
+  if (torch) console.log(`${describeTorch(Object.values(peers[TORCH]).find((p) => p?.info)?.info)}.`);
+  else if (meta.pytorch?.absent) console.log(`PyTorch: not measured (${meta.pytorch.absent}); \`apt-get install python3-torch\` (and an optimised BLAS such as libopenblas0-openmp) adds it.`);
   if (meta.node) console.log(`Node ${meta.node}; CPU ${meta.cpu}, ${meta.cores} cores; simdgrad commit ${meta.commit ?? '?'}; ${meta.date}.`);
   const q = meta.quiet;
   if (q) {
@@ -192,5 +220,20 @@ export function printTable(rows, peers, meta = {}) {
     if (!noted.has(r.case) && r.note) console.log(`- ${tag}: ${r.note}`);
     else if (r.log) console.log(`- ${tag}: simdgrad: ${r.log}`);
     noted.add(r.case);
+  }
+  // Peak memory of the training cases, one fresh process per library and case (train-memory.mjs).
+  const memRows = rows.filter((r) => r.memory);
+  if (memRows.length) {
+    console.log('');
+    console.log('Peak memory of the training cases, MiB (one fresh process per library, case, build and thread count; wasm: the wasm memory\'s size,');
+    console.log('which never shrinks; peak RSS: the whole process, runtime and digits included, with the RSS before the model in brackets):');
+    for (const r of memRows) {
+      const m = { simdgrad: { [`${r.build}/${r.threads}`]: r.memory.simdgrad } };
+      // The peers once per case: with its first row, PyTorch again with each new thread count.
+      const first = memRows.find((x) => x.case === r.case) === r;
+      if (r.memory[TORCH] && memRows.find((x) => x.case === r.case && x.threads === r.threads) === r) m[TORCH] = { [r.threads]: r.memory[TORCH] };
+      if (first) for (const p of PEERS) m[p] = r.memory[p];
+      console.log(`- ${r.case} [${r.build}, ${r.threads} thr]: ${memoryLines(m).join('; ')}`);
+    }
   }
 }

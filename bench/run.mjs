@@ -8,7 +8,10 @@
 //            which needs node --experimental-wasm-relaxed-simd), one thread;
 //   the same two builds with 2 threads (setThreads(2)), on the cases marked `threads: true`;
 //   TF.js with the wasm backend (one thread: it disables threads in Node);
-//   TF.js with the cpu backend.
+//   TF.js with the cpu backend;
+//   native PyTorch on 1 and 2 threads (torch.set_num_threads), if a python3 with torch is
+//            found (bench/pytorch.mjs; optional: `apt-get install python3-torch`; BENCH_PYTORCH=0
+//            leaves it out, BENCH_PYTHON=<path> picks the interpreter).
 // This process only drives them, one at a time: for each round, for each case, every worker
 // runs that case once (~0.2 s). Samples of all rounds are pooled, so every library sees the
 // same phases of a noisy machine. A call slower than 250 ms is one sample per round; the conv
@@ -22,12 +25,20 @@
 // fresh process (bench/tokenizer.mjs), and LSTM language-model training against TF.js-layers'
 // LSTM (wasm and cpu backends) in fresh processes of its own (bench/lstm.mjs). results.json is the array of rows the issues specify; the run's
 // machine, versions and quiet counts go to results.meta.json beside it.
+// Then the peak memory of each training case (wasm memory and RSS), each library in a fresh
+// process of its own (bench/train-memory.mjs; BENCH_MEMORY=0 skips it).
 // `node bench/readme-table.mjs` turns it into the README's table.
+// `npm run bench -- --profile` (or `node bench/profile.mjs`) prints a per-op profile of the
+// MLP and CNN training steps instead (bench/profile.mjs).
 import { fork } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
-import { availableParallelism } from 'node:os';
+import { rmSync, writeFileSync } from 'node:fs';
+import { availableParallelism, tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { CASES, Suite } from './suite.mjs';
+import { CASES, ROUND_BUDGET_MS, Suite } from './suite.mjs';
+import { describeTorch, findTorch, startPytorchWorker } from './pytorch.mjs';
+import { writeMnistFile } from './mnist.mjs';
+import { trainingMemory } from './train-memory.mjs';
 import { peakKernel } from './peak.mjs';
 import { makeRows, printTable } from './report.mjs';
 import { coldStart, shippedSizes, versions } from './cold-start.mjs';
@@ -48,7 +59,9 @@ const MAX_WAIT_MS = 15 * 60_000; // total time the bench may wait for a quiet ma
 const log = (s) => process.stderr.write(`${s}\n`);
 
 const workerArg = process.argv.indexOf('--worker');
-if (workerArg >= 0) {
+if (process.argv.includes('--profile')) {
+  await (await import('./profile.mjs')).runProfile();
+} else if (workerArg >= 0) {
   const t = process.argv.indexOf('--threads');
   serve(process.argv[workerArg + 1], t >= 0 ? Number(process.argv[t + 1]) : 1);
 } else {
@@ -140,6 +153,26 @@ async function main() {
   const wasmInfo = infos[4];
   if (wasmInfo) log(`TF.js ${wasmInfo.version} wasm backend: SIMD ${wasmInfo.simd}, multithread ${wasmInfo.multithread}, threads ${wasmInfo.threads}`);
 
+  // PyTorch joins the rounds as two more workers. The digits go to a file it (and the memory
+  // probe's fresh processes) read, so all libraries train on the same pixels.
+  const torch = findTorch();
+  const dataFile = join(tmpdir(), `simdgrad-bench-mnist-${process.pid}.bin`);
+  writeMnistFile(dataFile);
+  if (torch.python) {
+    for (const threads of [1, THREADS]) {
+      const w = startPytorchWorker(`PyTorch (${threads} thread${threads > 1 ? 's' : ''})`, torch.python, threads,
+        { cases: CASES, dataFile, budgetMs: ROUND_BUDGET_MS, log });
+      workers.push(w);
+      infos.push((await w.ask({ cmd: 'prepare' }))?.info ?? null);
+    }
+    log(describeTorch(infos[6] ?? infos[7]));
+    for (const [i, w] of workers.entries()) {
+      if (w.lib === 'pytorch' && infos[i]) log(`  ${w.label}: torch.get_num_threads() ${infos[i].threads}, OpenBLAS threads ${infos[i].openblas?.threads ?? '?'}`);
+    }
+  } else {
+    log(`PyTorch: left out (${torch.reason}); \`apt-get install python3-torch\` adds it`);
+  }
+
   // Every sample batch (one worker, one case, one round) is watched: if processes other than
   // this bench used more than QUIET_CORES meanwhile, it is discarded and re-taken once the
   // machine is quiet again (at most MAX_TRIES times, and within a total waiting budget);
@@ -186,9 +219,19 @@ async function main() {
     results.push(await w.ask({ cmd: 'finish' }));
     w.close();
   }
-  const [wasm, cpu] = results.slice(4);
+  const [wasm, cpu] = results.slice(4, 6);
   const simdgradRuns = results.slice(0, 4).filter((x) => x !== null);
   const peers = { 'tfjs-wasm': wasm, 'tfjs-cpu': cpu };
+  // PyTorch by thread count: each row gets the value at its own thread count.
+  if (torch.python) peers.pytorch = Object.fromEntries(workers.slice(6).map((w, i) => [w.threads, results[6 + i]]));
+
+  // Peak memory of the training cases, each library in fresh processes (train-memory.mjs).
+  let memory = null;
+  if (process.env.BENCH_MEMORY !== '0') {
+    log('memory: peak wasm memory and RSS of the training cases, fresh processes...');
+    memory = await trainingMemory({ dflt, other, flags, threads: THREADS, torch: torch.python, dataFile, log });
+  }
+  rmSync(dataFile, { force: true });
 
   log(`cold start: ${COLD_REPS} fresh processes per variant...`);
   const cold = await coldStart(COLD_REPS, log);
@@ -224,12 +267,13 @@ async function main() {
   const meta = {
     node: process.version, cpu: cpuModel(), cores: availableParallelism(), ...measured,
     date: new Date().toISOString(), rounds: ROUNDS,
+    pytorch: torch.python ? torchMeta(peers.pytorch) : { absent: torch.reason },
     quiet: {
       threshold_cores: QUIET_CORES, batches: stats.batches, retaken: stats.retaken, kept_busy: stats.keptBusy,
       waited_s: Math.round(stats.waitedMs / 1000), other_cores_per_round: otherPerRound,
     },
   };
-  const rows = [...makeRows(simdgradRuns, peers, { cold, sizes }), ...tokenizerRows, ...lstmRows, ...graphRows, ...energyRows, ...generativeRows, ...transformerRows, ...compressRows];
+  const rows = [...makeRows(simdgradRuns, peers, { cold, sizes, memory }), ...tokenizerRows, ...lstmRows, ...graphRows, ...energyRows, ...generativeRows, ...transformerRows, ...compressRows];
   writeFileSync(fileURLToPath(new URL('results.json', import.meta.url)), JSON.stringify(rows, null, 2) + '\n');
   writeFileSync(fileURLToPath(new URL('results.meta.json', import.meta.url)), JSON.stringify(meta, null, 2) + '\n');
   console.log('');
@@ -237,3 +281,19 @@ async function main() {
   console.log(`\nwrote bench/results.json (${rows.length} rows) in ${elapsed()}`);
 }
 
+/** What results.meta.json records of the PyTorch that ran: version, BLAS actually loaded, oneDNN, threads. */
+function torchMeta(byThreads) {
+  const runs = Object.values(byThreads).filter(Boolean);
+  const info = runs[0]?.info;
+  if (!info) return { absent: 'its workers ended before finishing' };
+  return {
+    version: info.version, python: info.python, summary: describeTorch(info),
+    // blas_info: what torch was built against ('generic': the libblas.so.3 alternative);
+    // blas_loaded: the BLAS the worker actually mapped (/proc/<pid>/maps), resolved.
+    blas_info: info.blas_info,
+    blas_loaded: info.libraries.map((l) => l.resolved).filter((p) => /blas/i.test(p.split('/').pop())),
+    libraries_loaded: info.libraries.map((l) => l.resolved), openblas: info.openblas?.config ?? null,
+    mkldnn: info.mkldnn, mkl: info.mkl, cpu_capability: info.cpu_capability,
+    threads: runs.map((r) => ({ asked: r.info.asked_threads, torch: r.info.threads, openblas: r.info.openblas?.threads ?? null, interop: r.info.interop_threads })),
+  };
+}

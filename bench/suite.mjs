@@ -15,6 +15,8 @@ import { cnnTrainCases } from './cnn-train.mjs';
 
 export const CASES = [...gemmCases, ...softmaxCases, ...trainCases, ...convCases, ...cnnTrainCases];
 export const PEERS = ['tfjs-wasm', 'tfjs-cpu'];
+/** The optional native peer (bench/pytorch.mjs), measured at each row's thread count. */
+export const TORCH = 'pytorch';
 export const PEAK_CASE = {
   simd: 'SIMD peak f32x4 mul+add (1 thread)',
   relaxed: 'SIMD peak f32x4 relaxed_madd (1 thread)',
@@ -66,7 +68,10 @@ export class Suite {
     } else {
       const { tf, info } = await loadTfjs(lib === 'tfjs-wasm' ? 'wasm' : 'cpu');
       s.info = info;
-      for (const c of CASES) s.add(c, () => c.tfjs(tf));
+      for (const c of CASES) {
+        if (c.tfjs) s.add(c, () => c.tfjs(tf));
+        else s.skip(c); // a case with no TF.js version (its note says why)
+      }
     }
     // Every case is set up before any is probed: the tensors cases keep (inputs, models,
     // optimizer state) then all exist before a training case first counts live tensors, so
