@@ -16,6 +16,8 @@ export interface EncoderOptions {
   dropout?: number;
   /** 'cls' (the notes' class token, default) or 'mean' (mean of the real tokens' outputs, class token included). */
   pool?: 'cls' | 'mean';
+  /** Ties the masked-token output layer to the embedding (default true); false gives it its own V × d table. */
+  tied?: boolean;
 }
 
 export class ClassTokenEncoder extends sg.nn.Module<[ids: sg.Tensor, keyMask: sg.Tensor], sg.Tensor> {
@@ -24,6 +26,8 @@ export class ClassTokenEncoder extends sg.nn.Module<[ids: sg.Tensor, keyMask: sg
   readonly body: sg.nn.TransformerEncoder;
   readonly mlmNorm: sg.nn.LayerNorm;
   readonly mlmBias: sg.Tensor;
+  /** The output vectors of the untied masked-token layer (null when tied to the embedding). */
+  readonly mlmOut: sg.nn.Embedding | null;
   readonly classifier: sg.nn.Linear;
 
   constructor(readonly opts: EncoderOptions) {
@@ -38,11 +42,14 @@ export class ClassTokenEncoder extends sg.nn.Module<[ids: sg.Tensor, keyMask: sg
     this.body = new sg.nn.TransformerEncoder(dModel, heads, {
       numLayers: layers, ffDim: 4 * dModel, dropout: opts.dropout ?? 0.1, activation: 'gelu', norm: 'pre',
     });
-    // The masked-token output layer is tied to the embedding (logits = LN(h)·Eᵀ + b): every
-    // prediction then also trains the input vectors the classifier later reads, and a few
-    // minutes of pretraining cannot afford a second V × d matrix to learn.
+    // The masked-token output layer is tied to the embedding by default (logits = LN(h)·Eᵀ + b):
+    // every prediction then also trains the input vectors the classifier later reads. Untied,
+    // it has its own table O (logits = LN(h)·Oᵀ + b), and the softmax's push on the vectors of
+    // words that were not the answer lands on O instead of on the input vectors.
     this.mlmNorm = new sg.nn.LayerNorm([dModel]);
     this.mlmBias = sg.nn.parameter(sg.zeros([vocab]));
+    this.mlmOut = opts.tied === false ? new sg.nn.Embedding(vocab, dModel) : null;
+    if (this.mlmOut !== null) this.mlmOut.weight.setData(Float32Array.from(this.mlmOut.weight.data() as Float32Array, (v) => 0.1 * v));
     this.classifier = new sg.nn.Linear(dModel, opts.classes);
   }
 
@@ -57,7 +64,7 @@ export class ClassTokenEncoder extends sg.nn.Module<[ids: sg.Tensor, keyMask: sg
     const [B, T, D] = h.shape;
     // The embedding op is a row gather with a scatter-add backward: it picks the masked rows.
     const picked = this.mlmNorm.forward(sg.embedding(at, sg.reshape(h, [B * T, D])));
-    return sg.add(sg.matmul(picked, this.embed.weight, { transB: true }), this.mlmBias);
+    return sg.add(sg.matmul(picked, (this.mlmOut ?? this.embed).weight, { transB: true }), this.mlmBias);
   }
 
   /** Class logits [B, classes] from the class token's output (position 0), or the masked mean with pool 'mean'. */
