@@ -6,9 +6,11 @@
 //
 // batchSplits(fn) collects the calls made inside fn and runs them as one parallel job at the
 // end (an optimizer's step over all its parameters: one fork/join instead of one per tensor).
+import { runtime } from '../index.js';
 import type { KernelName } from '../kernels.js';
 import { advance } from '../memory.js';
 import { runPlan, type PlanArgs } from './plan.js';
+import { plannedThreads } from './pool.js';
 
 /** One kernel call over `units` units that can be cut anywhere between units. */
 export interface SplitCall<K extends KernelName = KernelName> {
@@ -69,6 +71,12 @@ function runSplits(calls: readonly SplitCall[]): void {
     flops += c.units * c.cost;
   }
   if (units === 0) return;
+  if (plannedThreads(flops) === 1) {
+    // Most calls are small: run them directly, without a plan's bookkeeping.
+    const k = runtime().kernels as unknown as Record<string, (...a: number[]) => unknown>;
+    for (const c of calls) if (c.units > 0) k[c.name](...(c.args as unknown as number[]));
+    return;
+  }
   // Range starts in the concatenation of all calls' units.
   let align = 16;
   for (const c of calls) align = Math.min(align, c.align ?? 16);

@@ -216,8 +216,8 @@ export function defineOp<Args extends unknown[], A extends object, S = undefined
 ): OpFn<Args, M> {
   const { name, parse, shape, forward, backward } = spec;
   const backwardName = `${name} backward`;
-  const fn = (...args: Args): Tensor => (profiling() ? timed(name, () => run(...args)) : run(...args));
-  const run = (...args: Args): Tensor => {
+  const fn = (...args: Args): Tensor => (profiling() ? timed(name, () => run(args)) : run(args));
+  const run = (args: Args): Tensor => {
     const { inputs, attrs, temps } = parse(...args);
     for (let i = 0; i < inputs.length; i++) {
       const t = inputs[i];
