@@ -65,6 +65,28 @@ function sgBatches(sg, BATCH) {
 }
 
 // slowRounds: a library slower than 250 ms per step is timed in the first slowRounds rounds only.
+
+/**
+ * simdgrad's side of a CNN case: the ordinary loop (next batch, forward, crossEntropy,
+ * zeroGrad/backward/Adam step, loss read back), one untimed warm-up step at setup.
+ */
+function sgTrainLoop(sg, model, lr, batch) {
+  const optimizer = new sg.optim.Adam(model.parameters(), { lr });
+  const nextBatch = sgBatches(sg, batch);
+  const step = () => {
+    const b = nextBatch();
+    const loss = sg.crossEntropy(model.forward(b.x), b.y);
+    optimizer.zeroGrad();
+    loss.backward();
+    optimizer.step();
+    return loss.item();
+  };
+  const log = stepLog(() => sg.memory().tensors, step());
+  return {
+    fn: () => log.push(step()),
+    dispose: () => log.summary(),
+  };
+}
 const cnnCase = (BATCH, slowRounds) => ({
   case: `CNN conv8-pool-conv16-pool-dense10 train (batch ${BATCH}, Adam)`,
   unit: 'samples/s',
@@ -88,21 +110,7 @@ const cnnCase = (BATCH, slowRounds) => ({
       new Flatten(),
       new Linear(FLAT, CLASSES, { init: 'xavier' }),
     );
-    const optimizer = new sg.optim.Adam(model.parameters(), { lr: 1e-3 });
-    const nextBatch = sgBatches(sg, BATCH);
-    const step = () => {
-      const b = nextBatch();
-      const loss = sg.crossEntropy(model.forward(b.x), b.y);
-      optimizer.zeroGrad();
-      loss.backward();
-      optimizer.step();
-      return loss.item();
-    };
-    const log = stepLog(() => sg.memory().tensors, step());
-    return {
-      fn: () => log.push(step()),
-      dispose: () => log.summary(),
-    };
+    return sgTrainLoop(sg, model, 1e-3, BATCH);
   },
   tfjs(tf) {
     const { x, y, n } = mnistDigits();
@@ -187,21 +195,7 @@ const lenetCase = {
       new Linear(32 * 7 * 7, 128, { init: 'he' }), new ReLU(), new Dropout(0.25),
       new Linear(128, CLASSES),
     );
-    const optimizer = new sg.optim.Adam(model.parameters(), { lr: 2e-3 });
-    const nextBatch = sgBatches(sg, LENET_BATCH);
-    const step = () => {
-      const b = nextBatch();
-      const loss = sg.crossEntropy(model.forward(b.x), b.y);
-      optimizer.zeroGrad();
-      loss.backward();
-      optimizer.step();
-      return loss.item();
-    };
-    const log = stepLog(() => sg.memory().tensors, step());
-    return {
-      fn: () => log.push(step()),
-      dispose: () => log.summary(),
-    };
+    return sgTrainLoop(sg, model, 2e-3, LENET_BATCH);
   },
 };
 
