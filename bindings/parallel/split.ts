@@ -32,6 +32,12 @@ export interface SplitCall<K extends KernelName = KernelName> {
   readonly align?: number;
 }
 
+/**
+ * Per element, a memory-bound elementwise pass (a map, a gradient mask) costs about as much as
+ * this many GEMM flops: its memory traffic, not its arithmetic.
+ */
+export const ELEMENTWISE_COST = 12;
+
 let batch: SplitCall[] | null = null;
 
 /** Runs the call now, split across threads when large enough, or queues it inside batchSplits(). */

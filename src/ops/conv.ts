@@ -16,7 +16,7 @@
 import { conv2dNaive, convTranspose2dNaive, pair, type NaiveConvGeometry } from './conv-reference.js';
 import { BinOp, UnOp, kernels } from '../../bindings/index.js';
 import { withScratch } from '../../bindings/memory.js';
-import { WORKSPACE, runPlan, splitCall, type PlanArg as Ptr, type Step } from '../../bindings/parallel/index.js';
+import { ELEMENTWISE_COST, WORKSPACE, runPlan, splitCall, type PlanArg as Ptr, type Step } from '../../bindings/parallel/index.js';
 import { Tensor, empty, fmt, full, type Shape } from '../core/tensor.js';
 import { assertBoolean, assertFloat, assertTensor, checkOptions } from '../core/validate.js';
 import { callOp, defineOp, type BadInput, type HostTensor, type OpFn } from './registry.js';
@@ -376,7 +376,7 @@ export const conv2d: OpFn<[x: Tensor, weight: Tensor, bias?: Tensor | null, opts
     const gy = relu ? empty(gyIn.shape) : gyIn;
     const maskInPlan = relu && (dx !== null || dw !== null);
     if (relu && !maskInPlan) {
-      splitCall({ name: 'reluBackward', args: [out.ptr, gyIn.ptr, gy.ptr, gy.size], units: gy.size, countArg: 3, moves: [[0, 1], [1, 1], [2, 1]], cost: 12 });
+      splitCall({ name: 'reluBackward', args: [out.ptr, gyIn.ptr, gy.ptr, gy.size], units: gy.size, countArg: 3, moves: [[0, 1], [1, 1], [2, 1]], cost: ELEMENTWISE_COST });
     }
     if (dx !== null || dw !== null) {
       if (dx !== null && !direct) kernels().fill(dx.ptr, 0, dx.size);

@@ -2,7 +2,7 @@
 // Each op is one registry definition (src/ops/registry.ts); kernels in assembly/elementwise.ts.
 import { BinOp, UnOp, kernels } from '../../bindings/index.js';
 import { readAt, withInt32Arrays } from '../../bindings/memory.js';
-import { splitCall } from '../../bindings/parallel/index.js';
+import { ELEMENTWISE_COST, splitCall } from '../../bindings/parallel/index.js';
 import { Tensor, empty, fmt, full, type Shape } from '../core/tensor.js';
 import { assertFiniteNumber, assertFloat, sameShape, type TensorLike } from '../core/validate.js';
 import { hostBroadcast, hostMap, hostScalar } from './host.js';
@@ -246,9 +246,7 @@ export const div = defineBinary('div', BinOp.Div, 'a / b elementwise with broadc
 
 // ---- unary ops and activations -------------------------------------------------------------
 
-// Elementwise passes split across threads (by element ranges) when large: per element they
-// cost about as much as this many GEMM flops (memory traffic, not arithmetic).
-const ELEMENTWISE_COST = 12;
+// Elementwise passes split across threads by element ranges when large (ELEMENTWISE_COST per element).
 const MOVES2: [number, number][] = [[1, 1], [2, 1]];
 const MOVES3: [number, number][] = [[0, 1], [1, 1], [2, 1]];
 
