@@ -52,12 +52,14 @@ const KERNEL_TABLE = {
    * bias[N]) and C = max(C, 0). op(A) is [M,K]: A is stored [M,K] (lda >= K) or, when
    * transA, [K,M] (lda >= M). op(B) is [K,N]: B stored [K,N] or, when transB, [N,K].
    * beta == 0 means C is write-only (never read, so garbage/NaN in C is ignored).
-   * bias == 0 means no bias. work: gemmWorkspaceBytes() bytes, 64-byte aligned.
+   * bias == 0 means no bias. options: GEMM_RELU (max(C, 0)) | GEMM_SKIP_ZEROS_A (skip the k
+   * where 4 rows of op(A) are all zero; only for a B without Inf or NaN, since 0·Inf is NaN).
+   * work: gemmWorkspaceBytes() bytes, 64-byte aligned.
    */
   gemm: kernel<(
     transA: number, transB: number, M: number, N: number, K: number, alpha: number,
     A: Ptr, lda: number, B: Ptr, ldb: number, beta: number, C: Ptr, ldc: number,
-    bias: Ptr, relu: number, work: Ptr,
+    bias: Ptr, options: number, work: Ptr,
   ) => void>(),
   /** dst[c, r] = src[r, c] for src [rows, cols] (dst [cols, rows]; no overlap). */
   transpose2d: kernel<(src: Ptr, rows: number, cols: number, dst: Ptr) => void>(),
@@ -341,4 +343,8 @@ export type Kernels = { readonly [K in keyof typeof KERNEL_TABLE]: (typeof KERNE
 export type KernelName = keyof Kernels;
 
 /** Names the loader verifies and the thread pool indexes kernels by. */
+/** Bits of gemm's options argument (assembly/gemm.ts). */
+export const GEMM_RELU = 1;
+export const GEMM_SKIP_ZEROS_A = 2;
+
 export const KERNEL_NAMES = Object.keys(KERNEL_TABLE) as KernelName[];

@@ -41,7 +41,7 @@
 // Attention (per head), recurrent layers (per sequence, sums for the shared weights) and
 // sparse kernels (per block of rows) are written the same way.
 import { runtime } from '../index.js';
-import type { KernelName, Kernels } from '../kernels.js';
+import { GEMM_RELU, GEMM_SKIP_ZEROS_A, type KernelName, type Kernels } from '../kernels.js';
 import { advance, bytesPerElement, withScratch } from '../memory.js';
 import { Job, plannedThreads, threadsFor } from './pool.js';
 
@@ -319,20 +319,20 @@ const MR = 4; // rows of the GEMM kernel's register tile
 const NR = 8; // columns
 
 /**
- * C = op(A)·op(B) + beta·C (+ bias per column, ReLU) on pointers (layout as the gemm kernel),
- * split across threads when it is worth it: by rows of C in multiples of the kernel's 4-row
+ * C = op(A)·op(B) + beta·C (+ bias per column, ReLU) on pointers (layout as the gemm kernel;
+ * skipZerosA: the kernel's GEMM_SKIP_ZEROS_A, for a B known to be finite), split across threads when it is worth it: by rows of C in multiples of the kernel's 4-row
  * tile, or, when C has few rows, by columns in multiples of its 8-column tile. Every element
  * of C is then computed by the same operations as on one thread: bitwise the same results.
  */
 export function parallelGemm(
   transA: boolean, transB: boolean, M: number, N: number, K: number, a: number, lda: number,
-  b: number, ldb: number, beta: number, c: number, ldc: number, bias = 0, relu = false,
+  b: number, ldb: number, beta: number, c: number, ldc: number, bias = 0, relu = false, skipZerosA = false,
 ): void {
   const flops = M > 0 && N > 0 && K > 0 ? 2 * M * N * K : 0;
   const T = threadsFor(flops, Math.max(Math.ceil(M / MR), Math.ceil(N / NR)));
   const tA = transA ? 1 : 0;
   const tB = transB ? 1 : 0;
-  const r = relu ? 1 : 0;
+  const r = (relu ? GEMM_RELU : 0) | (skipZerosA ? GEMM_SKIP_ZEROS_A : 0);
   if (T === 1) {
     // The one-thread plan is the whole product in one call: made directly, since every
     // matmul and linear comes through here, most of them small.

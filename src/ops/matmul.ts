@@ -4,6 +4,7 @@
 // materialised. Large products are split across threads by bindings/parallel (a GEMM by rows
 // or columns of C, a batch by products), which leaves every number as on one thread.
 import { kernels } from '../../bindings/index.js';
+import { withScratch } from '../../bindings/memory.js';
 import { parallelGemm, runPlan } from '../../bindings/parallel/index.js';
 import { Tensor, empty, fmt, full, sizeOf, type Shape } from '../core/tensor.js';
 import { assertBoolean, assertFloat, assertTensor, checkOptions } from '../core/validate.js';
@@ -252,6 +253,42 @@ export const matmul: OpFn<[a: Tensor, b: Tensor, opts?: MatmulOptions], true> = 
   } : undefined,
 });
 
+// ---- zero skipping ------------------------------------------------------------------------
+// An input that is mostly exact zeros (raw pixels: 81% of an MNIST digit's; one-hot and
+// bag-of-words features) makes most of linear's multiply-adds 0·w. When a sample of the
+// rows is sparse enough, the forward product and the weight gradient run the GEMM with
+// GEMM_SKIP_ZEROS_A: it drops the k steps where its 4-row strip of the input is all zeros,
+// and keeps its register tiles for the rest. The numbers are the dense product's (the kept
+// steps are summed in the same order; a skipped step only added zeros), except that 0·Inf
+// and 0·NaN are NaN: a weight (or output gradient) that is not all finite takes the dense path.
+const zeroSkip = {
+  /** Skip zeros when at most this fraction of the sampled inputs is non-zero. */
+  maxDensity: 0.5,
+  /** ...and the product has at least this many multiply-adds (below, either way is quick). */
+  minWork: 1 << 16,
+  /** Rows sampled to decide. */
+  sampleRows: 8,
+  enabled: true,
+};
+
+/** @internal Tuning knobs of linear's zero skipping, for tests and benchmarks; returns the settings. */
+export function tuneZeroSkip(opts: Partial<typeof zeroSkip> = {}): typeof zeroSkip {
+  Object.assign(zeroSkip, opts);
+  return { ...zeroSkip };
+}
+
+/**
+ * Whether x [rows, K], times `other` in a product with N outputs per row, should skip x's
+ * zeros: x sparse enough in a sample of rows, the product large enough, `other` finite.
+ */
+function skipZerosOf(x: Tensor, rows: number, K: number, N: number, other: Tensor): boolean {
+  if (!zeroSkip.enabled || rows * K * N < zeroSkip.minWork || K === 0) return false;
+  const k = kernels();
+  const n = Math.min(rows, zeroSkip.sampleRows) * K;
+  if (n - k.countZeros(x.ptr, n) > zeroSkip.maxDensity * n) return false;
+  return k.countNonFinite(other.ptr, other.size) === 0;
+}
+
 export interface LinearOptions {
   /** Apply ReLU to the output, fused into the GEMM's store (default false). */
   relu?: boolean;
@@ -282,7 +319,11 @@ export const linear: OpFn<[x: Tensor, weight: Tensor, bias?: Tensor | null, opts
   },
   forward: ([x, w, b], { relu }, shape) => {
     const [outF, inF] = w!.shape;
-    return gemmRaw(x!, false, w!, true, rowsOf(x!.shape), outF, inF, empty(shape), b, relu);
+    const rows = rowsOf(x!.shape);
+    const y = empty(shape);
+    parallelGemm(false, true, rows, outF, inF, x!.ptr, inF, w!.ptr, inF, 0, y.ptr, outF, b === null ? 0 : b.ptr, relu,
+      skipZerosOf(x!, rows, inF, outF, w!));
+    return y;
   },
   backward: (g, { inputs: [x, w, b], attrs: { relu }, out }) => {
     const k = kernels();
@@ -294,7 +335,17 @@ export const linear: OpFn<[x: Tensor, weight: Tensor, bias?: Tensor | null, opts
       k.reluBackward(out.ptr, g.ptr, gy.ptr, g.size);
     }
     const gx = x!.requiresGrad ? gemmRaw(gy, false, w!, false, rows, inF, outF, empty(x!.shape)) : null;
-    const gw = w!.requiresGrad ? gemmRaw(gy, true, x!, false, outF, inF, rows, empty(w!.shape)) : null;
+    let gw: Tensor | null = null;
+    if (w!.requiresGrad) {
+      gw = empty(w!.shape);
+      if (skipZerosOf(x!, rows, inF, outF, gy)) {
+        // dWᵀ = xᵀ·dY puts the sparse input on the GEMM's A side, whose zeros it skips.
+        withScratch('float32', [inF * outF], ([gwt]) => {
+          parallelGemm(true, false, inF, outF, rows, x!.ptr, inF, gy.ptr, outF, 0, gwt, outF, 0, false, true);
+          k.transpose2d(gwt, inF, outF, gw!.ptr);
+        });
+      } else gemmRaw(gy, true, x!, false, outF, inF, rows, gw);
+    }
     let gb: Tensor | null = null;
     if (b !== null && b.requiresGrad) {
       gb = empty([outF]);

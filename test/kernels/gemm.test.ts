@@ -3,6 +3,7 @@
 // dimensions, unaligned sub-matrix pointers and sizes that cross the kernel's block sizes.
 import { describe, expect, it } from 'vitest';
 import { build, kernels, runtime } from '../../bindings/index';
+import { GEMM_RELU, GEMM_SKIP_ZEROS_A } from '../../bindings/kernels';
 import { blankF32, free, getF32, putF32, randomF32 } from '../helpers/wasm';
 
 interface Epilogue {
@@ -229,6 +230,74 @@ describe('gemm', () => {
       }
     }
     free(pa, pb, pc);
+  });
+});
+
+// GEMM_SKIP_ZEROS_A (linear's zero skipping): the k steps where a 4-row strip of op(A) is all
+// zeros are dropped. A skipped step adds only zeros, and the kept ones are summed in the same
+// order, so the result must be bitwise the dense kernel's on the same data — whatever the
+// epilogue, the transposes and the block boundaries — with NaN in A still propagating.
+describe('gemm with GEMM_SKIP_ZEROS_A', () => {
+  const SKIP_SHAPES: [number, number, number][] = [
+    [1, 1, 1], [3, 5, 7], [13, 17, 19], [64, 128, 784], [128, 784, 64], [67, 23, 1031], [257, 19, 30], [3, 2053, 5], [5, 9, 4],
+  ];
+  /** op(A) with whole zero runs (as image borders give) and scattered non-zeros; `nan`: one NaN in a zero run. */
+  function sparseA(rows: number, cols: number, seed: number, nan: boolean): Float32Array {
+    const v = randomF32(rows * cols, seed);
+    for (let i = 0; i < v.length; i++) {
+      const c = i % cols;
+      const r = Math.floor(i / cols);
+      // Zero everywhere except a band that moves with the row, and a few lone values.
+      if (Math.abs(c - ((r * 7) % Math.max(cols, 1))) > 2 && (i * 2654435761) % 97 !== 0) v[i] = (i & 1) === 0 ? 0 : -0;
+    }
+    if (nan) v[Math.floor(v.length / 2)] = Number.NaN;
+    return v;
+  }
+  for (const [M, N, K] of SKIP_SHAPES) {
+    for (const t of TRANS) {
+      EPILOGUES.slice(0, 2).forEach((ep, ei) => {
+        for (const nan of [false, true]) {
+          it(`${M}x${N}x${K} ${tname(t)}, ${ep.name}${nan ? ', a NaN in A' : ''}: bitwise the dense kernel's`, () => {
+            const [transA, transB] = t;
+            const seed = M * 31 + N * 17 + K + ei;
+            const a = sparseA(transA ? K : M, transA ? M : K, seed, nan);
+            const b = randomF32(K * N, seed + 1);
+            const bias = ep.bias ? randomF32(N, seed + 2) : null;
+            const c0 = ep.beta !== 0 ? randomF32(M * N, seed + 3) : new Float32Array(M * N).fill(Number.NaN);
+            const run = (options: number): Float32Array => {
+              const pa = putF32(a), pb = putF32(b), pc = putF32(c0), pbias = bias ? putF32(bias) : 0;
+              kernels().gemm(transA ? 1 : 0, transB ? 1 : 0, M, N, K, ep.alpha, pa, transA ? M : K, pb, transB ? K : N, ep.beta, pc, N,
+                pbias, options, runtime().gemmWork);
+              const out = getF32(pc, M * N);
+              free(pa, pb, pc);
+              if (pbias) free(pbias);
+              return out;
+            };
+            const relu = ep.relu ? GEMM_RELU : 0;
+            const dense = run(relu);
+            const skipped = run(relu | GEMM_SKIP_ZEROS_A);
+            let same = 0;
+            for (let i = 0; i < dense.length; i++) if (Object.is(dense[i], skipped[i])) same++;
+            expect(same).toBe(dense.length);
+            if (nan && !ep.relu) expect(skipped.some((x) => Number.isNaN(x))).toBe(true);
+          });
+        }
+      });
+    }
+  }
+
+  it('skips: a mostly-zero A takes a fraction of the dense time', () => {
+    // Not a speed test (noisy machines): a count. With A all zeros but one column, the
+    // kernel's result is still exact, and a NaN-free B leaves C = bias exactly where A is zero.
+    const M = 8, N = 16, K = 64;
+    const a = new Float32Array(M * K);
+    for (let i = 0; i < M; i++) a[i * K + 5] = i + 1;
+    const b = Float32Array.from({ length: K * N }, (_, i) => (i % 9) - 4);
+    const pa = putF32(a), pb = putF32(b), pc = blankF32(M * N);
+    kernels().gemm(0, 0, M, N, K, 1, pa, K, pb, N, 0, pc, N, 0, GEMM_SKIP_ZEROS_A, runtime().gemmWork);
+    const got = getF32(pc, M * N);
+    free(pa, pb, pc);
+    for (let i = 0; i < M; i++) for (let j = 0; j < N; j++) expect(got[i * N + j]).toBe((i + 1) * b[5 * N + j]);
   });
 });
 
