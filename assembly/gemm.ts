@@ -164,6 +164,34 @@ function compactA(Ap: usize, mc: i32, kc: i32, idx: usize, steps: usize): void {
   }
 }
 
+/**
+ * How many steps compactA would drop from op(A)'s whole 4-row strips (rows 0 .. M & ~3, all K
+ * steps): a sample of it tells linear whether OPT_SKIP_ZEROS_A pays.
+ */
+export function gemmZeroSteps(transA: i32, A: usize, lda: i32, M: i32, K: i32): i32 {
+  const ldaB = <usize>lda << 2;
+  const zero = f32x4.splat(0);
+  let n = 0;
+  for (let i = 0; i + MR <= M; i += MR) {
+    if (transA) {
+      // A is stored [K, M]: a step's 4 values are adjacent.
+      let p = A + (<usize>i << 2);
+      for (let k = 0; k < K; k++) {
+        n += <i32>!v128.any_true(f32x4.ne(v128.load(p), zero));
+        p += ldaB;
+      }
+    } else {
+      const r0 = A + <usize>i * ldaB;
+      for (let k = 0; k < K; k++) {
+        const o = <usize>k << 2;
+        const nz = load<f32>(r0 + o) != 0 || load<f32>(r0 + ldaB + o) != 0 || load<f32>(r0 + 2 * ldaB + o) != 0 || load<f32>(r0 + 3 * ldaB + o) != 0;
+        n += <i32>!nz;
+      }
+    }
+  }
+  return n;
+}
+
 /** Packs op(B)[k0 .. k0+kc, j0 .. j0+nc] into 8-column strips at Bp. */
 function packB(transB: i32, B: usize, ldb: i32, k0: i32, kc: i32, j0: i32, nc: i32, Bp: usize): void {
   const ldbB = <usize>ldb << 2;

@@ -1,7 +1,7 @@
 // Entry point of the wasm module: re-exports every kernel family.
 export { heapBase } from './memory';
 export * from './optim';
-export { gemm, gemmWorkspaceBytes, transpose2d } from './gemm';
+export { gemm, gemmWorkspaceBytes, gemmZeroSteps, transpose2d } from './gemm';
 export * from './elementwise';
 export * from './reduce';
 export { softmax, logSoftmax, softmaxBackward, logSoftmaxBackward } from './softmax';

@@ -61,6 +61,8 @@ const KERNEL_TABLE = {
     A: Ptr, lda: number, B: Ptr, ldb: number, beta: number, C: Ptr, ldc: number,
     bias: Ptr, options: number, work: Ptr,
   ) => void>(),
+  /** The k steps of op(A)'s whole 4-row strips (rows 0 .. M & ~3) whose 4 values are all zero: what GEMM_SKIP_ZEROS_A would skip. */
+  gemmZeroSteps: kernel<(transA: number, A: Ptr, lda: number, M: number, K: number) => number>(),
   /** dst[c, r] = src[r, c] for src [rows, cols] (dst [cols, rows]; no overlap). */
   transpose2d: kernel<(src: Ptr, rows: number, cols: number, dst: Ptr) => void>(),
 

@@ -255,18 +255,19 @@ export const matmul: OpFn<[a: Tensor, b: Tensor, opts?: MatmulOptions], true> = 
 
 // ---- zero skipping ------------------------------------------------------------------------
 // An input that is mostly exact zeros (raw pixels: 81% of an MNIST digit's; one-hot and
-// bag-of-words features) makes most of linear's multiply-adds 0·w. When a sample of the
-// rows is sparse enough, the forward product and the weight gradient run the GEMM with
-// GEMM_SKIP_ZEROS_A: it drops the k steps where its 4-row strip of the input is all zeros,
-// and keeps its register tiles for the rest. The numbers are the dense product's (the kept
+// bag-of-words features) makes most of linear's multiply-adds 0·w. The forward product and
+// the weight gradient (as dWᵀ = xᵀ·dY, the input on the A side) then run the GEMM with
+// GEMM_SKIP_ZEROS_A, which drops the k steps where its 4-value strip of the input is all
+// zeros and keeps its register tiles for the rest, when a sample of the input's rows shows
+// enough such steps. The numbers are the dense product's (the kept
 // steps are summed in the same order; a skipped step only added zeros), except that 0·Inf
 // and 0·NaN are NaN: a weight (or output gradient) that is not all finite takes the dense path.
 const zeroSkip = {
-  /** Skip zeros when at most this fraction of the sampled inputs is non-zero. */
-  maxDensity: 0.5,
+  /** Skip zeros when at least this fraction of the GEMM's steps are all-zero in a sample. */
+  minSkipped: 0.3,
   /** ...and the product has at least this many multiply-adds (below, either way is quick). */
   minWork: 1 << 16,
-  /** Rows sampled to decide. */
+  /** Rows of the input sampled to decide (two 4-row strips). */
   sampleRows: 8,
   enabled: true,
 };
@@ -278,14 +279,19 @@ export function tuneZeroSkip(opts: Partial<typeof zeroSkip> = {}): typeof zeroSk
 }
 
 /**
- * Whether x [rows, K], times `other` in a product with N outputs per row, should skip x's
- * zeros: x sparse enough in a sample of rows, the product large enough, `other` finite.
+ * Whether x [rows, K] as the GEMM's A (`transA`: xᵀ, for the weight gradient) should skip its
+ * zeros, in a product with N outputs per row and `other` as B: enough all-zero steps in a
+ * sample of x's rows (zeros scattered evenly rarely fill a whole 4-value step, and then
+ * skipping would only add work), the product large enough, and `other` all finite.
  */
-function skipZerosOf(x: Tensor, rows: number, K: number, N: number, other: Tensor): boolean {
+function skipZerosOf(x: Tensor, rows: number, K: number, N: number, other: Tensor, transA: boolean): boolean {
   if (!zeroSkip.enabled || rows * K * N < zeroSkip.minWork || K === 0) return false;
   const k = kernels();
-  const n = Math.min(rows, zeroSkip.sampleRows) * K;
-  if (n - k.countZeros(x.ptr, n) > zeroSkip.maxDensity * n) return false;
+  const sample = Math.min(rows, zeroSkip.sampleRows);
+  // Forward: strips of 4 rows, K steps. Weight gradient: strips of 4 features, one step per row.
+  const [m, steps] = transA ? [K, sample] : [sample, K];
+  const total = Math.floor(m / 4) * steps;
+  if (total === 0 || k.gemmZeroSteps(transA ? 1 : 0, x.ptr, K, m, steps) < zeroSkip.minSkipped * total) return false;
   return k.countNonFinite(other.ptr, other.size) === 0;
 }
 
@@ -322,7 +328,7 @@ export const linear: OpFn<[x: Tensor, weight: Tensor, bias?: Tensor | null, opts
     const rows = rowsOf(x!.shape);
     const y = empty(shape);
     parallelGemm(false, true, rows, outF, inF, x!.ptr, inF, w!.ptr, inF, 0, y.ptr, outF, b === null ? 0 : b.ptr, relu,
-      skipZerosOf(x!, rows, inF, outF, w!));
+      skipZerosOf(x!, rows, inF, outF, w!, false));
     return y;
   },
   backward: (g, { inputs: [x, w, b], attrs: { relu }, out }) => {
@@ -338,7 +344,7 @@ export const linear: OpFn<[x: Tensor, weight: Tensor, bias?: Tensor | null, opts
     let gw: Tensor | null = null;
     if (w!.requiresGrad) {
       gw = empty(w!.shape);
-      if (skipZerosOf(x!, rows, inF, outF, gy)) {
+      if (skipZerosOf(x!, rows, inF, outF, gy, true)) {
         // dWᵀ = xᵀ·dY puts the sparse input on the GEMM's A side, whose zeros it skips.
         withScratch('float32', [inF * outF], ([gwt]) => {
           parallelGemm(true, false, inF, outF, rows, x!.ptr, inF, gy.ptr, outF, 0, gwt, outF, 0, false, true);

@@ -286,9 +286,24 @@ describe('gemm with GEMM_SKIP_ZEROS_A', () => {
     }
   }
 
-  it('skips: a mostly-zero A takes a fraction of the dense time', () => {
-    // Not a speed test (noisy machines): a count. With A all zeros but one column, the
-    // kernel's result is still exact, and a NaN-free B leaves C = bias exactly where A is zero.
+  it('gemmZeroSteps counts the steps of whole 4-row strips that are all zero, as a plain loop does', () => {
+    for (const [M, K] of [[8, 33], [11, 7], [3, 9], [16, 100]]) {
+      for (const transA of [0, 1]) {
+        const a = sparseA(transA ? K : M, transA ? M : K, M + K, false);
+        const at = (i: number, k: number): number => (transA ? a[k * M + i] : a[i * K + k]);
+        let want = 0;
+        for (let i = 0; i + 4 <= M; i += 4) for (let k = 0; k < K; k++) if ([0, 1, 2, 3].every((r) => at(i + r, k) === 0)) want++;
+        const pa = putF32(a);
+        const got = kernels().gemmZeroSteps(transA, pa, transA ? M : K, M, K);
+        free(pa);
+        expect(got, `${M}x${K} transA ${transA}`).toBe(want);
+        if (M >= 4) expect(want).toBeGreaterThan(0);
+      }
+    }
+  });
+
+  it('one non-zero column of A: the products are exact', () => {
+    // Every strip but one step is skipped: what is left must be exactly x·b (small integers).
     const M = 8, N = 16, K = 64;
     const a = new Float32Array(M * K);
     for (let i = 0; i < M; i++) a[i * K + 5] = i + 1;

@@ -77,13 +77,22 @@ describe('linear zero skipping', () => {
     }
   }
 
-  it('takes the skipping path on MNIST rows, and not on dense rows (the profile shows its zero count)', () => {
+  it('takes the skipping path on MNIST rows, and not on dense rows (the profile shows its finiteness check)', () => {
     const kernelsOf = (x: sg.Tensor): string[] => sg.profile(() => { pass(x, w, b, true); }, { runs: 1, warmup: 0 }).kernels.map((k) => k.name);
     expect(kernelsOf(digits(64))).toContain('countNonFinite');
     const dense = sg.keep(sg.add(digits(64), 0.01)); // no zeros left
     expect(kernelsOf(dense)).not.toContain('countNonFinite');
     tuneZeroSkip({ enabled: false });
-    expect(kernelsOf(digits(64))).not.toContain('countZeros');
+    expect(kernelsOf(digits(64))).not.toContain('gemmZeroSteps');
+  });
+
+  it('does not skip where zeros are scattered (half the values of a ReLU output): few whole steps would go', () => {
+    const kernelsOf = (x: sg.Tensor): string[] => sg.profile(() => { pass(x, w, b, false); }, { runs: 1, warmup: 0 }).kernels.map((k) => k.name);
+    sg.manualSeed(11);
+    const scattered = sg.keep(sg.relu(sg.randn([64, 784])));
+    const names = kernelsOf(scattered);
+    expect(names).toContain('gemmZeroSteps');
+    expect(names).not.toContain('countNonFinite');
   });
 
   it('is bitwise the same on 2 threads as on 1', async () => {
@@ -119,7 +128,7 @@ describe('linear zero skipping', () => {
   });
 
   it('passes the finite-difference check on the skipping path (forced for a small layer)', () => {
-    tuneZeroSkip({ minWork: 0, maxDensity: 1 });
+    tuneZeroSkip({ minWork: 0, minSkipped: 0 });
     sg.manualSeed(3);
     const xd = sg.randn([6, 9]).data() as Float32Array;
     for (let i = 0; i < xd.length; i++) if (i % 3 !== 0) xd[i] = 0; // two thirds zeros
