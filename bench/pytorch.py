@@ -148,7 +148,11 @@ def training_case(torch, spec, data):
         if isinstance(m, nn.Conv2d):
             nn.init.kaiming_normal_(m.weight, nonlinearity='relu')
     optimizer = torch.optim.Adam(model.parameters(), lr=spec['lr'])
-    next_batch = batches(torch, data[0], data[1], spec['batch'])
+    x = data[0]
+    if spec.get('standardize'):
+        mean, std = spec['standardize']
+        x = (x - mean) / std
+    next_batch = batches(torch, x, data[1], spec['batch'])
 
     def step():
         bx, by = next_batch()

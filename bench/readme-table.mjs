@@ -37,6 +37,7 @@ const CASES = [
   ['conv2d bwd (dx+dW) (b) 32x32x14x14 → 64 filters 3x3 same', 'conv2d bwd (dx + dW), same shape'],
   ['MLP 784-128-10 train (batch 64, Adam)', 'MLP 784-128-10 training, batch 64, Adam'],
   ['MLP 784-128-10 train (batch 256, Adam)', 'MLP 784-128-10 training, batch 256, Adam'],
+  ['MLP 784-128-10 train (batch 256, Adam, standardized pixels)', 'same, standardized pixels (no zeros: dense GEMMs)'],
   ['CNN conv8-pool-conv16-pool-dense10 train (batch 64, Adam)', 'small CNN (conv8-pool-conv16-pool-dense10) training, batch 64, Adam'],
   ['CNN conv8-pool-conv16-pool-dense10 train (batch 256, Adam)', 'small CNN training, batch 256, Adam'],
   ['LeNet CNN of npm start (conv16-bn-pool-conv32-bn-pool-dense128-dropout-dense10) train (batch 64, Adam)', 'LeNet-style CNN of `npm start` (conv16-bn-pool-conv32-bn-pool-dense128-dropout-dense10) training, batch 64, Adam'],
