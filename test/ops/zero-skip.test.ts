@@ -105,6 +105,46 @@ describe('linear zero skipping', () => {
     expectSamePass(one, two);
   });
 
+  it('is bitwise the same on 2 threads when the GEMM splits by columns (few rows, many outputs)', async () => {
+    await sg.startThreads();
+    const wide = sg.keep(sg.mul(sg.randn([512, 784]), 0.05));
+    const bw = sg.keep(sg.zeros([512]));
+    const x = digits(16, 40);
+    sg.setThreads(1);
+    const one = pass(x, wide, bw, false);
+    sg.setThreads(2);
+    const two = pass(x, wide, bw, false);
+    expectSamePass(one, two);
+    tuneZeroSkip({ enabled: false });
+    expectSamePass(two, pass(x, wide, bw, false));
+  });
+
+  it('keeps memory flat over 2,000 training steps on MNIST rows (its scratch is returned)', () => {
+    const { x, y } = loadAllDigits();
+    sg.manualSeed(5);
+    const model = new sg.nn.Sequential(new sg.nn.Linear(784, 64), new sg.nn.ReLU(), new sg.nn.Linear(64, 10));
+    const opt = new sg.optim.Adam(model.parameters(), { lr: 1e-3 });
+    const rows = sg.keep(sg.tensor(x.slice(0, 32 * 784), [32, 784]));
+    const labels = sg.keep(sg.tensor(y.slice(0, 32), [32], { dtype: 'int32' }));
+    const step = (): number => {
+      const loss = sg.crossEntropy(model.forward(rows), labels);
+      opt.zeroGrad();
+      loss.backward();
+      opt.step();
+      return loss.item();
+    };
+    const first = step();
+    for (let i = 0; i < 20; i++) step();
+    const warm = sg.memory();
+    let last = first;
+    for (let i = 0; i < 2000; i++) last = step();
+    const end = sg.memory();
+    expect(end.tensors).toBe(warm.tensors);
+    expect(end.bytes).toBe(warm.bytes);
+    expect(end.heapBytes).toBe(warm.heapBytes);
+    expect(last).toBeLessThan(first / 4); // it trains: 32 digits memorised
+  });
+
   it('a non-finite weight gives the dense NaNs (0·Inf = NaN), not finite numbers', () => {
     const x = digits(32, 50);
     // Weight [3, 0] multiplies a corner pixel, 0 in every digit: a skipping product would never read it.
