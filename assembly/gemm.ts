@@ -46,7 +46,7 @@ const DIRECT_M: i32 = ASC_FEATURE_RELAXED_SIMD ? 64 : 16;
 const AP_BYTES: usize = <usize>(MC * KC) << 2;
 const BP_BYTES: usize = <usize>(KC * NC) << 2;
 const TILE_BYTES: usize = <usize>(MR * NR) << 2;
-// With SKIP_ZEROS_A: the k of each kept step of every 4-row strip, and each strip's count.
+// With OPT_SKIP_ZEROS_A: the k of each kept step of every 4-row strip, and each strip's count.
 const IDX_BYTES: usize = <usize>((MC / MR) * KC) << 2;
 const STEPS_BYTES: usize = <usize>(MC / MR) << 2;
 
@@ -377,9 +377,8 @@ const F_RELU: i32 = 8; // C = max(C, 0)
   let c30 = f32x4.splat(0), c31 = f32x4.splat(0);
   const end = pa + (<usize>kc << 4);
   while (pa < end) {
-    const p = pb;
-    const b0 = v128.load(p);
-    const b1 = v128.load(p, 16);
+    const b0 = v128.load(pb);
+    const b1 = v128.load(pb, 16);
     let a = v128.load32_splat(pa);
     c00 = madd(a, b0, c00);
     c01 = madd(a, b1, c01);

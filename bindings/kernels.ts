@@ -344,9 +344,9 @@ const KERNEL_TABLE = {
 export type Kernels = { readonly [K in keyof typeof KERNEL_TABLE]: (typeof KERNEL_TABLE)[K] };
 export type KernelName = keyof Kernels;
 
-/** Names the loader verifies and the thread pool indexes kernels by. */
 /** Bits of gemm's options argument (assembly/gemm.ts). */
 export const GEMM_RELU = 1;
 export const GEMM_SKIP_ZEROS_A = 2;
 
+/** Names the loader verifies and the thread pool indexes kernels by. */
 export const KERNEL_NAMES = Object.keys(KERNEL_TABLE) as KernelName[];

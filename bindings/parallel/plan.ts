@@ -320,8 +320,9 @@ const NR = 8; // columns
 
 /**
  * C = op(A)·op(B) + beta·C (+ bias per column, ReLU) on pointers (layout as the gemm kernel;
- * skipZerosA: the kernel's GEMM_SKIP_ZEROS_A, for a B known to be finite), split across threads when it is worth it: by rows of C in multiples of the kernel's 4-row
- * tile, or, when C has few rows, by columns in multiples of its 8-column tile. Every element
+ * skipZerosA: the kernel's GEMM_SKIP_ZEROS_A, for a B known to be finite), split across
+ * threads when it is worth it: by rows of C in multiples of the kernel's 4-row tile, or, when
+ * C has few rows, by columns in multiples of its 8-column tile. Every element
  * of C is then computed by the same operations as on one thread: bitwise the same results.
  */
 export function parallelGemm(

@@ -16,15 +16,16 @@ import { transpose } from './shape.js';
 export { parallelGemm as gemmCall } from '../../bindings/parallel/index.js';
 
 /**
- * C = op(A)·op(B) into a fresh [M,N] tensor (optionally + bias per column, ReLU).
+ * C = op(A)·op(B) into a fresh [M,N] tensor (optionally + bias per column, ReLU; skipZerosA:
+ * GEMM_SKIP_ZEROS_A, for a finite B).
  * A, B are dense: A is [M,K] or, transposed, [K,M]; B is [K,N] or, transposed, [N,K].
  */
 export function gemmRaw(
   a: Tensor, transA: boolean, b: Tensor, transB: boolean, M: number, N: number, K: number,
-  out?: Tensor, bias: Tensor | null = null, relu = false,
+  out?: Tensor, bias: Tensor | null = null, relu = false, skipZerosA = false,
 ): Tensor {
   const c = out ?? empty([M, N]);
-  parallelGemm(transA, transB, M, N, K, a.ptr, transA ? M : K, b.ptr, transB ? K : N, 0, c.ptr, N, bias === null ? 0 : bias.ptr, relu);
+  parallelGemm(transA, transB, M, N, K, a.ptr, transA ? M : K, b.ptr, transB ? K : N, 0, c.ptr, N, bias === null ? 0 : bias.ptr, relu, skipZerosA);
   return c;
 }
 
@@ -259,9 +260,9 @@ export const matmul: OpFn<[a: Tensor, b: Tensor, opts?: MatmulOptions], true> = 
 // the weight gradient (as dWᵀ = xᵀ·dY, the input on the A side) then run the GEMM with
 // GEMM_SKIP_ZEROS_A, which drops the k steps where its 4-value strip of the input is all
 // zeros and keeps its register tiles for the rest, when a sample of the input's rows shows
-// enough such steps. The numbers are the dense product's (the kept
-// steps are summed in the same order; a skipped step only added zeros), except that 0·Inf
-// and 0·NaN are NaN: a weight (or output gradient) that is not all finite takes the dense path.
+// enough such steps. The numbers are the dense product's (the kept steps are summed in the
+// same order; a skipped step only added zeros), except that 0·Inf and 0·NaN are NaN: a weight
+// (or output gradient) that is not all finite takes the dense path.
 const zeroSkip = {
   /** Skip zeros when at least this fraction of the GEMM's steps are all-zero in a sample. */
   minSkipped: 0.3,
@@ -326,10 +327,7 @@ export const linear: OpFn<[x: Tensor, weight: Tensor, bias?: Tensor | null, opts
   forward: ([x, w, b], { relu }, shape) => {
     const [outF, inF] = w!.shape;
     const rows = rowsOf(x!.shape);
-    const y = empty(shape);
-    parallelGemm(false, true, rows, outF, inF, x!.ptr, inF, w!.ptr, inF, 0, y.ptr, outF, b === null ? 0 : b.ptr, relu,
-      skipZerosOf(x!, rows, inF, outF, w!, false));
-    return y;
+    return gemmRaw(x!, false, w!, true, rows, outF, inF, empty(shape), b, relu, skipZerosOf(x!, rows, inF, outF, w!, false));
   },
   backward: (g, { inputs: [x, w, b], attrs: { relu }, out }) => {
     const k = kernels();
