@@ -329,6 +329,21 @@ describe('passes over memory on two threads (elementwise, pooling, optimizer ste
         return [...out, z.data(), x.grad!.data()] as Float32Array[];
       },
     },
+    {
+      name: 'sum over trailing axes and a conv bias gradient (reduceSum split by leading blocks)',
+      run: () => {
+        const x = sg.randn([301, 64, 97]);
+        const rows = sg.sum(x, -1);
+        const middle = sg.sum(x, 1);
+        const img = sg.randn([32, 16, 14, 14], 0, 1, { requiresGrad: true });
+        const w = sg.randn([8, 16, 3, 3], 0, 0.2, { requiresGrad: true });
+        const b = sg.randn([8], 0, 0.2, { requiresGrad: true });
+        const y = sg.conv2d(img, w, b, { padding: 1 });
+        y.backward({ gradient: sg.randn(y.shape) });
+        // (w.grad is a sum over images by lanes: it depends on the planned thread count, by design.)
+        return [rows.data(), middle.data(), b.grad!.data()] as Float32Array[];
+      },
+    },
     ...(['Adam', 'SGD', 'RMSprop', 'Adagrad'] as const).map((kind) => ({
       name: `${kind}: all parameters in one job, three steps`,
       run: () => {
@@ -355,6 +370,13 @@ describe('passes over memory on two threads (elementwise, pooling, optimizer ste
       for (let i = 0; i < one.out.length; i++) expectBitwise(two.out[i], one.out[i]);
     });
   }
+
+  it('a large sum over a trailing axis runs as one parallel job', () => {
+    sg.setThreads(2);
+    const x = sg.keep(sg.randn([301, 64, 97]));
+    const names = sg.profile(() => { sg.sum(x, -1); }, { runs: 1, warmup: 0 }).kernels.map((k) => k.name);
+    expect(names).toContain('reduceSum (2 threads)');
+  });
 
   it('an optimizer step over many parameters is one parallel job', () => {
     const ps = Array.from({ length: 12 }, () => sg.randn([200, 300], 0, 1, { requiresGrad: true }));

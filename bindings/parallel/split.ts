@@ -38,6 +38,18 @@ export interface SplitCall<K extends KernelName = KernelName> {
  */
 export const ELEMENTWISE_COST = 12;
 
+/**
+ * The reduceSum kernel on x viewed as [outer, n, inner] (out [outer, inner]), its outer blocks
+ * split across threads when large enough: each block's sums are computed whole by one thread,
+ * so the bits do not depend on the thread count.
+ */
+export function splitReduceSum(x: number, out: number, outer: number, n: number, inner: number, scale: number): void {
+  splitCall({
+    name: 'reduceSum', args: [x, out, outer, n, inner, scale], units: outer, countArg: 2,
+    moves: [[0, n * inner], [1, inner]], cost: n * inner * ELEMENTWISE_COST, align: 1,
+  });
+}
+
 let batch: SplitCall[] | null = null;
 
 /** Runs the call now, split across threads when large enough, or queues it inside batchSplits(). */

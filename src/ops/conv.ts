@@ -16,7 +16,7 @@
 import { conv2dNaive, convTranspose2dNaive, pair, type NaiveConvGeometry } from './conv-reference.js';
 import { BinOp, UnOp, kernels } from '../../bindings/index.js';
 import { withScratch } from '../../bindings/memory.js';
-import { ELEMENTWISE_COST, WORKSPACE, runPlan, splitCall, type PlanArg as Ptr, type Step } from '../../bindings/parallel/index.js';
+import { ELEMENTWISE_COST, WORKSPACE, runPlan, splitCall, splitReduceSum, type PlanArg as Ptr, type Step } from '../../bindings/parallel/index.js';
 import { Tensor, empty, fmt, full, type Shape } from '../core/tensor.js';
 import { assertBoolean, assertFloat, assertTensor, checkOptions } from '../core/validate.js';
 import { callOp, defineOp, type BadInput, type HostTensor, type OpFn } from './registry.js';
@@ -263,7 +263,7 @@ function biasGrad(g: Tensor, N: number, channels: number, spatial: number): Tens
     return out;
   }
   withScratch('float32', [N * channels], ([rows]) => {
-    k.reduceSum(g.ptr, rows, N * channels, spatial, 1, 1);
+    splitReduceSum(g.ptr, rows, N * channels, spatial, 1, 1);
     k.reduceSum(rows, out.ptr, 1, N, channels, 1);
   });
   return out;

@@ -3,6 +3,7 @@
 // assembly/reduce.ts. Each op is one registry definition (src/ops/registry.ts); the graph
 // records { axis (normalised, null for all), keepDim }.
 import { BinOp, kernels } from '../../bindings/index.js';
+import { splitReduceSum } from '../../bindings/parallel/index.js';
 import { readAt } from '../../bindings/memory.js';
 import { Tensor, empty, fmt, full, type Shape } from '../core/tensor.js';
 import { assertBoolean, assertFloat, normAxis } from '../core/validate.js';
@@ -68,7 +69,7 @@ function expandBack(g: Tensor, s: Split, shape: Shape, scale: number): Tensor {
 function reduceSumRaw(x: Tensor, s: Split, scale: number): Tensor {
   const out = empty(s.outShape);
   if (s.n === 0) kernels().fill(out.ptr, 0, out.size);
-  else kernels().reduceSum(x.ptr, out.ptr, s.outer, s.n, s.inner, scale);
+  else splitReduceSum(x.ptr, out.ptr, s.outer, s.n, s.inner, scale);
   return out;
 }
 
