@@ -379,7 +379,6 @@ export const conv2d: OpFn<[x: Tensor, weight: Tensor, bias?: Tensor | null, opts
       splitCall({ name: 'reluBackward', args: [out.ptr, gyIn.ptr, gy.ptr, gy.size], units: gy.size, countArg: 3, moves: [[0, 1], [1, 1], [2, 1]], cost: ELEMENTWISE_COST });
     }
     if (dx !== null || dw !== null) {
-      if (dx !== null && !direct) kernels().fill(dx.ptr, 0, dx.size);
       const wt = dwTransposed(F, K);
       runPlan<'col', 'dw'>({
         flops: 2 * N * F * K * P * ((dx !== null ? 1 : 0) + (dw !== null ? 1 : 0)), items: N,
@@ -401,6 +400,8 @@ export const conv2d: OpFn<[x: Tensor, weight: Tensor, bias?: Tensor | null, opts
             if (direct) gemm(s, true, false, K, P, F, w!.ptr, gn, 0, dxn);
             else {
               gemm(s, true, false, K, P, F, w!.ptr, gn, 0, col);
+              // col2im adds into the image: zeroed here, by the thread that fills it next.
+              s.call('fill', [dxn, 0, C * H * W]);
               col2im(s, g, col, dxn);
             }
           }
