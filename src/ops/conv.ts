@@ -245,15 +245,6 @@ function dwGemm(s: Step<string, 'dw'>, t: boolean, M: number, Nc: number, K: num
   else gemm(s, false, true, M, Nc, K, a, b, beta, s.sum('dw'));
 }
 
-/** y[n, c, :] += bias[c] for y [N, channels, spatial]. */
-function addBias(y: Tensor, bias: Tensor, N: number, channels: number, spatial: number): void {
-  const k = kernels();
-  for (let n = 0; n < N; n++) {
-    const yn = y.ptrAt(n * channels * spatial);
-    k.binaryCol(BinOp.Add, yn, bias.ptr, yn, channels, spatial, 0);
-  }
-}
-
 /** Σ over images and positions of g [N, channels, spatial] -> [channels]. */
 function biasGrad(g: Tensor, N: number, channels: number, spatial: number): Tensor {
   const k = kernels();
@@ -477,18 +468,21 @@ export const convTranspose2d: OpFn<[x: Tensor, weight: Tensor, bias?: Tensor | n
     const Pout = g.H * g.W; // output positions
     const direct = isPointwise(g);
     const y = empty(shape);
-    if (!direct) kernels().fill(y.ptr, 0, y.size);
     runPlan({
       flops: 2 * N * Ko * Pin * Cin, items: N, scratch: { col: direct ? 0 : Ko * Pin },
       work: (s, n) => {
-        // col[Ko, Pin] = W[Cin, Ko]ᵀ · x[n][Cin, Pin], folded onto the output image.
+        // col[Ko, Pin] = W[Cin, Ko]ᵀ · x[n][Cin, Pin], folded onto the output image (which
+        // col2im adds into: zeroed first), then the bias, all on the thread that has it in cache.
         const yn = y.ptrAt(n * Cout * Pout);
         const col = direct ? yn : s.scratch('col');
         gemm(s, true, false, Ko, Pin, Cin, w!.ptr, x!.ptrAt(n * Cin * Pin), 0, col);
-        if (!direct) col2im(s, g, col, yn);
+        if (!direct) {
+          s.call('fill', [yn, 0, Cout * Pout]);
+          col2im(s, g, col, yn);
+        }
+        if (b !== null) s.call('binaryCol', [BinOp.Add, yn, b.ptr, yn, Cout, Pout, 0]);
       },
     });
-    if (b !== null) addBias(y, b, N, Cout, Pout);
     return { out: y, state: g };
   },
   backward: (gy, { inputs: [x, w, b], state: g }) => {
