@@ -7,12 +7,15 @@
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import * as sg from '../../src/index';
 import { tuneZeroSkip } from '../../src/ops/matmul';
+import { tuneThreads } from '../../bindings/parallel/index';
 import { gradcheck } from '../../src/ops/gradcheck';
 import { loadAllDigits } from '../../examples/mnist-data.mjs';
 
 const DEFAULTS = tuneZeroSkip();
+const BACKOFF = tuneThreads().backoff;
 afterEach(() => {
   tuneZeroSkip(DEFAULTS);
+  tuneThreads({ backoff: BACKOFF });
   sg.setThreads(1);
 });
 afterAll(() => tuneZeroSkip(DEFAULTS));
@@ -60,6 +63,27 @@ function expectSamePass(a: Pass, b: Pass): void {
   expectBitwise(a.gb, b.gb, 'bias gradient');
 }
 
+/** The kernels one forward and backward pass of linear calls (their names in sg.profile). */
+function kernelsOf(x: sg.Tensor, w: sg.Tensor, b: sg.Tensor, relu: boolean): string[] {
+  return sg.profile(() => { pass(x, w, b, relu); }, { runs: 1, warmup: 0 }).kernels.map((k) => k.name);
+}
+
+/**
+ * The same pass on 1 thread and on 2, checked to have run parallel jobs on 2 (the back-off,
+ * which a busy machine can trigger, is off so that it cannot quietly make both one thread).
+ */
+async function onOneAndTwoThreads(x: sg.Tensor, w: sg.Tensor, b: sg.Tensor, relu: boolean): Promise<[Pass, Pass]> {
+  await sg.startThreads();
+  sg.setThreads(1);
+  const one = pass(x, w, b, relu);
+  tuneThreads({ backoff: false });
+  sg.setThreads(2);
+  const jobs = tuneThreads().jobs;
+  const two = pass(x, w, b, relu);
+  expect(tuneThreads().jobs).toBeGreaterThan(jobs);
+  return [one, two];
+}
+
 describe('linear zero skipping', () => {
   sg.manualSeed(7);
   const w = sg.keep(sg.mul(sg.randn([128, 784]), 0.05));
@@ -78,42 +102,31 @@ describe('linear zero skipping', () => {
   }
 
   it('takes the skipping path on MNIST rows, and not on dense rows (the profile shows its finiteness check)', () => {
-    const kernelsOf = (x: sg.Tensor): string[] => sg.profile(() => { pass(x, w, b, true); }, { runs: 1, warmup: 0 }).kernels.map((k) => k.name);
-    expect(kernelsOf(digits(64))).toContain('countNonFinite');
+    expect(kernelsOf(digits(64), w, b, true)).toContain('countNonFinite');
     const dense = sg.keep(sg.add(digits(64), 0.01)); // no zeros left
-    expect(kernelsOf(dense)).not.toContain('countNonFinite');
+    expect(kernelsOf(dense, w, b, true)).not.toContain('countNonFinite');
     tuneZeroSkip({ enabled: false });
-    expect(kernelsOf(digits(64))).not.toContain('gemmZeroSteps');
+    expect(kernelsOf(digits(64), w, b, true)).not.toContain('gemmZeroSteps');
   });
 
   it('does not skip where zeros are scattered (half the values of a ReLU output): few whole steps would go', () => {
-    const kernelsOf = (x: sg.Tensor): string[] => sg.profile(() => { pass(x, w, b, false); }, { runs: 1, warmup: 0 }).kernels.map((k) => k.name);
     sg.manualSeed(11);
     const scattered = sg.keep(sg.relu(sg.randn([64, 784])));
-    const names = kernelsOf(scattered);
+    const names = kernelsOf(scattered, w, b, false);
     expect(names).toContain('gemmZeroSteps');
     expect(names).not.toContain('countNonFinite');
   });
 
   it('is bitwise the same on 2 threads as on 1', async () => {
-    await sg.startThreads();
-    const x = digits(256, 300);
-    sg.setThreads(1);
-    const one = pass(x, w, b, true);
-    sg.setThreads(2);
-    const two = pass(x, w, b, true);
+    const [one, two] = await onOneAndTwoThreads(digits(256, 300), w, b, true);
     expectSamePass(one, two);
   });
 
   it('is bitwise the same on 2 threads when the GEMM splits by columns (few rows, many outputs)', async () => {
-    await sg.startThreads();
     const wide = sg.keep(sg.mul(sg.randn([512, 784]), 0.05));
     const bw = sg.keep(sg.zeros([512]));
     const x = digits(16, 40);
-    sg.setThreads(1);
-    const one = pass(x, wide, bw, false);
-    sg.setThreads(2);
-    const two = pass(x, wide, bw, false);
+    const [one, two] = await onOneAndTwoThreads(x, wide, bw, false);
     expectSamePass(one, two);
     tuneZeroSkip({ enabled: false });
     expectSamePass(two, pass(x, wide, bw, false));
