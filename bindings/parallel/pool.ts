@@ -31,6 +31,7 @@ import { KERNEL_NAMES, type KernelName, type Kernels } from '../kernels.js';
 import { requestThreads, requestedThreads, runtime, type Runtime } from '../index.js';
 import { execJob, workerSource } from './worker-entry.js';
 import { timeJob, timingKernels } from '../profile.js';
+import { Backoff } from './backoff.js';
 
 export type { KernelName } from '../kernels.js';
 
@@ -110,21 +111,12 @@ function nodeModule<T>(id: string): T | null {
 }
 
 let jobsRun = 0;
-// Back-off: parallel jobs that were no faster than one thread would have been (a machine whose
-// other work leaves no core free, or a CPU quota shared by all threads) count as strikes;
-// STRIKES in a row turn threading off for backoffMs, which doubles up to BACKOFF_MAX_MS while
-// it keeps happening and resets after a job that paid off. The first GRACE_JOBS jobs after a
-// worker starts are not judged: a new worker's first tasks are slow while V8 compiles and
-// tiers up the kernels and the caches warm.
-const STRIKES = 4;
+// The back-off (backoff.ts) judges every parallel job but the first GRACE_JOBS after a worker
+// starts: a new worker's first tasks are slow while V8 compiles and tiers up the kernels and
+// the caches warm.
 const GRACE_JOBS = 16;
-const BACKOFF_MIN_MS = 20;
-const BACKOFF_MAX_MS = 2000;
 let backoff = true;
-let strikes = 0;
-let backoffMs = BACKOFF_MIN_MS;
-let backoffUntil = 0;
-let backoffs = 0;
+const backoffState = new Backoff();
 let serial = false;
 let grace = 0;
 
@@ -144,10 +136,9 @@ export function tuneThreads(opts: { flopsPerThread?: number; wakeFlops?: number;
   if (opts.spinMs !== undefined) SPIN_MS = opts.spinMs;
   if (opts.backoff !== undefined) {
     backoff = opts.backoff;
-    backoffUntil = 0;
-    strikes = 0;
+    backoffState.reset();
   }
-  return { flopsPerThread: FLOPS_PER_THREAD, wakeFlops: WAKE_FLOPS, spinMs: SPIN_MS, backoff, jobs: jobsRun, backoffs };
+  return { flopsPerThread: FLOPS_PER_THREAD, wakeFlops: WAKE_FLOPS, spinMs: SPIN_MS, backoff, jobs: jobsRun, backoffs: backoffState.count };
 }
 let pool: Pool | null = null;
 let warned = false;
@@ -409,7 +400,7 @@ export function plannedThreads(flops: number, maxParts = MAX_THREADS): number {
 export function threadsFor(flops: number, maxParts = MAX_THREADS): number {
   const want = plannedThreads(flops, maxParts);
   if (want <= 1) return 1;
-  if (serial || (backoffUntil > 0 && performance.now() < backoffUntil)) return 1;
+  if (serial || backoffState.active(performance.now())) return 1;
   const rt = runtime();
   const p = getPool(rt);
   if (p.busy) return 1;
@@ -577,7 +568,10 @@ export class Job {
       Atomics.store(this.I, CLOSED, epoch);
       waitInside(this.I);
       if (grace > 0) grace--;
-      else if (backoff && ran > 0) judge(this.nTasks * ((t1 - t0) / ran), performance.now() - t0);
+      else if (backoff && ran > 0) {
+        const now = performance.now();
+        backoffState.judge(this.nTasks * ((t1 - t0) / ran), now - t0, ran === this.nTasks, now);
+      }
       if (error !== null) throw error;
       for (let i = 0; i < used.length; i++) {
         if (Atomics.load(used[i].ctrl, ERROR) !== 0) throw new Error(`simdgrad: worker thread ${i + 1} failed: ${errorText(used[i].ctrl)}`);
@@ -586,20 +580,6 @@ export class Job {
       p.busy = false;
     }
   }
-}
-
-/** Counts a strike when a job took about as long as one thread would have (`alone`, estimated from the main thread's own tasks). */
-function judge(alone: number, took: number): void {
-  if (took < alone / 1.15) {
-    strikes = 0;
-    backoffMs = BACKOFF_MIN_MS;
-    return;
-  }
-  if (++strikes < STRIKES) return;
-  strikes = 0;
-  backoffs++;
-  backoffUntil = performance.now() + backoffMs;
-  backoffMs = Math.min(BACKOFF_MAX_MS, backoffMs * 2);
 }
 
 /** Wakes a worker if it sleeps (see worker-entry.ts). */
