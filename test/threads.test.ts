@@ -132,6 +132,52 @@ describe('thread pool', () => {
     expect(got.jobs).toBe(1);
     expectBitwise(got.out as Float32Array, ref as Float32Array);
   });
+
+  it('workers start on a job\'s first tasks while the calling thread still writes the rest', () => {
+    // Item 0 fills a buffer with 1s. Writing item 2 waits (up to 2 s) for them to appear:
+    // only a worker can have run item 0 by then, since the calling thread runs tasks only
+    // once the whole job is written.
+    const n = 1024;
+    const flag = blankF32(n);
+    const out = blankF32(4 * n);
+    const view = (): Float32Array => new Float32Array(runtime().memory.buffer, flag, n);
+    let seen = false;
+    runPlan({
+      flops: 1e9, items: 4, threads: 2,
+      work: (s, i) => {
+        if (i === 2) {
+          const t0 = performance.now();
+          while (!seen && performance.now() - t0 < 2000) seen = view()[n - 1] === 1;
+        }
+        s.call('fill', [i === 0 ? flag : out + i * n * 4, 1, n]);
+      },
+    });
+    expect(seen).toBe(true);
+    expect(Array.from(getF32(out + 4 * n, 3 * n)).every((v) => v === 1)).toBe(true);
+    free(flag, out);
+  });
+
+  it('a plan whose writing throws after its job started releases the workers; the pool keeps working', () => {
+    const out = blankF32(64 * 256, 0);
+    for (let round = 0; round < 3; round++) {
+      expect(() => runPlan({
+        flops: 1e9, items: 64, threads: 2,
+        work: (s, i) => {
+          if (i === 40) throw new Error('item 40 is bad');
+          s.call('fill', [out + i * 256 * 4, i, 256]);
+        },
+      })).toThrow('item 40 is bad');
+    }
+    // The items the workers ran before the throw are written, none after it.
+    const got = getF32(out, 64 * 256);
+    for (let i = 41; i < 64; i++) expect(got[i * 256]).toBe(0);
+    const a = sg.randn([200, 200]);
+    const ref = withThreads(1, () => sg.matmul(a, a).data()).out;
+    const again = withThreads(2, () => sg.matmul(a, a).data());
+    expect(again.jobs).toBe(1);
+    expectBitwise(again.out as Float32Array, ref as Float32Array);
+    free(out);
+  });
 });
 
 describe('GEMM on two threads equals one thread, bitwise', () => {

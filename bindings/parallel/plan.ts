@@ -282,19 +282,26 @@ export function runPlan<S extends string = never, R extends string = never>(spec
         }
         for (const c of staged) job.call(c.name, c.args as never, c.work, c.mask);
       };
-      if (ranges !== undefined) {
-        const per = roundUp(Math.ceil(items / (ranges.perThread * T)), align);
-        for (let i0 = 0; i0 < items; i0 += per) unit(i0, i0, Math.min(per, items - i0));
-      } else if (sumNames.length > 0) {
-        for (let n = 0; n < items; n++) {
-          step.lane = laneOf(n);
-          step.first = n === 0 || laneOf(n - 1) !== step.lane;
-          unit(step.lane, n, 1);
+      // A job is posted once its first task is written (the workers start while the rest is):
+      // if writing throws, the job must still release them.
+      try {
+        if (ranges !== undefined) {
+          const per = roundUp(Math.ceil(items / (ranges.perThread * T)), align);
+          for (let i0 = 0; i0 < items; i0 += per) unit(i0, i0, Math.min(per, items - i0));
+        } else if (sumNames.length > 0) {
+          for (let n = 0; n < items; n++) {
+            step.lane = laneOf(n);
+            step.first = n === 0 || laneOf(n - 1) !== step.lane;
+            unit(step.lane, n, 1);
+          }
+        } else {
+          for (let n = 0; n < items; n++) unit(n, n, 1);
         }
-      } else {
-        for (let n = 0; n < items; n++) unit(n, n, 1);
+        if (tasks > 0) job.run();
+      } catch (e) {
+        job.abort();
+        throw e;
       }
-      if (tasks > 0) job.run();
     }
 
     // Lane partials in lane order; a sum over no items is zero.

@@ -58,6 +58,8 @@ const CTRL_BYTES = 512;
 const CLAIM = 0;
 const CLOSED = 1;
 const INSIDE = 2;
+const PUBLISHED = 3;
+const SEALED = 1 << 30;
 const N_TASKS = 2;
 const MAX_THREADS = 64;
 const LOCAL = 4;
@@ -452,6 +454,11 @@ export class Job {
   private readonly I: Int32Array;
   private nTasks = 0;
   private p = CALLS;
+  /** Posted to the workers (they start on its complete tasks while the rest is written), and under which epoch. */
+  private posted = false;
+  private finished = false;
+  private epoch = 0;
+  private used: Slot[] = [];
   /** The kernels it calls, while sg.profile times them (a parallel job is timed as one call). */
   private readonly names: Set<string> | null = timingKernels() ? new Set() : null;
 
@@ -485,6 +492,11 @@ export class Job {
   /** Starts the next task. */
   task(): this {
     if (this.nTasks >= MAX_TASKS) throw new Error(`simdgrad: a parallel job has more than ${MAX_TASKS} tasks`);
+    // The tasks so far are complete: the workers may start on them while the rest is written.
+    if (this.nTasks > 0 && this.threads > 1) {
+      if (!this.posted) this.post(getPool(runtime()));
+      Atomics.store(this.I, PUBLISHED, this.nTasks);
+    }
     this.J[TASKS + this.nTasks] = this.p;
     this.nTasks++;
     this.J[TASKS + this.nTasks] = this.p;
@@ -530,9 +542,10 @@ export class Job {
   run(): void {
     const J = this.J;
     J[N_TASKS] = this.nTasks;
-    Atomics.store(this.I, CLAIM, 0);
     const rt = runtime();
     if (this.threads <= 1) {
+      Atomics.store(this.I, CLAIM, 0);
+      Atomics.store(this.I, PUBLISHED, this.nTasks | SEALED);
       const k = rt.kernels as unknown as Record<string, unknown>;
       execJob(J, this.I, KERNEL_NAMES.map((n) => k[n]), 0, rt.gemmWork);
       return;
@@ -541,31 +554,52 @@ export class Job {
     else this.runParallel(rt);
   }
 
-  private runParallel(rt: Runtime): void {
-    const J = this.J;
-    const p = getPool(rt);
+  /**
+   * Ends a job that will not be run (its writer threw) after it was posted: the workers finish
+   * the tasks they may have started and leave, and the pool is free again.
+   */
+  abort(): void {
+    if (!this.posted || this.finished) return;
+    this.finished = true;
+    Atomics.store(this.I, PUBLISHED, (Atomics.load(this.I, PUBLISHED) & (SEALED - 1)) | SEALED);
+    Atomics.store(this.I, CLOSED, this.epoch);
+    waitInside(this.I);
+    getPool(runtime()).busy = false;
+  }
+
+  /** Starts the workers on the job (its tasks become theirs as they are published). */
+  private post(p: Pool): void {
     if (p.busy) throw new Error('simdgrad: parallel jobs cannot nest');
     p.busy = true;
+    this.posted = true;
     jobsRun++;
-    const used = p.slots.slice(0, this.threads - 1);
+    Atomics.store(this.I, CLAIM, 0);
+    Atomics.store(this.I, PUBLISHED, 0);
+    this.used = p.slots.slice(0, this.threads - 1);
+    const epoch = (this.epoch = p.epoch = (p.epoch + 1) | 0);
+    for (const s of this.used) {
+      Atomics.store(s.ctrl, ERROR, 0);
+      Atomics.store(s.ctrl, SEQ, epoch);
+      wake(s.ctrl);
+    }
+  }
+
+  private runParallel(rt: Runtime): void {
+    const p = getPool(rt);
+    if (!this.posted) this.post(p);
     try {
-      const epoch = (p.epoch = (p.epoch + 1) | 0);
-      for (const s of used) {
-        Atomics.store(s.ctrl, ERROR, 0);
-        Atomics.store(s.ctrl, SEQ, epoch);
-        wake(s.ctrl);
-      }
+      Atomics.store(this.I, PUBLISHED, this.nTasks | SEALED);
       let error: unknown = null;
       const t0 = performance.now();
       let ran = 0;
       try {
-        ran = execJob(J, this.I, p.mainFns, 0, rt.gemmWork);
+        ran = execJob(this.J, this.I, p.mainFns, 0, rt.gemmWork);
       } catch (e) {
         error = e;
       }
       const t1 = performance.now();
       // Every task is claimed: close the job, then wait for the workers still running theirs.
-      Atomics.store(this.I, CLOSED, epoch);
+      Atomics.store(this.I, CLOSED, this.epoch);
       waitInside(this.I);
       if (grace > 0) grace--;
       else if (backoff && ran > 0) {
@@ -573,10 +607,12 @@ export class Job {
         backoffState.judge(this.nTasks * ((t1 - t0) / ran), now - t0, ran === this.nTasks, now);
       }
       if (error !== null) throw error;
+      const used = this.used;
       for (let i = 0; i < used.length; i++) {
         if (Atomics.load(used[i].ctrl, ERROR) !== 0) throw new Error(`simdgrad: worker thread ${i + 1} failed: ${errorText(used[i].ctrl)}`);
       }
     } finally {
+      this.finished = true;
       p.busy = false;
     }
   }

@@ -16,11 +16,14 @@
 //   [3] sleeping  1 while the worker sleeps (Atomics.wait on this word): the main thread
 //                 wakes it, for a job or ahead of one, by swapping it to 0 and notifying
 //   [4] error     0, or 1 when a job threw (message as ASCII from byte 64, length in [5])
-// Job buffer, one SharedArrayBuffer for the pool, written by the main thread before it posts:
+// Job buffer, one SharedArrayBuffer for the pool, written by the main thread:
 //   Int32 [0]       claim counter: every thread claims the next task with Atomics.add
 //   Int32 [1]       the last closed epoch: the main thread closes a job when no task is left
 //   Int32 [2]       threads inside a job (the main thread waits for 0 after closing it)
-//   f64 [2]         number of tasks
+//   Int32 [3]       tasks published: the main thread posts a job once its first task is
+//                   written and publishes each task when the next one starts, so the
+//                   workers start while it writes the rest; bit 30 set: all are (sealed)
+//   f64 [2]         number of tasks (once sealed)
 //   f64 [4 + t]     local scratch base of thread t (t < 64)
 //   f64 [68 + i]    start of task i's calls (f64 index); [68 + nTasks] is the end
 //   calls           [kernel index, nargs, work arg index or -1, local mask, args...]
@@ -33,13 +36,18 @@
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
 
-/** Claims and runs tasks of the job in J until none is left; returns how many it ran. */
+/**
+ * Claims and runs tasks of the job in J until none is left; returns how many it ran. A claimed
+ * task not yet published (the main thread is still writing the job) is waited for.
+ */
 export function execJob(J: Float64Array, I: Int32Array, fns: any[], thread: number, work: number): number {
-  const nTasks = J[2];
   const local = J[4 + thread];
   let ran = 0;
   let t = Atomics.add(I, 0, 1);
-  while (t < nTasks) {
+  for (;;) {
+    let pub = Atomics.load(I, 3);
+    while (t >= (pub & 0x3fffffff) && (pub & 0x40000000) === 0) pub = Atomics.load(I, 3);
+    if (t >= (pub & 0x3fffffff)) break;
     let p = J[68 + t];
     const end = J[69 + t];
     while (p < end) {
