@@ -61,8 +61,14 @@ function segSqDev(p: usize, n: i32, m: f32): f64 {
   return s;
 }
 
-/** q[i] = (p[i] - m) * g + b for i < n */
-function segAffine(p: usize, q: usize, n: i32, m: f32, g: f32, b: f32): void {
+/** ReLU as the unary kernel computes it (pmax: -0 and NaN pass through), when `relu`. */
+// @ts-ignore: decorator
+@inline function reluIf(v: v128, relu: bool): v128 {
+  return relu ? f32x4.pmax(v, f32x4.splat(0)) : v;
+}
+
+/** q[i] = (p[i] - m) * g + b for i < n, then ReLU when `relu` */
+function segAffine(p: usize, q: usize, n: i32, m: f32, g: f32, b: f32, relu: bool): void {
   const vm = f32x4.splat(m);
   const vg = f32x4.splat(g);
   const vb = f32x4.splat(b);
@@ -71,25 +77,41 @@ function segAffine(p: usize, q: usize, n: i32, m: f32, g: f32, b: f32): void {
     const o = <usize>i << 2;
     const x0 = v128.load(p + o);
     const x1 = v128.load(p + o, 16);
-    v128.store(q + o, madd(f32x4.sub(x0, vm), vg, vb));
-    v128.store(q + o, madd(f32x4.sub(x1, vm), vg, vb), 16);
+    v128.store(q + o, reluIf(madd(f32x4.sub(x0, vm), vg, vb), relu));
+    v128.store(q + o, reluIf(madd(f32x4.sub(x1, vm), vg, vb), relu), 16);
   }
   for (; i + 4 <= n; i += 4) {
     const o = <usize>i << 2;
-    v128.store(q + o, madd(f32x4.sub(v128.load(p + o), vm), vg, vb));
+    v128.store(q + o, reluIf(madd(f32x4.sub(v128.load(p + o), vm), vg, vb), relu));
   }
   if (i < n) {
     const o = <usize>i << 2;
-    storePartial(q + o, madd(f32x4.sub(loadPartial(p + o, n - i), vm), vg, vb), n - i);
+    storePartial(q + o, reluIf(madd(f32x4.sub(loadPartial(p + o, n - i), vm), vg, vb), relu), n - i);
   }
+}
+
+// How the backward reads dy: as it is (DyPlain), or where a fused ReLU's output y is > 0,
+// else dy·0, as reluBackward computes it (DyRelu). A type parameter, so the plain loops carry
+// no test for the mask.
+class DyPlain {
+  @inline v(g: v128, y: usize, o: usize, k: i32): v128 { return g; }
+  @inline s(g: f32, y: usize, o: usize): f32 { return g; }
+}
+class DyRelu {
+  @inline v(g: v128, y: usize, o: usize, k: i32): v128 {
+    const v = k == 4 ? v128.load(y + o) : loadPartial(y + o, k);
+    return f32x4.mul(g, v128.and(f32x4.gt(v, f32x4.splat(0)), f32x4.splat(1)));
+  }
+  @inline s(g: f32, y: usize, o: usize): f32 { return g * (load<f32>(y + o) > 0 ? <f32>1 : <f32>0); }
 }
 
 // Two sums returned by segDyStats (AssemblyScript functions return one value).
 let sumDy: f64 = 0;
 let sumDyDev: f64 = 0;
 
-/** sumDy += Σ dy[i], sumDyDev += Σ dy[i] * (x[i] - m) */
-function segDyStats(x: usize, dy: usize, n: i32, m: f32): void {
+/** sumDy += Σ dy[i], sumDyDev += Σ dy[i] * (x[i] - m), dy read through Dy (y: a fused ReLU's output) */
+function segDyStats<Dy>(x: usize, dy: usize, n: i32, m: f32, y: usize): void {
+  const d = changetype<Dy>(0);
   const vm = f32x4.splat(m);
   let a0 = f32x4.splat(0);
   let a1 = f32x4.splat(0);
@@ -98,8 +120,8 @@ function segDyStats(x: usize, dy: usize, n: i32, m: f32): void {
   let i = 0;
   for (; i + 8 <= n; i += 8) {
     const o = <usize>i << 2;
-    const g0 = v128.load(dy + o);
-    const g1 = v128.load(dy + o, 16);
+    const g0 = d.v(v128.load(dy + o), y, o, 4);
+    const g1 = d.v(v128.load(dy + o, 16), y, o + 16, 4);
     a0 = f32x4.add(a0, g0);
     a1 = f32x4.add(a1, g1);
     b0 = madd(g0, f32x4.sub(v128.load(x + o), vm), b0);
@@ -107,7 +129,7 @@ function segDyStats(x: usize, dy: usize, n: i32, m: f32): void {
   }
   if (i + 4 <= n) {
     const o = <usize>i << 2;
-    const g0 = v128.load(dy + o);
+    const g0 = d.v(v128.load(dy + o), y, o, 4);
     a0 = f32x4.add(a0, g0);
     b0 = madd(g0, f32x4.sub(v128.load(x + o), vm), b0);
     i += 4;
@@ -116,7 +138,7 @@ function segDyStats(x: usize, dy: usize, n: i32, m: f32): void {
   let t = <f64>hsum(f32x4.add(b0, b1));
   for (; i < n; i++) {
     const o = <usize>i << 2;
-    const g = load<f32>(dy + o);
+    const g = d.s(load<f32>(dy + o), y, o);
     s += <f64>g;
     t += <f64>(g * (load<f32>(x + o) - m));
   }
@@ -124,8 +146,9 @@ function segDyStats(x: usize, dy: usize, n: i32, m: f32): void {
   sumDyDev += t;
 }
 
-/** dx[i] = A*dy[i] + B*(x[i] - m) + D for i < n */
-function segBackward(x: usize, dy: usize, dx: usize, n: i32, m: f32, A: f32, B: f32, D: f32): void {
+/** dx[i] = A*dy[i] + B*(x[i] - m) + D for i < n, dy read through Dy (y: a fused ReLU's output) */
+function segBackward<Dy>(x: usize, dy: usize, dx: usize, n: i32, m: f32, A: f32, B: f32, D: f32, y: usize): void {
+  const d = changetype<Dy>(0);
   const vm = f32x4.splat(m);
   const va = f32x4.splat(A);
   const vb = f32x4.splat(B);
@@ -133,21 +156,21 @@ function segBackward(x: usize, dy: usize, dx: usize, n: i32, m: f32, A: f32, B: 
   let i = 0;
   for (; i + 4 <= n; i += 4) {
     const o = <usize>i << 2;
-    v128.store(dx + o, madd(va, v128.load(dy + o), madd(vb, f32x4.sub(v128.load(x + o), vm), vd)));
+    v128.store(dx + o, madd(va, d.v(v128.load(dy + o), y, o, 4), madd(vb, f32x4.sub(v128.load(x + o), vm), vd)));
   }
   if (i < n) {
     const o = <usize>i << 2;
     const k = n - i;
-    storePartial(dx + o, madd(va, loadPartial(dy + o, k), madd(vb, f32x4.sub(loadPartial(x + o, k), vm), vd)), k);
+    storePartial(dx + o, madd(va, d.v(loadPartial(dy + o, k), y, o, k), madd(vb, f32x4.sub(loadPartial(x + o, k), vm), vd)), k);
   }
 }
 
 // ---- batch norm ------------------------------------------------------------------------------------
 
 export function batchNormTrain(x: usize, N: i32, C: i32, S: i32, gamma: usize, beta: usize, eps: f32,
-  y: usize, mean: usize, invstd: usize, stride: i32): void {
+  y: usize, mean: usize, invstd: usize, stride: i32, relu: i32): void {
   if (S == 1) {
-    bnTrainColumns(x, N, C, gamma, beta, eps, y, mean, invstd, stride);
+    bnTrainColumns(x, N, C, gamma, beta, eps, y, mean, invstd, stride, relu != 0);
     return;
   }
   const M = <f64>N * <f64>S;
@@ -167,14 +190,14 @@ export function batchNormTrain(x: usize, N: i32, C: i32, S: i32, gamma: usize, b
     const b = load<f32>(beta + off);
     for (let n = 0; n < N; n++) {
       const o = base + <usize>n * rowBytes;
-      segAffine(x + o, y + o, S, m, g, b);
+      segAffine(x + o, y + o, S, m, g, b, relu != 0);
     }
   }
 }
 
 /** [N, C] batch norm, 4 channels per vector; the last C % 4 channels use partial vectors. */
 function bnTrainColumns(x: usize, N: i32, C: i32, gamma: usize, beta: usize, eps: f32,
-  y: usize, mean: usize, invstd: usize, stride: i32): void {
+  y: usize, mean: usize, invstd: usize, stride: i32, relu: bool): void {
   const rowBytes = <usize>stride << 2;
   const vn = f32x4.splat(<f32>N);
   const veps = f32x4.splat(eps);
@@ -212,7 +235,7 @@ function bnTrainColumns(x: usize, N: i32, C: i32, gamma: usize, beta: usize, eps
     const b = loadPartial4(beta + off, k);
     for (let n = 0; n < N; n++) {
       const o = off + <usize>n * rowBytes;
-      storePartial4(y + o, madd(f32x4.sub(loadPartial4(x + o, k), m), g, b), k);
+      storePartial4(y + o, reluIf(madd(f32x4.sub(loadPartial4(x + o, k), m), g, b), relu), k);
     }
   }
 }
@@ -235,7 +258,7 @@ function bnTrainColumns(x: usize, N: i32, C: i32, gamma: usize, beta: usize, eps
 }
 
 export function batchNormApply(x: usize, N: i32, C: i32, S: i32, gamma: usize, beta: usize, mean: usize,
-  invstd: usize, y: usize, stride: i32): void {
+  invstd: usize, y: usize, stride: i32, relu: i32): void {
   if (S == 1) {
     const rowBytes = <usize>stride << 2;
     for (let c = 0; c < C; c += 4) {
@@ -246,7 +269,7 @@ export function batchNormApply(x: usize, N: i32, C: i32, S: i32, gamma: usize, b
       const b = loadPartial4(beta + off, k);
       for (let n = 0; n < N; n++) {
         const o = off + <usize>n * rowBytes;
-        storePartial4(y + o, madd(f32x4.sub(loadPartial4(x + o, k), m), g, b), k);
+        storePartial4(y + o, reluIf(madd(f32x4.sub(loadPartial4(x + o, k), m), g, b), relu != 0), k);
       }
     }
     return;
@@ -260,7 +283,7 @@ export function batchNormApply(x: usize, N: i32, C: i32, S: i32, gamma: usize, b
     const base = <usize>c * <usize>S << 2;
     for (let n = 0; n < N; n++) {
       const o = base + <usize>n * rowBytes;
-      segAffine(x + o, y + o, S, m, g, b);
+      segAffine(x + o, y + o, S, m, g, b, relu != 0);
     }
   }
 }
@@ -297,11 +320,19 @@ export function batchNormEvalStats(runningMean: usize, runningStd: usize, C: i32
 // dx = gamma*invstd/M * (M*dy - Σdy - xhat*Σ(dy*xhat)) = A*dy + B*(x - mean) + D with
 // A = gamma*invstd, B = -A*invstd*Σ(dy*xhat)/M, D = -A*Σdy/M.
 export function batchNormBackward(x: usize, dy: usize, N: i32, C: i32, S: i32, gamma: usize, mean: usize,
-  invstd: usize, dx: usize, dgamma: usize, dbeta: usize, stride: i32): void {
+  invstd: usize, dx: usize, dgamma: usize, dbeta: usize, stride: i32, y: usize): void {
   if (S == 1) {
-    bnBackwardColumns(x, dy, N, C, gamma, mean, invstd, dx, dgamma, dbeta, stride);
-    return;
+    if (y == 0) bnBackwardColumns<DyPlain>(x, dy, N, C, gamma, mean, invstd, dx, dgamma, dbeta, stride, y);
+    else bnBackwardColumns<DyRelu>(x, dy, N, C, gamma, mean, invstd, dx, dgamma, dbeta, stride, y);
+  } else if (y == 0) {
+    bnBackwardSegments<DyPlain>(x, dy, N, C, S, gamma, mean, invstd, dx, dgamma, dbeta, stride, y);
+  } else {
+    bnBackwardSegments<DyRelu>(x, dy, N, C, S, gamma, mean, invstd, dx, dgamma, dbeta, stride, y);
   }
+}
+
+function bnBackwardSegments<Dy>(x: usize, dy: usize, N: i32, C: i32, S: i32, gamma: usize, mean: usize,
+  invstd: usize, dx: usize, dgamma: usize, dbeta: usize, stride: i32, y: usize): void {
   const M = <f64>N * <f64>S;
   const rowBytes = <usize>stride << 2;
   for (let c = 0; c < C; c++) {
@@ -313,7 +344,7 @@ export function batchNormBackward(x: usize, dy: usize, N: i32, C: i32, S: i32, g
     sumDyDev = 0;
     for (let n = 0; n < N; n++) {
       const o = base + <usize>n * rowBytes;
-      segDyStats(x + o, dy + o, S, m);
+      segDyStats<Dy>(x + o, dy + o, S, m, y + o);
     }
     const sdxh = sumDyDev * <f64>is;
     store<f32>(dgamma + off, <f32>sdxh);
@@ -323,13 +354,14 @@ export function batchNormBackward(x: usize, dy: usize, N: i32, C: i32, S: i32, g
     const D = <f32>(-A * sumDy / M);
     for (let n = 0; n < N; n++) {
       const o = base + <usize>n * rowBytes;
-      segBackward(x + o, dy + o, dx + o, S, m, <f32>A, B, D);
+      segBackward<Dy>(x + o, dy + o, dx + o, S, m, <f32>A, B, D, y + o);
     }
   }
 }
 
-function bnBackwardColumns(x: usize, dy: usize, N: i32, C: i32, gamma: usize, mean: usize, invstd: usize,
-  dx: usize, dgamma: usize, dbeta: usize, stride: i32): void {
+function bnBackwardColumns<Dy>(x: usize, dy: usize, N: i32, C: i32, gamma: usize, mean: usize, invstd: usize,
+  dx: usize, dgamma: usize, dbeta: usize, stride: i32, y: usize): void {
+  const d = changetype<Dy>(0);
   const rowBytes = <usize>stride << 2;
   const vn = f32x4.splat(<f32>N);
   for (let c = 0; c < C; c += 4) {
@@ -341,7 +373,7 @@ function bnBackwardColumns(x: usize, dy: usize, N: i32, C: i32, gamma: usize, me
     let sdd = f32x4.splat(0);
     for (let n = 0; n < N; n++) {
       const o = off + <usize>n * rowBytes;
-      const g = loadPartial4(dy + o, k);
+      const g = d.v(loadPartial4(dy + o, k), y, o, k);
       sdy = f32x4.add(sdy, g);
       sdd = madd(g, f32x4.sub(loadPartial4(x + o, k), m), sdd);
     }
@@ -353,7 +385,7 @@ function bnBackwardColumns(x: usize, dy: usize, N: i32, C: i32, gamma: usize, me
     const D = f32x4.neg(f32x4.div(f32x4.mul(A, sdy), vn));
     for (let n = 0; n < N; n++) {
       const o = off + <usize>n * rowBytes;
-      storePartial4(dx + o, madd(A, loadPartial4(dy + o, k), madd(B, f32x4.sub(loadPartial4(x + o, k), m), D)), k);
+      storePartial4(dx + o, madd(A, d.v(loadPartial4(dy + o, k), y, o, k), madd(B, f32x4.sub(loadPartial4(x + o, k), m), D)), k);
     }
   }
 }

@@ -222,19 +222,21 @@ const KERNEL_TABLE = {
    * per channel c: mean, biased variance over N*S values; y = gamma*(x-mean)*invstd + beta with
    * invstd = 1/sqrt(var + eps). Writes mean[C] and invstd[C] for backward and the statistics.
    * `stride`: elements from one sample to the next (C*S for the whole tensor; a range of
-   * channels is then one call on pointers moved by c0*S and c0).
+   * channels is then one call on pointers moved by c0*S and c0). `relu` 1: y = max(y, 0) as
+   * the unary ReLU computes it (a following ReLU fused).
    */
   batchNormTrain: kernel<(x: Ptr, N: number, C: number, S: number, gamma: Ptr, beta: Ptr, eps: number,
-    y: Ptr, mean: Ptr, invstd: Ptr, stride: number) => void>(),
-  /** Batch norm, evaluation: y = gamma*(x - mean[c]) * invstd[c] + beta, with given per-channel mean/invstd (stride as batchNormTrain). */
+    y: Ptr, mean: Ptr, invstd: Ptr, stride: number, relu: number) => void>(),
+  /** Batch norm, evaluation: y = gamma*(x - mean[c]) * invstd[c] + beta, with given per-channel mean/invstd (stride and relu as batchNormTrain). */
   batchNormApply: kernel<(x: Ptr, N: number, C: number, S: number, gamma: Ptr, beta: Ptr, mean: Ptr, invstd: Ptr, y: Ptr,
-    stride: number) => void>(),
+    stride: number, relu: number) => void>(),
   /**
    * Batch-norm backward (training statistics): writes dx, and dgamma[C], dbeta[C] (overwritten).
-   * dx = gamma*invstd/M * (M*dy - sum(dy) - xhat*sum(dy*xhat)), M = N*S.
+   * dx = gamma*invstd/M * (M*dy - sum(dy) - xhat*sum(dy*xhat)), M = N*S. `y`: the output of a
+   * fused ReLU (dy counts only where y > 0, as reluBackward masks it), or 0.
    */
   batchNormBackward: kernel<(x: Ptr, dy: Ptr, N: number, C: number, S: number, gamma: Ptr, mean: Ptr, invstd: Ptr,
-    dx: Ptr, dgamma: Ptr, dbeta: Ptr, stride: number) => void>(),
+    dx: Ptr, dgamma: Ptr, dbeta: Ptr, stride: number, y: Ptr) => void>(),
   /** runningMean = m·runningMean + (1-m)·mean; runningStd = m·runningStd + (1-m)·sqrt(max(0, 1/invstd² - eps)) (f64). */
   batchNormRunningUpdate: kernel<(mean: Ptr, invstd: Ptr, C: number, eps: number, momentum: number, runningMean: Ptr, runningStd: Ptr) => void>(),
   /** mean = runningMean; invstd = 1/sqrt(runningStd² + eps) (f64). */

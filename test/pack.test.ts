@@ -55,7 +55,11 @@ describe('npm pack', () => {
     }
     const js = info.files.filter((f) => /^dist\/index\.(js|cjs|browser\.js)$/.test(f.path)).reduce((s, f) => s + f.size, 0);
     console.log(`npm pack: ${info.files.length} files, ${(info.size / 1000).toFixed(1)} kB packed, ${(info.unpackedSize / 1000).toFixed(1)} kB unpacked (bundles ${(js / 1000).toFixed(1)} kB)`);
-    expect(info.size).toBeLessThan(1024 * 1024);
+    // About 1.0 MiB packed (Dec 2026): three readable bundles with source maps, two wasm builds,
+    // the onnx entry and type declarations. The budget catches a stray data set, build cache or
+    // test tree (each several MiB), not the library's own growth: raised from 1 MiB when the
+    // fused BatchNorm + ReLU took it 3 kB past.
+    expect(info.size).toBeLessThan(1.25 * 1024 * 1024);
   });
 
   it('the packed package.json has no script that runs when a consumer installs it', () => {

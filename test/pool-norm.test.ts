@@ -67,7 +67,7 @@ describe('graph attributes (for export and pruning)', () => {
       .toEqual({ kernel: [3, 3], stride: [1, 1], padding: [1, 1], countIncludePad: false });
     const rm = sg.zeros([3]), rs = sg.ones([3]);
     const bn = sg.batchNorm(x, null, null, rm, rs, { training: true });
-    expect(bn.node?.attrs).toEqual({ training: true, momentum: 0.9, eps: 1e-5 });
+    expect(bn.node?.attrs).toEqual({ training: true, momentum: 0.9, eps: 1e-5, relu: false });
     // The running statistics are inputs of the node (as ONNX's BatchNormalization has them).
     expect(bn.node?.inputs).toEqual([x, rm, rs]);
     expect(sg.layerNorm(x, null, null, 1e-3, [6, 6]).node?.attrs).toEqual({ normalizedShape: [6, 6], eps: 1e-3 });

@@ -194,9 +194,9 @@ function emit(b: Builder, out: Tensor, opset: number): void {
   const outName = b.fresh(node.op);
   const set = (name: string): void => {
     b.bind(out, name);
-    // A folded batch norm's output is the layer's (QDQ export).
+    // A folded batch norm's output is the layer's (QDQ export), through its fused ReLU if any.
     const bn = b.quant?.folds.get(out);
-    if (bn !== undefined) b.bind(bn, name);
+    if (bn !== undefined) b.bind(bn, (bn.node!.attrs as { relu?: boolean }).relu === true ? b.node('Relu', [name], {}) : name);
   };
   const operands = (): string[] => (b.quant === null ? ins.map((_, i) => x(i)) : quantOperands(b, out));
   const simple = (opType: string, attrs: Record<string, Attr> = {}): void => set(b.node(opType, ins.map((_, i) => x(i)), attrs, [outName]));
@@ -269,7 +269,9 @@ function emit(b: Builder, out: Tensor, opset: number): void {
       // takes a variance and normalises by sqrt(var + eps): var = σ̄² gives the same outputs.
       const std = rs.data() as Float32Array;
       const variance = b.floats(`${b.hint(rs) ?? 'running'}_var`, [C], std.map((s) => s * s));
-      set(b.node('BatchNormalization', [x(0), scale, bias, b.use(rm), variance], { [float('epsilon')]: a.eps as number }, [outName]));
+      const relu = a.relu === true;
+      const y = b.node('BatchNormalization', [x(0), scale, bias, b.use(rm), variance], { [float('epsilon')]: a.eps as number }, relu ? undefined : [outName]);
+      set(relu ? b.node('Relu', [y], {}, [outName]) : y);
       return;
     }
     case 'layerNorm': {

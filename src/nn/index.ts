@@ -8,7 +8,7 @@ export { Linear, LinearReLU, type LinearOptions } from './layers/linear.js';
 export { ReLU, Sigmoid, Tanh, Softplus, LeakyReLU, ELU, PReLU } from './layers/activation.js';
 export { Conv2d, Conv2dReLU, ConvTranspose2d, type Conv2dLayerOptions, type ConvTranspose2dLayerOptions } from './layers/conv.js';
 export { MaxPool2d, AvgPool2d, GlobalAvgPool2d } from './layers/pool.js';
-export { BatchNorm1d, BatchNorm2d, LayerNorm, type BatchNormLayerOptions, type LayerNormOptions } from './layers/norm.js';
+export { BatchNorm1d, BatchNorm2d, BatchNormReLU, LayerNorm, type BatchNormLayerOptions, type LayerNormOptions } from './layers/norm.js';
 export { Dropout } from './layers/dropout.js';
 export { Flatten } from './layers/shape.js';
 export { Embedding, type EmbeddingOptions } from './layers/embedding.js';

@@ -12,7 +12,7 @@
 //   layer norm, per example over its hidden units (the trailing dims): the same â with the
 //   example's own μ and σ², then γ â + β per unit; no running averages.
 import { kernels } from '../../bindings/index.js';
-import { splitCall } from '../../bindings/parallel/index.js';
+import { ELEMENTWISE_COST, splitCall } from '../../bindings/parallel/index.js';
 import { Tensor, empty, fmt, full, type Shape } from '../core/tensor.js';
 import { assertBoolean, assertFloat, assertTensor, checkOptions, numberIn, sameShape } from '../core/validate.js';
 import { callOp, defineOp, type HostTensor, type OpFn } from './registry.js';
@@ -24,6 +24,8 @@ export interface BatchNormOptions {
   momentum?: number;
   /** δ of the notes, added to the variance (default 1e-5). */
   eps?: number;
+  /** Apply ReLU to the output in the same pass (a following ReLU fused: BatchNorm2d + ReLU in a Sequential). */
+  relu?: boolean;
 }
 
 /** What batchNorm records in the graph. */
@@ -31,6 +33,7 @@ export interface BatchNormAttrs {
   training: boolean;
   momentum: number;
   eps: number;
+  relu: boolean;
 }
 
 function sizeOf(shape: readonly number[]): number {
@@ -77,7 +80,8 @@ function hostBatchNorm(x: HostTensor, gamma: HostTensor | null, beta: HostTensor
     for (let n = 0; n < N; n++) {
       for (let k = 0; k < S; k++) {
         const i = (n * C + c) * S + k;
-        out[i] = (gamma ? gamma.data[c] : 1) * (x.data[i] - mu) / sd + (beta ? beta.data[c] : 0);
+        const v = (gamma ? gamma.data[c] : 1) * (x.data[i] - mu) / sd + (beta ? beta.data[c] : 0);
+        out[i] = opts.relu === true ? Math.max(v, 0) : v;
       }
     }
   }
@@ -95,9 +99,9 @@ function byChannel(N: number, C: number, S: number, countArg: number, moves: [nu
 }
 
 /** y = γ·(x − mean)·invstd + β per channel, split by channels across threads. */
-function applyBatchNorm(x: Tensor, N: number, C: number, S: number, g: Tensor, b: Tensor, mean: Tensor, invstd: Tensor, y: Tensor): void {
+function applyBatchNorm(x: Tensor, N: number, C: number, S: number, g: Tensor, b: Tensor, mean: Tensor, invstd: Tensor, y: Tensor, relu = false): void {
   splitCall({
-    name: 'batchNormApply', args: [x.ptr, N, C, S, g.ptr, b.ptr, mean.ptr, invstd.ptr, y.ptr, C * S],
+    name: 'batchNormApply', args: [x.ptr, N, C, S, g.ptr, b.ptr, mean.ptr, invstd.ptr, y.ptr, C * S, relu ? 1 : 0],
     ...byChannel(N, C, S, 2, [[0, S], [4, 1], [5, 1], [6, 1], [7, 1], [8, S]], 1),
   });
 }
@@ -120,9 +124,11 @@ export const batchNorm: OpFn<[x: Tensor, gamma: Tensor | null, beta: Tensor | nu
     const op = 'batchNorm';
     assertTensor(op, x);
     assertFloat(op, x);
-    const o = checkOptions(op, opts, ['training', 'momentum', 'eps']);
+    const o = checkOptions(op, opts, ['training', 'momentum', 'eps', 'relu']);
     const training = o.training ?? false;
     assertBoolean(op, 'training', training);
+    const relu = o.relu ?? false;
+    assertBoolean(op, 'relu', relu);
     const momentum = numberIn(op, 'momentum', o.momentum ?? 0.9, 0, 1);
     const eps = numberIn(op, 'eps', o.eps ?? 1e-5, 0, Infinity, { loOpen: true });
     const [g, b, rm, rs] = optionalTensors(op, [['gamma', gamma], ['beta', beta], ['runningMean', runningMean], ['runningStd', runningStd]]);
@@ -130,7 +136,7 @@ export const batchNorm: OpFn<[x: Tensor, gamma: Tensor | null, beta: Tensor | nu
     if (!training && rm === null) {
       throw new Error(`${op}: evaluation mode needs runningMean and runningStd (pass { training: true } to normalise with batch statistics)`);
     }
-    return { inputs: [x, g, b, rm, rs], attrs: { training, momentum, eps } };
+    return { inputs: [x, g, b, rm, rs], attrs: { training, momentum, eps, relu } };
   },
   shape: ([x, ...vectors], { training }) => {
     const op = 'batchNorm';
@@ -147,7 +153,7 @@ export const batchNorm: OpFn<[x: Tensor, gamma: Tensor | null, beta: Tensor | nu
     }
     return x!.slice();
   },
-  forward: ([x, gamma, beta, rm, rs], { training, momentum, eps }, shape) => {
+  forward: ([x, gamma, beta, rm, rs], { training, momentum, eps, relu }, shape) => {
     const k = kernels();
     const [N, C] = x!.shape;
     const S = sizeOf(x!.shape.slice(2));
@@ -160,7 +166,7 @@ export const batchNorm: OpFn<[x: Tensor, gamma: Tensor | null, beta: Tensor | nu
     const invstd = empty([C]);
     if (training) {
       splitCall({
-        name: 'batchNormTrain', args: [x!.ptr, N, C, S, g.ptr, b.ptr, eps, y.ptr, mean.ptr, invstd.ptr, C * S],
+        name: 'batchNormTrain', args: [x!.ptr, N, C, S, g.ptr, b.ptr, eps, y.ptr, mean.ptr, invstd.ptr, C * S, relu ? 1 : 0],
         ...byChannel(N, C, S, 2, [[0, S], [4, 1], [5, 1], [7, S], [8, 1], [9, 1]], 3),
       });
       if (rm !== null) k.batchNormRunningUpdate(mean.ptr, invstd.ptr, C, eps, momentum, rm.ptr, rs!.ptr);
@@ -168,20 +174,27 @@ export const batchNorm: OpFn<[x: Tensor, gamma: Tensor | null, beta: Tensor | nu
       // mean = μ̄ (copied, so later training steps cannot change this graph's backward),
       // invstd = 1 / sqrt(σ̄² + δ).
       k.batchNormEvalStats(rm!.ptr, rs!.ptr, C, eps, mean.ptr, invstd.ptr);
-      applyBatchNorm(x!, N, C, S, g, b, mean, invstd, y);
+      applyBatchNorm(x!, N, C, S, g, b, mean, invstd, y, relu);
     }
     return { out: y, saved: [mean, invstd, ...consts], state: { g } as NormState };
   },
-  backward: (grad, { inputs: [x, gamma, beta], attrs: { training }, saved: [mean, invstd], state: { g } }) => {
-    const k = kernels();
+  backward: (gradIn, { inputs: [x, gamma, beta], attrs: { training, relu }, out, saved: [mean, invstd], state: { g } }) => {
     const [N, C] = x!.shape;
     const S = sizeOf(x!.shape.slice(2));
     const dx = empty(x!.shape);
     const dg = empty([C]);
     const db = empty([C]);
+    // With the fused ReLU the gradient counts only where the output is > 0: the training
+    // kernel masks it as it reads it (given the output); evaluation masks it first, since
+    // its dx is recomputed from the gradient below.
+    const grad = relu && !training ? empty(gradIn.shape) : gradIn;
+    if (grad !== gradIn) {
+      splitCall({ name: 'reluBackward', args: [out.ptr, gradIn.ptr, grad.ptr, grad.size], units: grad.size, countArg: 3, moves: [[0, 1], [1, 1], [2, 1]], cost: ELEMENTWISE_COST });
+    }
+    const mask = relu && training ? out.ptr : 0;
     splitCall({
-      name: 'batchNormBackward', args: [x!.ptr, grad.ptr, N, C, S, g.ptr, mean.ptr, invstd.ptr, dx.ptr, dg.ptr, db.ptr, C * S],
-      ...byChannel(N, C, S, 3, [[0, S], [1, S], [5, 1], [6, 1], [7, 1], [8, S], [9, 1], [10, 1]], 3),
+      name: 'batchNormBackward', args: [x!.ptr, grad.ptr, N, C, S, g.ptr, mean.ptr, invstd.ptr, dx.ptr, dg.ptr, db.ptr, C * S, mask],
+      ...byChannel(N, C, S, 3, [[0, S], [1, S], [5, 1], [6, 1], [7, 1], [8, S], [9, 1], [10, 1], ...(mask !== 0 ? [[12, S] as [number, number]] : [])], 3),
     });
     if (!training) {
       // The statistics are constants here: dx = γ·invstd·dy; dγ = Σ dy·x̂ and dβ = Σ dy are
@@ -191,6 +204,7 @@ export const batchNorm: OpFn<[x: Tensor, gamma: Tensor | null, beta: Tensor | nu
       applyBatchNorm(grad, N, C, S, g, zero, zero, invstd, dx);
       zero.dispose();
     }
+    if (grad !== gradIn) grad.dispose();
     if (gamma === null) dg.dispose();
     if (beta === null) db.dispose();
     return [dx, gamma === null ? null : dg, beta === null ? null : db, null, null];
@@ -211,6 +225,18 @@ export const batchNorm: OpFn<[x: Tensor, gamma: Tensor | null, beta: Tensor | nu
         inputs: [{ shape: [2, 2, 3, 2] }, { shape: [2], lo: 0.5, hi: 1.5 }, { shape: [2] }, { shape: [2], lo: -0.5, hi: 0.5, grad: false }, { shape: [2], lo: 0.5, hi: 1.5, grad: false }],
         args: [{ training: false }],
       },
+      // Outputs at least 0.22 away from 0, so the finite differences stay off ReLU's kink.
+      {
+        label: 'training [N,C,H,W], fused relu',
+        inputs: [{ shape: [2, 2, 1, 2], kind: 'values', values: [-2, -1, 0.5, 3, 1, 2, -1, 1.5] }, { shape: [2], kind: 'values', values: [1, 0.8] }, { shape: [2], kind: 'values', values: [0.3, -0.5] }],
+        args: [null, null, { training: true, relu: true }],
+      },
+      {
+        label: 'eval [N,C], fused relu',
+        inputs: [{ shape: [2, 2], kind: 'values', values: [1, 0.2, -2, 2] }, { shape: [2], kind: 'values', values: [1, 2] }, { shape: [2], kind: 'values', values: [0.5, -1] },
+          { shape: [2], kind: 'values', values: [0, 1], grad: false }, { shape: [2], kind: 'values', values: [1, 0.5], grad: false }],
+        args: [{ relu: true }],
+      },
       {
         label: 'eval [N,C], no affine',
         inputs: [{ shape: [3, 5] }, { shape: [5], lo: -0.5, hi: 0.5, grad: false }, { shape: [5], lo: 0.5, hi: 1.5, grad: false }],
@@ -226,7 +252,8 @@ export const batchNorm: OpFn<[x: Tensor, gamma: Tensor | null, beta: Tensor | nu
       { label: 'runningMean without runningStd', call: () => callOp('batchNorm', full([2, 3], 0), null, null, full([3], 0), null, { training: true }), error: 'batchNorm: give both runningMean and runningStd, or neither' },
       { label: 'momentum above 1', call: () => callOp('batchNorm', full([2, 3], 0), null, null, null, null, { training: true, momentum: 1.5 }), error: 'batchNorm: momentum must be a number in [0, 1], got 1.5' },
       { label: 'eps 0', call: () => callOp('batchNorm', full([2, 3], 0), null, null, null, null, { training: true, eps: 0 }), error: 'batchNorm: eps must be a number in (0, Infinity], got 0' },
-      { label: 'unknown option', call: () => callOp('batchNorm', full([2, 3], 0), null, null, null, null, { train: true }), error: "batchNorm: unknown option 'train' (known: training, momentum, eps)" },
+      { label: 'unknown option', call: () => callOp('batchNorm', full([2, 3], 0), null, null, null, null, { train: true }), error: "batchNorm: unknown option 'train' (known: training, momentum, eps, relu)" },
+      { label: 'relu not a boolean', call: () => callOp('batchNorm', full([2, 3], 0), null, null, null, null, { training: true, relu: 1 }), error: /^batchNorm: relu must be/ },
     ],
   } : undefined,
 });

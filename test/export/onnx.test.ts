@@ -181,6 +181,26 @@ describe('exportOnnx: simdgrad and onnxruntime agree', () => {
     expectClose(theirs, ours);
   });
 
+  it('int8 QDQ export keeps the ReLU of a fused BatchNorm2d + ReLU whose batch norm is folded', async () => {
+    // The ReLU ends the model, so no unsigned quantisation of a next layer's input can stand in for it.
+    sg.manualSeed(12);
+    const bn = new sg.nn.BatchNorm2d(3);
+    const m = new sg.nn.Sequential(new sg.nn.Conv2d(2, 3, 3, { padding: 1 }), bn, new sg.nn.ReLU());
+    perturbBatchNorm(bn, 5);
+    m.eval();
+    const shape = [2, 2, 5, 5];
+    const qm = sg.compress.quantizeModel(m, [sg.tensor(randomInput(shape, 40), shape)]);
+    const bytes = exportOnnx(m, { inputShape: shape, quantization: qm });
+    const input = randomInput(shape, 41);
+    const ours = sg.noGrad(() => qm.forward(sg.tensor(input, shape)).data() as Float32Array).slice();
+    const session = await ort.InferenceSession.create(bytes);
+    const theirs = (await session.run({ input: new ort.Tensor('float32', input, shape) })).output.data as Float32Array;
+    await session.release();
+    expect(ours.filter((v) => v === 0).length).toBeGreaterThan(ours.length / 5);
+    expect(Math.min(...theirs)).toBe(0);
+    expectClose(theirs, ours);
+  });
+
   it('int8 QDQ export of a quantizeModel CNN (batch norm folded) runs as simdgrad\'s QuantizedModel', async () => {
     sg.manualSeed(10);
     const bn = new sg.nn.BatchNorm2d(4);

@@ -7,7 +7,7 @@
 //  - dropout against a plain-JS copy of the counter-based hash, bit for bit.
 // Tolerances allow the relaxed build's fused multiply-adds.
 import { describe, expect, it } from 'vitest';
-import { kernels } from '../../bindings/index';
+import { UnOp, kernels } from '../../bindings/index';
 import { free, getF32, maxRelErr, putF32, randomF32 } from '../helpers/wasm';
 
 const GUARD = 5;
@@ -78,7 +78,7 @@ describe('batch norm kernels', () => {
         const beta = data(C, 8);
         const xp = putF32(x), gp = putF32(gamma), bp = putF32(beta);
         const yp = guarded(n), mp = guarded(C), ip = guarded(C);
-        k.batchNormTrain(xp, N, C, S, gp, bp, eps, yp, mp, ip, C * S);
+        k.batchNormTrain(xp, N, C, S, gp, bp, eps, yp, mp, ip, C * S, 0);
         const ref = refBnStats(x, N, C, S, eps);
         const mean = read(mp, C, 'mean');
         const invstd = read(ip, C, 'invstd');
@@ -91,7 +91,7 @@ describe('batch norm kernels', () => {
         const dy = data(n, 99 + n);
         const dyp = putF32(dy);
         const dxp = guarded(n), dgp = guarded(C), dbp = guarded(C);
-        k.batchNormBackward(xp, dyp, N, C, S, gp, mp, ip, dxp, dgp, dbp, C * S);
+        k.batchNormBackward(xp, dyp, N, C, S, gp, mp, ip, dxp, dgp, dbp, C * S, 0);
         const M = N * S;
         const rdx = new Float64Array(n), rdg = new Float64Array(C), rdb = new Float64Array(C);
         for (let c = 0; c < C; c++) {
@@ -123,11 +123,47 @@ describe('batch norm kernels', () => {
       const mean = data(C, 19), invstd = data(C, 20, 1.5, 0.5);
       const ptrs = [x, gamma, beta, mean, invstd].map(putF32);
       const yp = guarded(n);
-      kernels().batchNormApply(ptrs[0], N, C, S, ptrs[1], ptrs[2], ptrs[3], ptrs[4], yp, C * S);
+      kernels().batchNormApply(ptrs[0], N, C, S, ptrs[1], ptrs[2], ptrs[3], ptrs[4], yp, C * S, 0);
       expect(maxRelErr(read(yp, n, 'y'), refBnApply(x, N, C, S, gamma, beta, mean, invstd))).toBeLessThan(2e-6);
       free(...ptrs, yp);
     });
   }
+
+  it('the fused ReLU gives bitwise what the separate ReLU kernels give, forward and backward', () => {
+    const k = kernels();
+    for (const [N, C, S] of BN_SHAPES) {
+      const n = N * C * S;
+      const x = data(n, 41 + n, 0, 2);
+      const gamma = data(C, 42, 1, 0.5), beta = data(C, 43, 0, 0.5);
+      const dy = data(n, 44 + n);
+      // Exact zeros, negative zeros and a NaN in the gradient go through the mask too.
+      dy[0] = -0;
+      if (n > 2) dy[2] = Number.NaN;
+      const [xp, gp, bp, dyp] = [x, gamma, beta, dy].map(putF32);
+      const plain = { y: guarded(n), m: guarded(C), i: guarded(C), r: guarded(n), g: guarded(n), dx: guarded(n), dg: guarded(C), db: guarded(C), a: guarded(n), ar: guarded(n) };
+      const fused = { y: guarded(n), m: guarded(C), i: guarded(C), dx: guarded(n), dg: guarded(C), db: guarded(C), a: guarded(n) };
+      k.batchNormTrain(xp, N, C, S, gp, bp, 1e-5, plain.y, plain.m, plain.i, C * S, 0);
+      k.unary(UnOp.Relu, plain.y, plain.r, n);
+      k.reluBackward(plain.r, dyp, plain.g, n);
+      k.batchNormBackward(xp, plain.g, N, C, S, gp, plain.m, plain.i, plain.dx, plain.dg, plain.db, C * S, 0);
+      k.batchNormApply(xp, N, C, S, gp, bp, plain.m, plain.i, plain.a, C * S, 0);
+      k.unary(UnOp.Relu, plain.a, plain.ar, n);
+      k.batchNormTrain(xp, N, C, S, gp, bp, 1e-5, fused.y, fused.m, fused.i, C * S, 1);
+      k.batchNormBackward(xp, dyp, N, C, S, gp, fused.m, fused.i, fused.dx, fused.dg, fused.db, C * S, fused.y);
+      k.batchNormApply(xp, N, C, S, gp, bp, plain.m, plain.i, fused.a, C * S, 1);
+      const same = (a: Float32Array, b: Float32Array, what: string): void => {
+        const i = a.findIndex((v, j) => !Object.is(v, b[j]));
+        expect(i, `[${N}, ${C}, ${S}] ${what}: first difference at ${i}: ${a[i]} vs ${b[i]}`).toBe(-1);
+      };
+      same(read(fused.y, n, 'y'), read(plain.r, n, 'relu(y)'), 'forward');
+      expect(read(fused.y, n, 'y').some((v) => v === 0)).toBe(true);
+      same(read(fused.dx, n, 'dx'), read(plain.dx, n, 'dx'), 'dx');
+      same(read(fused.dg, C, 'dg'), read(plain.dg, C, 'dg'), 'dgamma');
+      same(read(fused.db, C, 'db'), read(plain.db, C, 'db'), 'dbeta');
+      same(read(fused.a, n, 'apply'), read(plain.ar, n, 'relu(apply)'), 'apply');
+      free(xp, gp, bp, dyp, ...Object.values(plain), ...Object.values(fused));
+    }
+  });
 
   it('a range of channels (pointers moved, the whole tensor\'s stride) equals those channels of the whole call', () => {
     for (const S of [1, 13]) {
@@ -140,13 +176,14 @@ describe('batch norm kernels', () => {
       const part = { y: guarded(n), m: guarded(C), i: guarded(C), dx: guarded(n), dg: guarded(C), db: guarded(C), a: guarded(n) };
       const k = kernels();
       const at = (p: number, e: number): number => p + 4 * e;
-      k.batchNormTrain(xp, N, C, S, gp, bp, 1e-5, whole.y, whole.m, whole.i, C * S);
-      k.batchNormTrain(at(xp, c0 * S), N, cn, S, at(gp, c0), at(bp, c0), 1e-5, at(part.y, c0 * S), at(part.m, c0), at(part.i, c0), C * S);
-      k.batchNormBackward(xp, dyp, N, C, S, gp, whole.m, whole.i, whole.dx, whole.dg, whole.db, C * S);
+      // With the fused ReLU, as the op splits it: y moves with the channels like dy.
+      k.batchNormTrain(xp, N, C, S, gp, bp, 1e-5, whole.y, whole.m, whole.i, C * S, 1);
+      k.batchNormTrain(at(xp, c0 * S), N, cn, S, at(gp, c0), at(bp, c0), 1e-5, at(part.y, c0 * S), at(part.m, c0), at(part.i, c0), C * S, 1);
+      k.batchNormBackward(xp, dyp, N, C, S, gp, whole.m, whole.i, whole.dx, whole.dg, whole.db, C * S, whole.y);
       k.batchNormBackward(at(xp, c0 * S), at(dyp, c0 * S), N, cn, S, at(gp, c0), at(part.m, c0), at(part.i, c0),
-        at(part.dx, c0 * S), at(part.dg, c0), at(part.db, c0), C * S);
-      k.batchNormApply(xp, N, C, S, gp, bp, whole.m, whole.i, whole.a, C * S);
-      k.batchNormApply(at(xp, c0 * S), N, cn, S, at(gp, c0), at(bp, c0), at(part.m, c0), at(part.i, c0), at(part.a, c0 * S), C * S);
+        at(part.dx, c0 * S), at(part.dg, c0), at(part.db, c0), C * S, at(whole.y, c0 * S));
+      k.batchNormApply(xp, N, C, S, gp, bp, whole.m, whole.i, whole.a, C * S, 0);
+      k.batchNormApply(at(xp, c0 * S), N, cn, S, at(gp, c0), at(bp, c0), at(part.m, c0), at(part.i, c0), at(part.a, c0 * S), C * S, 0);
       for (const key of ['y', 'dx', 'a'] as const) {
         const w = read(whole[key], n, key), q = read(part[key], n, key);
         for (let b = 0; b < N; b++) for (let c = 0; c < C; c++) for (let s2 = 0; s2 < S; s2++) {
@@ -173,7 +210,7 @@ describe('batch norm kernels', () => {
       const xp = putF32(new Float32Array(n).fill(4.5));
       const gp = putF32([2, 3]), bp = putF32([0.5, -1]);
       const yp = guarded(n), mp = guarded(C), ip = guarded(C);
-      kernels().batchNormTrain(xp, N, C, S, gp, bp, 1e-5, yp, mp, ip, C * S);
+      kernels().batchNormTrain(xp, N, C, S, gp, bp, 1e-5, yp, mp, ip, C * S, 0);
       const y = read(yp, n, 'y');
       for (let i = 0; i < n; i++) expect(y[i]).toBe(Math.floor(i / S) % C === 0 ? 0.5 : -1);
       expect(maxRelErr(read(ip, C, 'invstd'), [1 / Math.sqrt(1e-5), 1 / Math.sqrt(1e-5)])).toBeLessThan(1e-6);

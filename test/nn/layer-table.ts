@@ -143,6 +143,16 @@ export const layerTable: LayerCase[] = [
     },
   },
   { op: 'nn.LinearReLU (layer)', label: 'Linear fused with ReLU', make: () => { const l = new sg.nn.Linear(5, 3).fuseNext(new sg.nn.ReLU())!; return { fn: (x) => l.forward(x), inputs: [away([4, 5]), ...l.parameters()] }; } },
+  {
+    op: 'nn.BatchNormReLU (layer)', label: 'BatchNorm2d fused with ReLU, training',
+    make: () => {
+      // Outputs at least 0.22 from ReLU's kink (the op's own sample): the step cannot cross it.
+      const bn = new sg.nn.BatchNorm2d(2);
+      bn.loadStateDict({ weight: sg.tensor([1, 0.8]), bias: sg.tensor([0.3, -0.5]), runningMean: sg.zeros([2]), runningStd: sg.ones([2]) });
+      const l = bn.fuseNext(new sg.nn.ReLU())!;
+      return { fn: (x) => l.forward(x), inputs: [sg.tensor([-2, -1, 0.5, 3, 1, 2, -1, 1.5], [2, 2, 1, 2], { requiresGrad: true }), ...l.parameters()] };
+    },
+  },
   // ---- sequences: every output of a recurrent layer (all steps, final h and c) in one tensor ----
   {
     op: 'nn.Embedding (layer)', label: 'repeated indices, unused padding row',

@@ -3,6 +3,7 @@
 // parameters/buffers/state dicts/train-eval/lookup, and Sequential's fusion protocol.
 import { describe, expect, it } from 'vitest';
 import * as sg from '../../src/index';
+import { writeElements } from '../../src/ops/inplace';
 
 const { Module, Linear, ReLU, Tanh, Sequential, ModuleList, ModuleDict, BatchNorm1d, getModule, replaceModule, parameter, buffer } = sg.nn;
 
@@ -115,6 +116,41 @@ describe('Sequential fusion (fuseNext)', () => {
     const unfused = [ref.data(), x.grad!.data(), conv.weight.grad!.data(), conv.bias!.grad!.data()];
     expect(unfused[0].some((v) => v === 0) && fused[1].some((v) => v !== 0)).toBe(true);
     for (let i = 0; i < 4; i++) expect(Array.from(fused[i])).toEqual(Array.from(unfused[i]));
+  });
+
+  it('BatchNorm2d + ReLU runs as one fused batch norm, in training and evaluation: the same values, gradients and running averages as unfused', () => {
+    for (const training of [true, false]) {
+      sg.manualSeed(4);
+      const bn = new sg.nn.BatchNorm2d(3);
+      const seq = new Sequential(bn, new ReLU(), new sg.nn.MaxPool2d(2));
+      // Settled running averages and a non-trivial γ, β, so evaluation zeroes some outputs too.
+      const settle = (): void => {
+        writeElements(bn.runningMean, 0, [0.1, -0.2, 0.3]);
+        writeElements(bn.runningStd, 0, [0.9, 1.1, 1.3]);
+      };
+      settle();
+      writeElements(bn.weight!, 0, [1.2, 0.7, -0.9]);
+      writeElements(bn.bias!, 0, [0.1, -0.3, 0.2]);
+      if (!training) seq.eval();
+      const x = sg.randn([4, 3, 6, 6], 0, 1, { requiresGrad: true });
+      const out = seq.forward(x);
+      const node = out.node!.inputs[0].node!;
+      expect(node.op).toBe('batchNorm');
+      expect(node.attrs.relu).toBe(true);
+      const gy = sg.randn(out.shape);
+      out.backward({ gradient: gy });
+      const fused = [out.data(), x.grad!.data(), bn.weight!.grad!.data(), bn.bias!.grad!.data(), bn.runningMean.data(), bn.runningStd.data()];
+      for (const p of [x, bn.weight!, bn.bias!]) p.grad = null;
+      settle();
+      const relu = sg.relu(bn.forward(x));
+      const ref = sg.maxPool2d(relu, 2);
+      ref.backward({ gradient: gy });
+      const unfused = [ref.data(), x.grad!.data(), bn.weight!.grad!.data(), bn.bias!.grad!.data(), bn.runningMean.data(), bn.runningStd.data()];
+      // The ReLU zeroes part of the batch norm's output.
+      const zeroed = relu.data().filter((v) => v === 0).length;
+      expect(zeroed).toBeGreaterThan(relu.size / 5);
+      for (let i = 0; i < fused.length; i++) expect(Array.from(fused[i]), `${training ? 'training' : 'eval'}, value ${i}`).toEqual(Array.from(unfused[i]));
+    }
   });
 
   it('a hook on either layer disables the fusion (the hook sees the layer alone), removing it enables it again', () => {

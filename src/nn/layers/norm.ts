@@ -9,7 +9,8 @@
 import { batchNorm, layerNorm } from '../../ops/norm.js';
 import { fmt, full, type Shape, type Tensor } from '../../core/tensor.js';
 import { positiveInt } from '../../core/validate.js';
-import { Module, buffer, parameter } from '../module.js';
+import { Module, buffer, parameter, type AnyModule } from '../module.js';
+import { ReLU } from './activation.js';
 import { checkShapeArg } from './shape.js';
 
 export interface BatchNormLayerOptions {
@@ -57,12 +58,26 @@ abstract class BatchNormBase extends Module {
   protected abstract checkRank(shape: Shape): void;
 
   forward(x: Tensor): Tensor {
+    return this.normalize(x, false);
+  }
+
+  /** The layer followed by ReLU, applied as the output is written. */
+  forwardRelu(x: Tensor): Tensor {
+    return this.normalize(x, true);
+  }
+
+  /** A following ReLU runs inside the normalisation (one pass over the output instead of two). */
+  override fuseNext(next: AnyModule): AnyModule | null {
+    return next instanceof ReLU ? new BatchNormReLU(this) : null;
+  }
+
+  private normalize(x: Tensor, relu: boolean): Tensor {
     this.checkRank(x.shape);
     if (x.shape[1] !== this.numFeatures) {
       throw new Error(`${this.layer}: channel mismatch: input ${fmt(x.shape)} has ${x.shape[1]} channels on axis 1, the layer has ${this.numFeatures}`);
     }
     return batchNorm(x, this.weight, this.bias, this.runningMean, this.runningStd, {
-      training: this.training, momentum: this.momentum, eps: this.eps,
+      training: this.training, momentum: this.momentum, eps: this.eps, relu,
     });
   }
 
@@ -93,6 +108,17 @@ export class BatchNorm2d extends BatchNormBase {
   }
   protected checkRank(shape: Shape): void {
     if (shape.length !== 4) throw new Error(`BatchNorm2d: input must be 4-D [N, C, H, W], got ${fmt(shape)}`);
+  }
+}
+
+/** BatchNorm1d/2d then ReLU as one fused op; reads the norm layer's parameters and mode when it runs. */
+export class BatchNormReLU extends Module {
+  constructor(readonly norm: Module & { forwardRelu(x: Tensor): Tensor }) {
+    super();
+  }
+
+  forward(x: Tensor): Tensor {
+    return this.norm.forwardRelu(x);
   }
 }
 
