@@ -61,6 +61,10 @@ const OPT_RELU: i32 = 1;
 // one-hot features) then costs about its non-zero steps only. 0·B adds nothing when B is
 // finite; where B may hold Inf or NaN (0·Inf = NaN) the caller must not ask for it.
 const OPT_SKIP_ZEROS_A: i32 = 2;
+// C is stored transposed: element (i, j) of the product at C[j * ldc + i] (C is [N, M]). The
+// tiles are transposed in registers as they are stored, so a product whose transposed form
+// suits the kernel better (zeros on the A side) still lands in the layout the caller wants.
+const OPT_TRANS_C: i32 = 4;
 
 // a * b + c: fused in the relaxed build, mul + add otherwise (resolved at compile time).
 // @ts-ignore: decorator
@@ -290,8 +294,12 @@ const F_BETA: i32 = 1; // C = alpha*acc + beta*C (C is read)
 const F_ALPHA: i32 = 2; // C = alpha*acc, alpha != 1
 const F_BIAS: i32 = 4; // C += bias[col]
 const F_RELU: i32 = 8; // C = max(C, 0)
+const F_TRANS: i32 = 16; // C stored transposed: element (r, c) of a tile at C + c*ldcB + r*4
 
-/** Epilogue of a whole 4x8 tile (accumulators c00..c31) into C, rows ldcB bytes apart. */
+/**
+ * Epilogue of a whole 4x8 tile (accumulators c00..c31) into C, rows ldcB bytes apart; with
+ * F_TRANS (and never F_BETA) stored transposed: tile column c at C + c*ldcB.
+ */
 // @ts-ignore: decorator
 @inline function tileEpilogueFull(
   c00: v128, c01: v128, c10: v128, c11: v128, c20: v128, c21: v128, c30: v128, c31: v128,
@@ -345,6 +353,11 @@ const F_RELU: i32 = 8; // C = max(C, 0)
     c21 = f32x4.max(c21, z);
     c30 = f32x4.max(c30, z);
     c31 = f32x4.max(c31, z);
+  }
+  if (flags & F_TRANS) {
+    transposeStore4(c00, c10, c20, c30, C, ldcB);
+    transposeStore4(c01, c11, c21, c31, C + (ldcB << 2), ldcB);
+    return;
   }
   let p = C;
   v128.store(p, c00);
@@ -435,17 +448,21 @@ const F_RELU: i32 = 8; // C = max(C, 0)
   storeTile(c00, c01, c10, c11, c20, c21, c30, c31, C, ldcB, flags, alpha, beta, bias, rows, cols, T);
 }
 
-/** The epilogue of a tile's accumulators into C: whole tiles in registers, edge tiles (rows x cols valid) through the scratch tile T. */
+/**
+ * The epilogue of a tile's accumulators into C: whole tiles in registers, edge tiles (rows x cols
+ * valid) through the scratch tile T. With F_TRANS, element (r, c) goes to C + c*ldcB + r*4.
+ */
 // @ts-ignore: decorator
 @inline function storeTile(
   c00: v128, c01: v128, c10: v128, c11: v128, c20: v128, c21: v128, c30: v128, c31: v128,
   C: usize, ldcB: usize, flags: i32, alpha: f32, beta: f32, bias: usize, rows: i32, cols: i32, T: usize,
 ): void {
-  if (rows == MR && cols == NR) {
+  if (rows == MR && cols == NR && (flags & (F_TRANS | F_BETA)) != (F_TRANS | F_BETA)) {
     tileEpilogueFull(c00, c01, c10, c11, c20, c21, c30, c31, C, ldcB, flags, alpha, beta, bias);
     return;
   }
-  // Edge tile: spill acc to the scratch tile, then store the valid part element-wise.
+  // Edge tile (or a transposed one that reads C): spill acc to the scratch tile, then store
+  // the valid part element-wise.
   v128.store(T, c00);
   v128.store(T, c01, 16);
   v128.store(T, c10, 32);
@@ -454,18 +471,34 @@ const F_RELU: i32 = 8; // C = max(C, 0)
   v128.store(T, c21, 80);
   v128.store(T, c30, 96);
   v128.store(T, c31, 112);
+  const trans = (flags & F_TRANS) != 0;
+  const rowStep: usize = trans ? 4 : ldcB;
+  const colStep: usize = trans ? ldcB : 4;
   for (let r = 0; r < rows; r++) {
-    const crow = C + <usize>r * ldcB;
+    const crow = C + <usize>r * rowStep;
     const trow = T + (<usize>r << 5);
     for (let c = 0; c < cols; c++) {
-      const o = <usize>c << 2;
-      let v = alpha * load<f32>(trow + o);
-      if (flags & F_BETA) v += beta * load<f32>(crow + o);
-      if (flags & F_BIAS) v += load<f32>(bias + o);
+      const q = crow + <usize>c * colStep;
+      let v = alpha * load<f32>(trow + (<usize>c << 2));
+      if (flags & F_BETA) v += beta * load<f32>(q);
+      if (flags & F_BIAS) v += load<f32>(bias + (<usize>c << 2));
       if (flags & F_RELU) v = max(v, <f32>0);
-      store<f32>(crow + o, v);
+      store<f32>(q, v);
     }
   }
+}
+
+/** Rows a, b, c, d of a 4x4 block stored as its columns: column j at C + j*ldcB. */
+// @ts-ignore: decorator
+@inline function transposeStore4(a: v128, b: v128, c: v128, d: v128, C: usize, ldcB: usize): void {
+  const t0 = v128.shuffle<f32>(a, b, 0, 4, 1, 5);
+  const t1 = v128.shuffle<f32>(a, b, 2, 6, 3, 7);
+  const t2 = v128.shuffle<f32>(c, d, 0, 4, 1, 5);
+  const t3 = v128.shuffle<f32>(c, d, 2, 6, 3, 7);
+  v128.store(C, v128.shuffle<f32>(t0, t2, 0, 1, 4, 5));
+  v128.store(C + ldcB, v128.shuffle<f32>(t0, t2, 2, 3, 6, 7));
+  v128.store(C + 2 * ldcB, v128.shuffle<f32>(t1, t3, 0, 1, 4, 5));
+  v128.store(C + 3 * ldcB, v128.shuffle<f32>(t1, t3, 2, 3, 6, 7));
 }
 
 // ---- narrow products (few columns): dot-product tiles ------------------------------------
@@ -681,15 +714,15 @@ function gemmNarrow(
 
 // ---- K == 0: C = beta*C (+ bias, ReLU) --------------------------------------------------
 
-function scaleC(M: i32, N: i32, beta: f32, C: usize, ldcB: usize, bias: usize, relu: i32): void {
+function scaleC(M: i32, N: i32, beta: f32, C: usize, rowStep: usize, colStep: usize, bias: usize, relu: i32): void {
   for (let i = 0; i < M; i++) {
-    const crow = C + <usize>i * ldcB;
+    const crow = C + <usize>i * rowStep;
     for (let j = 0; j < N; j++) {
-      const o = <usize>j << 2;
-      let v: f32 = beta != 0 ? beta * load<f32>(crow + o) : 0;
-      if (bias != 0) v += load<f32>(bias + o);
+      const q = crow + <usize>j * colStep;
+      let v: f32 = beta != 0 ? beta * load<f32>(q) : 0;
+      if (bias != 0) v += load<f32>(bias + (<usize>j << 2));
       if (relu) v = max(v, <f32>0);
-      store<f32>(crow + o, v);
+      store<f32>(q, v);
     }
   }
 }
@@ -704,9 +737,13 @@ export function gemm(
   if (M <= 0 || N <= 0) return;
   const relu = options & OPT_RELU;
   const skipA = (options & OPT_SKIP_ZEROS_A) != 0;
+  const transC = (options & OPT_TRANS_C) != 0;
   const ldcB = <usize>ldc << 2;
+  // Bytes from C's element (i, j) to (i + 1, j) and to (i, j + 1).
+  const rowStep: usize = transC ? 4 : ldcB;
+  const colStep: usize = transC ? ldcB : 4;
   if (K <= 0) {
-    scaleC(M, N, beta, C, ldcB, bias, relu);
+    scaleC(M, N, beta, C, rowStep, colStep, bias, relu);
     return;
   }
   const ldbB = <usize>ldb << 2;
@@ -716,7 +753,7 @@ export function gemm(
   const T = Bp + BP_BYTES;
   const Aidx = T + TILE_BYTES;
   const Asteps = Aidx + IDX_BYTES;
-  if (!transA && N <= NARROW_N && (<i64>((N + 1) >> 1) * <i64>((K + 3) >> 2) << 5) <= <i64>BP_BYTES) {
+  if (!transA && !transC && N <= NARROW_N && (<i64>((N + 1) >> 1) * <i64>((K + 3) >> 2) << 5) <= <i64>BP_BYTES) {
     packBt(transB, B, ldb, K, N, Bp);
     gemmNarrow(M, N, K, alpha, A, lda, Bp, beta, C, ldc, bias, relu, T);
     return;
@@ -735,7 +772,7 @@ export function gemm(
       const first = pc == 0;
       const last = pc + kc >= K;
       const betaK: f32 = first ? beta : 1;
-      let flags = (betaK != 0 ? F_BETA : 0) | (alpha != 1 ? F_ALPHA : 0);
+      let flags = (betaK != 0 ? F_BETA : 0) | (alpha != 1 ? F_ALPHA : 0) | (transC ? F_TRANS : 0);
       if (last) flags |= (bias != 0 ? F_BIAS : 0) | (relu ? F_RELU : 0);
       if (direct) {
         const full = nc & ~(NR - 1);
@@ -747,26 +784,26 @@ export function gemm(
         const mc = min(mcMax, M - ic);
         packA(transA, A, lda, ic, mc, pc, kc, Ap);
         if (skipA) compactA(Ap, mc, kc, Aidx, Asteps);
-        const cBlock = C + <usize>ic * ldcB + (<usize>jc << 2);
+        const cBlock = C + <usize>ic * rowStep + <usize>jc * colStep;
         for (let jr = 0; jr < nc; jr += NR) {
           const cols = min(NR, nc - jr);
           const useB = direct && cols == NR;
           const pb = useB ? B + <usize>pc * ldbB + (<usize>(jc + jr) << 2) : Bp + (<usize>jr * <usize>kc << 2);
           const sb: usize = useB ? ldbB : 32;
           const biasJ: usize = bias + (<usize>(jc + jr) << 2);
-          const cStrip = cBlock + (<usize>jr << 2);
+          const cStrip = cBlock + <usize>jr * colStep;
           if (skipA) {
             for (let ir = 0; ir < mc; ir += MR) {
               const s = <usize>(ir / MR);
               tileSkip(
                 load<i32>(Asteps + (s << 2)), Ap + (<usize>ir * <usize>kc << 2), Aidx + (s * <usize>kc << 2), pb, sb,
-                cStrip + <usize>ir * ldcB, ldcB, flags, alpha, betaK, biasJ, min(MR, mc - ir), cols, T,
+                cStrip + <usize>ir * rowStep, ldcB, flags, alpha, betaK, biasJ, min(MR, mc - ir), cols, T,
               );
             }
           } else {
             for (let ir = 0; ir < mc; ir += MR) {
               tile(
-                kc, Ap + (<usize>ir * <usize>kc << 2), pb, sb, cStrip + <usize>ir * ldcB, ldcB,
+                kc, Ap + (<usize>ir * <usize>kc << 2), pb, sb, cStrip + <usize>ir * rowStep, ldcB,
                 flags, alpha, betaK, biasJ, min(MR, mc - ir), cols, T,
               );
             }
@@ -798,18 +835,7 @@ export function transpose2d(src: usize, rows: i32, cols: i32, dst: usize): void 
       let s = src + <usize>r * cb + (<usize>c0 << 2);
       let d = dst + <usize>c0 * rb + (<usize>r << 2);
       for (let c = c0; c < c1; c += 4) {
-        const a0 = v128.load(s);
-        const a1 = v128.load(s + cb);
-        const a2 = v128.load(s + 2 * cb);
-        const a3 = v128.load(s + 3 * cb);
-        const t0 = v128.shuffle<f32>(a0, a1, 0, 4, 1, 5);
-        const t1 = v128.shuffle<f32>(a0, a1, 2, 6, 3, 7);
-        const t2 = v128.shuffle<f32>(a2, a3, 0, 4, 1, 5);
-        const t3 = v128.shuffle<f32>(a2, a3, 2, 6, 3, 7);
-        v128.store(d, v128.shuffle<f32>(t0, t2, 0, 1, 4, 5));
-        v128.store(d + rb, v128.shuffle<f32>(t0, t2, 2, 3, 6, 7));
-        v128.store(d + 2 * rb, v128.shuffle<f32>(t1, t3, 0, 1, 4, 5));
-        v128.store(d + 3 * rb, v128.shuffle<f32>(t1, t3, 2, 3, 6, 7));
+        transposeStore4(v128.load(s), v128.load(s + cb), v128.load(s + 2 * cb), v128.load(s + 3 * cb), d, rb);
         s += 16;
         d += rb << 2;
       }

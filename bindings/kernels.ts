@@ -53,7 +53,8 @@ const KERNEL_TABLE = {
    * transA, [K,M] (lda >= M). op(B) is [K,N]: B stored [K,N] or, when transB, [N,K].
    * beta == 0 means C is write-only (never read, so garbage/NaN in C is ignored).
    * bias == 0 means no bias. options: GEMM_RELU (max(C, 0)) | GEMM_SKIP_ZEROS_A (skip the k
-   * where 4 rows of op(A) are all zero; only for a B without Inf or NaN, since 0·Inf is NaN).
+   * where 4 rows of op(A) are all zero; only for a B without Inf or NaN, since 0·Inf is NaN) |
+   * GEMM_TRANS_C (C stored transposed: element (i, j) at C[j * ldc + i]).
    * work: gemmWorkspaceBytes() bytes, 64-byte aligned.
    */
   gemm: kernel<(
@@ -349,6 +350,8 @@ export type KernelName = keyof Kernels;
 /** Bits of gemm's options argument (assembly/gemm.ts). */
 export const GEMM_RELU = 1;
 export const GEMM_SKIP_ZEROS_A = 2;
+/** gemm option: C is stored transposed, element (i, j) at C[j * ldc + i] (C is [N, M]). */
+export const GEMM_TRANS_C = 4;
 
 /** Names the loader verifies and the thread pool indexes kernels by. */
 export const KERNEL_NAMES = Object.keys(KERNEL_TABLE) as KernelName[];

@@ -41,7 +41,7 @@
 // Attention (per head), recurrent layers (per sequence, sums for the shared weights) and
 // sparse kernels (per block of rows) are written the same way.
 import { runtime } from '../index.js';
-import { GEMM_RELU, GEMM_SKIP_ZEROS_A, type KernelName, type Kernels } from '../kernels.js';
+import { GEMM_RELU, GEMM_SKIP_ZEROS_A, GEMM_TRANS_C, type KernelName, type Kernels } from '../kernels.js';
 import { advance, bytesPerElement, withScratch } from '../memory.js';
 import { Job, plannedThreads, threadsFor } from './pool.js';
 
@@ -327,20 +327,23 @@ const NR = 8; // columns
 
 /**
  * C = op(A)·op(B) + beta·C (+ bias per column, ReLU) on pointers (layout as the gemm kernel;
- * skipZerosA: the kernel's GEMM_SKIP_ZEROS_A, for a B known to be finite), split across
+ * skipZerosA: the kernel's GEMM_SKIP_ZEROS_A, for a B known to be finite; transC: its
+ * GEMM_TRANS_C, C stored [N, M]), split across
  * threads when it is worth it: by rows of C in multiples of the kernel's 4-row tile, or, when
  * C has few rows, by columns in multiples of its 8-column tile. Every element
  * of C is then computed by the same operations as on one thread: bitwise the same results.
  */
 export function parallelGemm(
   transA: boolean, transB: boolean, M: number, N: number, K: number, a: number, lda: number,
-  b: number, ldb: number, beta: number, c: number, ldc: number, bias = 0, relu = false, skipZerosA = false,
+  b: number, ldb: number, beta: number, c: number, ldc: number, bias = 0, relu = false, skipZerosA = false, transC = false,
 ): void {
   const flops = M > 0 && N > 0 && K > 0 ? 2 * M * N * K : 0;
   const T = threadsFor(flops, Math.max(Math.ceil(M / MR), Math.ceil(N / NR)));
   const tA = transA ? 1 : 0;
   const tB = transB ? 1 : 0;
-  const r = (relu ? GEMM_RELU : 0) | (skipZerosA ? GEMM_SKIP_ZEROS_A : 0);
+  const r = (relu ? GEMM_RELU : 0) | (skipZerosA ? GEMM_SKIP_ZEROS_A : 0) | (transC ? GEMM_TRANS_C : 0);
+  // Elements of C from row i to i + 1 and from column j to j + 1.
+  const [rowStep, colStep] = transC ? [1, ldc] : [ldc, 1];
   if (T === 1) {
     // The one-thread plan is the whole product in one call: made directly, since every
     // matmul and linear comes through here, most of them small.
@@ -353,13 +356,13 @@ export function parallelGemm(
     runPlan({
       flops, threads: T, items: M, ranges: { perThread: 1, align: MR },
       work: (s, i0, m) => s.call('gemm', [tA, tB, m, N, K, 1, advance(a, 'float32', transA ? i0 : i0 * lda), lda, b, ldb,
-        beta, advance(c, 'float32', i0 * ldc), ldc, bias, r, WORKSPACE]),
+        beta, advance(c, 'float32', i0 * rowStep), ldc, bias, r, WORKSPACE]),
     });
   } else {
     runPlan({
       flops, threads: T, items: N, ranges: { perThread: 1, align: NR },
       work: (s, j0, n) => s.call('gemm', [tA, tB, M, n, K, 1, a, lda, advance(b, 'float32', transB ? j0 * ldb : j0), ldb,
-        beta, advance(c, 'float32', j0), ldc, bias === 0 ? 0 : advance(bias, 'float32', j0), r, WORKSPACE]),
+        beta, advance(c, 'float32', j0 * colStep), ldc, bias === 0 ? 0 : advance(bias, 'float32', j0), r, WORKSPACE]),
     });
   }
 }

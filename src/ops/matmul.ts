@@ -4,7 +4,6 @@
 // materialised. Large products are split across threads by bindings/parallel (a GEMM by rows
 // or columns of C, a batch by products), which leaves every number as on one thread.
 import { kernels } from '../../bindings/index.js';
-import { withScratch } from '../../bindings/memory.js';
 import { parallelGemm, runPlan } from '../../bindings/parallel/index.js';
 import { Tensor, empty, fmt, full, sizeOf, type Shape } from '../core/tensor.js';
 import { assertBoolean, assertFloat, assertTensor, checkOptions } from '../core/validate.js';
@@ -343,11 +342,9 @@ export const linear: OpFn<[x: Tensor, weight: Tensor, bias?: Tensor | null, opts
     if (w!.requiresGrad) {
       gw = empty(w!.shape);
       if (skipZerosOf(x!, rows, inF, outF, gy, true)) {
-        // dWᵀ = xᵀ·dY puts the sparse input on the GEMM's A side, whose zeros it skips.
-        withScratch('float32', [inF * outF], ([gwt]) => {
-          parallelGemm(true, false, inF, outF, rows, x!.ptr, inF, gy.ptr, outF, 0, gwt, outF, 0, false, true);
-          k.transpose2d(gwt, inF, outF, gw!.ptr);
-        });
+        // dWᵀ = xᵀ·dY puts the sparse input on the GEMM's A side, whose zeros it skips; the
+        // kernel stores it transposed, as dW.
+        parallelGemm(true, false, inF, outF, rows, x!.ptr, inF, gy.ptr, outF, 0, gw.ptr, inF, 0, false, true, true);
       } else gemmRaw(gy, true, x!, false, outF, inF, rows, gw);
     }
     let gb: Tensor | null = null;

@@ -3,7 +3,7 @@
 // dimensions, unaligned sub-matrix pointers and sizes that cross the kernel's block sizes.
 import { describe, expect, it } from 'vitest';
 import { build, kernels, runtime } from '../../bindings/index';
-import { GEMM_RELU, GEMM_SKIP_ZEROS_A } from '../../bindings/kernels';
+import { GEMM_RELU, GEMM_SKIP_ZEROS_A, GEMM_TRANS_C } from '../../bindings/kernels';
 import { blankF32, free, getF32, putF32, randomF32 } from '../helpers/wasm';
 
 interface Epilogue {
@@ -319,6 +319,78 @@ describe('gemm with GEMM_SKIP_ZEROS_A', () => {
 // transpose2d (the weight-gradient layout change of convolutions): exact copies, on sizes
 // around the 4x4 register blocks and the 64-column bands, unaligned pointers, and guards
 // after the output.
+describe('gemm with GEMM_TRANS_C', () => {
+  /**
+   * The product stored normally and stored transposed (into [N, M] with a padded leading
+   * dimension, padding filled with a sentinel), same inputs and options otherwise.
+   */
+  function both(M: number, N: number, K: number, t: [boolean, boolean], ep: Epilogue, options: number, a: Float32Array, seed: number): { normal: Float32Array; trans: Float32Array; ldt: number; sentinel: number } {
+    const [transA, transB] = t;
+    const b = randomF32(K * N, seed + 1);
+    const bias = ep.bias ? randomF32(N, seed + 2) : null;
+    const c0 = ep.beta !== 0 ? randomF32(M * N, seed + 3) : new Float32Array(M * N).fill(Number.NaN);
+    const ldt = M + 3;
+    const sentinel = 4321.25;
+    const ct = new Float32Array(N * ldt).fill(sentinel);
+    for (let i = 0; i < M; i++) for (let j = 0; j < N; j++) ct[j * ldt + i] = c0[i * N + j];
+    const run = (c: Float32Array, ldc: number, opts: number): Float32Array => {
+      const pa = putF32(a), pb = putF32(b), pc = putF32(c), pbias = bias ? putF32(bias) : 0;
+      kernels().gemm(transA ? 1 : 0, transB ? 1 : 0, M, N, K, ep.alpha, pa, transA ? M : K, pb, transB ? K : N, ep.beta, pc, ldc,
+        pbias, opts, runtime().gemmWork);
+      const out = getF32(pc, c.length);
+      free(pa, pb, pc);
+      if (pbias) free(pbias);
+      return out;
+    };
+    return { normal: run(c0, N, options), trans: run(ct, ldt, options | GEMM_TRANS_C), ldt, sentinel };
+  }
+
+  /**
+   * Transposed equals normal: bitwise, or within `tol` of it where the two take different
+   * paths: beta reading C (the relaxed build fuses that multiply-add in whole normal tiles
+   * only), and few columns with A untransposed (the normal product takes the dot-product path,
+   * which sums in another order; a transposed C always takes the tiles).
+   */
+  function expectTransposed(r: ReturnType<typeof both>, M: number, N: number, exact: boolean, tol = 1e-6): void {
+    let diff = '';
+    for (let i = 0; i < M && diff === ''; i++) {
+      for (let j = 0; j < N; j++) {
+        const want = r.normal[i * N + j];
+        const got = r.trans[j * r.ldt + i];
+        const ok = exact ? Object.is(got, want) : Math.abs(got - want) <= tol * Math.max(1, Math.abs(want));
+        if (!ok) { diff = `(${i}, ${j}): ${got} vs ${want}`; break; }
+      }
+    }
+    expect(diff).toBe('');
+    for (let j = 0; j < N; j++) for (let i = M; i < r.ldt; i++) expect(r.trans[j * r.ldt + i]).toBe(r.sentinel);
+  }
+
+  for (const [M, N, K] of [...SHAPES, [5, 9, 0], [16, 8, 0]] as [number, number, number][]) {
+    for (const t of TRANS) {
+      EPILOGUES.forEach((ep, ei) => {
+        it(`${M}x${N}x${K} ${tname(t)}, ${ep.name}: the normal product, transposed; padding untouched`, () => {
+          const seed = M * 7 + N * 3 + K + ei;
+          const a = randomF32(M * K, seed);
+          const r = both(M, N, K, t, ep, ep.relu ? GEMM_RELU : 0, a, seed);
+          const narrow = !t[0] && N <= 15 && K > 0;
+          expectTransposed(r, M, N, ep.beta === 0 && !narrow, narrow ? 2e-5 : 1e-6);
+        });
+      });
+    }
+  }
+
+  it('with GEMM_SKIP_ZEROS_A too (the weight gradient of linear): bitwise the dense product, transposed', () => {
+    for (const [M, N, K] of [[784, 128, 64], [784, 128, 256], [13, 17, 19], [130, 10, 37]] as [number, number, number][]) {
+      // op(A) = xᵀ with x [K, M] mostly zeros, as MNIST rows are.
+      const x = randomF32(K * M, M + K);
+      for (let i = 0; i < x.length; i++) if (i % M < M / 4 || (i * 2654435761) % 5 !== 0) x[i] = 0;
+      const r = both(M, N, K, [true, false], EPILOGUES[0], 0, x, N);
+      const skipped = both(M, N, K, [true, false], EPILOGUES[0], GEMM_SKIP_ZEROS_A, x, N);
+      for (let i = 0; i < r.normal.length; i++) expect(Object.is(skipped.trans[Math.floor(i / N) + (i % N) * skipped.ldt], r.normal[i])).toBe(true);
+    }
+  });
+});
+
 describe('transpose2d kernel', () => {
   const SIZES: [number, number][] = [
     [0, 0], [0, 5], [5, 0], [1, 1], [1, 7], [7, 1], [3, 3], [4, 4], [4, 8], [5, 9], [8, 5],
