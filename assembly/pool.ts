@@ -295,6 +295,10 @@ export function avgPool2dBackward(
   dy: usize, planes: i32, H: i32, W: i32, kh: i32, kw: i32, sh: i32, sw: i32,
   ph: i32, pw: i32, OH: i32, OW: i32, dx: usize, countIncludePad: i32,
 ): void {
+  if (kh == 2 && kw == 2 && sh == 2 && sw == 2 && ph == 0 && pw == 0) {
+    avgPool2x2Backward(dy, planes, H, W, OH, OW, dx);
+    return;
+  }
   zero(dx, planes * H * W);
   const lo = interiorLo(pw, sw, OW);
   const hi = interiorHi(W, kw, pw, sw, OW, lo);
@@ -341,6 +345,53 @@ export function avgPool2dBackward(
       }
       for (; ox < OW; ox++) avgWindowBack(dxp, W, r0, i0, i1, ox * sw - pw, kw, load<f32>(rowG + (<usize>ox << 2)), countIncludePad, full);
     }
+  }
+}
+
+/**
+ * 2x2 windows, stride 2, no padding: the windows do not overlap, so each input gets one
+ * window's share, written once (no zero fill, no read-modify-write of overlapping vectors);
+ * a last row or column no window covers (odd H or W) is zeroed. The values are the general
+ * path's bit for bit: dy/4 added to 0.
+ */
+function avgPool2x2Backward(dy: usize, planes: i32, H: i32, W: i32, OH: i32, OW: i32, dx: usize): void {
+  const planeIn = <usize>H * <usize>W << 2;
+  const planeOut = <usize>OH * <usize>OW << 2;
+  const rowB = <usize>W << 2;
+  const four = f32x4.splat(4);
+  const z = f32x4.splat(0);
+  for (let p = 0; p < planes; p++) {
+    const dxp = dx + <usize>p * planeIn;
+    const gp = dy + <usize>p * planeOut;
+    for (let oy = 0; oy < OH; oy++) {
+      const rowG = gp + (<usize>(oy * OW) << 2);
+      const r0 = dxp + <usize>(2 * oy) * rowB;
+      const r1 = r0 + rowB;
+      let ox = 0;
+      for (; ox + 4 <= OW; ox += 4) {
+        const g = f32x4.add(f32x4.div(v128.load(rowG + (<usize>ox << 2)), four), z);
+        const a = v128.shuffle<f32>(g, g, 0, 0, 1, 1);
+        const b = v128.shuffle<f32>(g, g, 2, 2, 3, 3);
+        const o = <usize>ox << 3;
+        v128.store(r0 + o, a);
+        v128.store(r0 + o, b, 16);
+        v128.store(r1 + o, a);
+        v128.store(r1 + o, b, 16);
+      }
+      for (; ox < OW; ox++) {
+        const v = load<f32>(rowG + (<usize>ox << 2)) / <f32>4 + <f32>0;
+        const o = <usize>ox << 3;
+        store<f32>(r0 + o, v);
+        store<f32>(r0 + o, v, 4);
+        store<f32>(r1 + o, v);
+        store<f32>(r1 + o, v, 4);
+      }
+      if (W > 2 * OW) {
+        store<f32>(r0 + rowB - 4, 0);
+        store<f32>(r1 + rowB - 4, 0);
+      }
+    }
+    if (H > 2 * OH) zero(dxp + <usize>(2 * OH) * rowB, W);
   }
 }
 

@@ -121,10 +121,11 @@ const input = (shape: number[]): Tensor => full(shape, 0);
 /**
  * GEMM flops that a pass costs per input element, measured with 2x2 windows on one thread
  * against the GEMM's 46 GFLOP/s (planes of 14x14 and 28x28, batches 64 and 256): max forward
- * 21-27, max backward 15, average forward 29-34, average backward about 100 (it scatters each
- * output's share over its window).
+ * 21-27, max backward 15, average forward 29-34; average backward 12-17 for 2x2 windows at
+ * stride 2 without padding (the kernel writes each share once), about 100 otherwise (it
+ * scatters each output's share over its window, adding into overlapping vectors).
  */
-const POOL_COST = { maxForward: 24, maxBackward: 16, avgForward: 32, avgBackward: 96 } as const;
+const POOL_COST = { maxForward: 24, maxBackward: 16, avgForward: 32, avgBackward2x2: 16, avgBackward: 96 } as const;
 
 /**
  * Work of one plane in GEMM-flop equivalents, for splitting planes across threads: `perElement`
@@ -197,7 +198,8 @@ export const avgPool2d: OpFn<[x: Tensor, kernel: Size2, opts?: AvgPool2dOptions]
     const dx = empty(x!.shape);
     splitCall({
       name: 'avgPool2dBackward', args: [grad.ptr, g.planes, g.H, g.W, g.kh, g.kw, g.sh, g.sw, g.ph, g.pw, g.OH, g.OW, dx.ptr, attrs.countIncludePad ? 1 : 0],
-      units: g.planes, countArg: 1, moves: [[0, g.OH * g.OW], [12, g.H * g.W]], cost: planeCost(g, POOL_COST.avgBackward), align: 1,
+      units: g.planes, countArg: 1, moves: [[0, g.OH * g.OW], [12, g.H * g.W]], align: 1,
+      cost: planeCost(g, g.kh === 2 && g.kw === 2 && g.sh === 2 && g.sw === 2 && g.ph === 0 && g.pw === 0 ? POOL_COST.avgBackward2x2 : POOL_COST.avgBackward),
     });
     return [dx];
   },

@@ -222,6 +222,29 @@ describe('avgPool2d kernel', () => {
     }
   }
 
+  it('2x2 windows, stride 2, no padding (their own path): dx is dy/4 exactly, 0 where no window reaches, +0 for a -0 gradient', () => {
+    for (const [H, W] of [[4, 4], [7, 15], [14, 14], [9, 8], [2, 3]]) {
+      const planes = 3, OH = H >> 1, OW = W >> 1;
+      const g = randomF32(planes * OH * OW, H * 31 + W);
+      g[0] = -0;
+      const gp = putF32(g);
+      const dxp = guarded(planes * H * W, 5);
+      kernels().avgPool2dBackward(gp, planes, H, W, 2, 2, 2, 2, 0, 0, OH, OW, dxp, 1);
+      expectGuards(dxp, planes * H * W, 'avgPool2dBackward dx');
+      const dx = getF32(dxp, planes * H * W);
+      for (let p = 0; p < planes; p++) {
+        for (let r = 0; r < H; r++) {
+          for (let c = 0; c < W; c++) {
+            const covered = r < 2 * OH && c < 2 * OW;
+            const want = covered ? Math.fround(g[(p * OH + (r >> 1)) * OW + (c >> 1)] / 4) + 0 : 0;
+            expect(Object.is(dx[(p * H + r) * W + c], want), `${H}x${W} plane ${p} (${r}, ${c})`).toBe(true);
+          }
+        }
+      }
+      free(gp, dxp);
+    }
+  });
+
   it('0 planes writes nothing', () => {
     const yp = guarded(0);
     kernels().avgPool2d(yp, 0, 4, 4, 2, 2, 2, 2, 0, 0, 2, 2, yp, 1);
