@@ -6,9 +6,11 @@
 // thread).
 //
 // The API stays synchronous: a parallel call writes a job (independent tasks, each a list of
-// kernel calls; see worker-entry.ts) into a SharedArrayBuffer, posts its epoch to the workers,
-// claims and runs tasks itself like any worker until none is left, then closes the job and
-// waits for the workers still inside it. Claiming (an atomic counter) rather than assigning
+// kernel calls; see worker-entry.ts) into a SharedArrayBuffer, posting its epoch to the
+// workers as soon as the first task is written and publishing each task as the next one
+// starts (the workers begin while the rest is written), then claims and runs tasks itself
+// like any worker until none is left, closes the job and waits for the workers still inside
+// it. Claiming (an atomic counter) rather than assigning
 // means a worker that is asleep, late or descheduled by a busy machine delays only a task it
 // has already started, and a job it never entered not at all. Waiting spins first (a worker
 // normally finishes within microseconds of the main thread); where the thread may block
