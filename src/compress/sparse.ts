@@ -4,7 +4,7 @@
 // beats the dense GEMM. The default break-even is what bench/compress.mjs measured.
 import type { Tensor } from '../core/tensor.js';
 import { numberIn, checkOptions } from '../core/validate.js';
-import { Module, replaceModule, type AnyModule } from '../nn/module.js';
+import { Module, buffer, parameter, replaceModule, type AnyModule } from '../nn/module.js';
 import { Linear } from '../nn/layers/linear.js';
 import { Conv2d } from '../nn/layers/conv.js';
 import { ReLU } from '../nn/layers/activation.js';
@@ -19,7 +19,28 @@ import { countZeros } from '../ops/sparse.js';
  */
 export const SPARSE_BREAK_EVEN = 0.7;
 
-/** A Linear whose weight is stored in CSR form; y = x·Wᵀ + b. Gradients reach x and the bias (and weight.values if it requires grad). */
+/**
+ * The CSR tensors of a sparse layer as members: 'weight.values' (a parameter when `trainable`,
+ * else a buffer), 'weight.indptr' and 'weight.indices' (buffers), so that parameters(), state
+ * dicts and optimizers see them like a dense layer's weight.
+ */
+function* sparseMembers(w: SparseWeight): Generator<[string, Tensor]> {
+  yield ['weight.values', w.values];
+  yield ['weight.indptr', w.indptr];
+  yield ['weight.indices', w.indices];
+}
+function registerSparse(w: SparseWeight, trainable: boolean): void {
+  if (trainable) parameter(w.values);
+  else buffer(w.values);
+  buffer(w.indptr);
+  buffer(w.indices);
+}
+
+/**
+ * A Linear whose weight is stored in CSR form; y = x·Wᵀ + b. Its stored values are a parameter
+ * (weight.values: gradients reach them, and x and the bias); the row pointers and column
+ * indices are buffers. All three are in the state dict.
+ */
 export class SparseLinear extends Module {
   readonly weight: SparseWeight;
 
@@ -27,6 +48,12 @@ export class SparseLinear extends Module {
     super();
     if (weight.shape.length !== 2) throw new Error(`SparseLinear: weight must be [out, in], got [${weight.shape}]`);
     this.weight = weight;
+    registerSparse(weight, true);
+  }
+
+  protected override *_members(): Generator<[string, AnyModule | Tensor]> {
+    yield* super._members();
+    yield* sparseMembers(this.weight);
   }
 
   /** From a dense Linear (its bias tensor is shared, its weight converted). */
@@ -48,7 +75,10 @@ export class SparseLinear extends Module {
   }
 }
 
-/** A Conv2d whose weight [F, C, kh, kw] is stored in CSR form over [F, C·kh·kw]. Inference only. */
+/**
+ * A Conv2d whose weight [F, C, kh, kw] is stored in CSR form over [F, C·kh·kw]. Inference only:
+ * its CSR tensors are buffers, in the state dict.
+ */
 export class SparseConv2d extends Module {
   readonly weight: SparseWeight;
 
@@ -57,6 +87,12 @@ export class SparseConv2d extends Module {
     super();
     if (weight.shape.length !== 4) throw new Error(`SparseConv2d: weight must be [F, C, kh, kw], got [${weight.shape}]`);
     this.weight = weight;
+    registerSparse(weight, false);
+  }
+
+  protected override *_members(): Generator<[string, AnyModule | Tensor]> {
+    yield* super._members();
+    yield* sparseMembers(this.weight);
   }
 
   static fromConv2d(layer: Conv2d): SparseConv2d {

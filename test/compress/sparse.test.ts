@@ -98,4 +98,70 @@ describe('sparsify', () => {
       expect(() => sparsify(model, { minSparsity: 2 })).toThrow(/^sparsify: minSparsity must be a number in \[0, 1\]/);
     });
   });
+
+  /** A small CNN with a sparse conv and a sparse first Linear after sparsify (the same pruning from `seed`). */
+  function sparseModel(seed: number): sg.nn.Sequential {
+    sg.manualSeed(seed);
+    const model = new sg.nn.Sequential(
+      new sg.nn.Conv2d(1, 4, 3, { padding: 1 }), new sg.nn.ReLU(), new sg.nn.MaxPool2d(2), new sg.nn.Flatten(),
+      new sg.nn.Linear(4 * 3 * 3, 8), new sg.nn.ReLU(), new sg.nn.Linear(8, 3),
+    );
+    for (const i of [0, 4]) {
+      const layer = model.layers[i] as sg.nn.Conv2d | sg.nn.Linear;
+      const w = layer.weight.data() as Float32Array;
+      // The same pattern whatever the seed: every third entry survives.
+      layer.weight.setData(w.map((v, j) => (j % 3 === 0 ? v : 0)));
+    }
+    expect(sparsify(model, { minSparsity: 0.6 })).toEqual(['layers.0', 'layers.4']);
+    return model;
+  }
+
+  it('the CSR tensors are in the state dict: a saved sparse model loads into another and computes the same', () => {
+    sg.scope(() => {
+      const a = sparseModel(1);
+      const state = a.stateDict();
+      for (const layer of ['layers.0', 'layers.4']) {
+        for (const part of ['values', 'indptr', 'indices']) expect(Object.keys(state)).toContain(`${layer}.weight.${part}`);
+      }
+      const b = sparseModel(2);
+      const x = sg.tensor(randomF32(2 * 6 * 6, 5), [2, 1, 6, 6]);
+      const ya = sg.noGrad(() => a.call(x).data());
+      expect(Array.from(sg.noGrad(() => b.call(x).data()))).not.toEqual(Array.from(ya));
+      b.loadStateDict(state);
+      expect(Array.from(sg.noGrad(() => b.call(x).data()))).toEqual(Array.from(ya));
+    });
+  });
+
+  it('a SparseLinear\'s stored values are a parameter an optimizer trains; a SparseConv2d\'s are buffers (inference only)', () => {
+    sg.scope(() => {
+      const model = sparseModel(3);
+      const names = model.namedParameters().map(([n]) => n);
+      expect(names).toContain('layers.4.weight.values');
+      expect(names).not.toContain('layers.0.weight.values');
+      expect(model.namedBuffers().map(([n]) => n)).toEqual(expect.arrayContaining(['layers.0.weight.values', 'layers.0.weight.indptr', 'layers.4.weight.indices']));
+      const values = (model.layers[4] as SparseLinear).weight.values;
+      const before = Array.from(values.data());
+      const opt = new sg.optim.SGD(model.parameters(), { lr: 0.1 });
+      const x = sg.tensor(randomF32(4 * 6 * 6, 7), [4, 1, 6, 6]);
+      const loss = sg.crossEntropy(model.call(x), sg.tensor(Int32Array.from([0, 1, 2, 0]), [4]));
+      opt.zeroGrad();
+      loss.backward();
+      opt.step();
+      const after = Array.from(values.data());
+      expect(after.length).toBe(before.length);
+      expect(after.some((v, i) => v !== before[i])).toBe(true);
+    });
+  });
+
+  it('a state dict from another sparsity pattern size is refused, naming the tensor, and nothing is written', () => {
+    sg.scope(() => {
+      const model = sparseModel(4);
+      const state = { ...model.stateDict() };
+      const values = (model.layers[4] as SparseLinear).weight.values;
+      const before = Array.from(values.data());
+      state['layers.4.weight.values'] = sg.zeros([values.size + 1]);
+      expect(() => model.loadStateDict(state)).toThrow(/layers\.4\.weight\.values: expected \[\d+\], got \[\d+\]/);
+      expect(Array.from(values.data())).toEqual(before);
+    });
+  });
 });
