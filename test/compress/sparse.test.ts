@@ -129,6 +129,10 @@ describe('sparsify', () => {
       expect(Array.from(sg.noGrad(() => b.call(x).data()))).not.toEqual(Array.from(ya));
       b.loadStateDict(state);
       expect(Array.from(sg.noGrad(() => b.call(x).data()))).toEqual(Array.from(ya));
+      // Through a safetensors file too (int32 row pointers and column indices included).
+      const c = sparseModel(3);
+      sg.loadModel(c, sg.saveModel(a));
+      expect(Array.from(sg.noGrad(() => c.call(x).data()))).toEqual(Array.from(ya));
     });
   });
 
