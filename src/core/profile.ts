@@ -27,7 +27,7 @@ export interface KernelEntry {
 export interface Profile {
   /** Runs of fn timed. */
   readonly runs: number;
-  /** Wall time per run (ms). */
+  /** Wall time per run (ms): the runs themselves, not the gaps between them. */
   readonly wallMs: number;
   /** Kernel time per run (ms), parallel jobs included. */
   readonly kernelMs: number;
@@ -44,6 +44,8 @@ interface Acc { calls: number; self: number; kernel: number }
 
 class Recorder {
   readonly stack: Frame[] = [];
+  /** Time inside top-level frames: the runs of fn themselves. */
+  topMs = 0;
   readonly frames = new Map<string, Acc>();
   readonly kernels = new Map<string, { calls: number; ms: number }>();
 
@@ -57,6 +59,7 @@ class Recorder {
       const total = performance.now() - f.start;
       const parent = this.stack[this.stack.length - 1];
       if (parent !== undefined) parent.inner += total;
+      else this.topMs += total;
       const a = this.frames.get(name) ?? { calls: 0, self: 0, kernel: 0 };
       a.calls++;
       a.self += total - f.inner;
@@ -102,14 +105,15 @@ export function profile(fn: () => void, opts: { runs?: number; warmup?: number }
   const rec = new Recorder();
   active = rec;
   setKernelSink((name, ms) => rec.kernel(name, ms));
-  const t0 = performance.now();
   try {
     for (let i = 0; i < runs; i++) rec.run('(outside)', fn);
   } finally {
     setKernelSink(null);
     active = null;
   }
-  const wall = (performance.now() - t0) / runs;
+  // The runs themselves, not the loop around them: a garbage collection or a descheduling
+  // between two runs belongs to no run (and to no op, so it would go unaccounted).
+  const wall = rec.topMs / runs;
   let kernelMs = 0;
   for (const k of rec.kernels.values()) kernelMs += k.ms;
   kernelMs /= runs;
