@@ -16,9 +16,10 @@
 import { conv2dNaive, convTranspose2dNaive, pair, type NaiveConvGeometry } from './conv-reference.js';
 import { BinOp, UnOp, kernels } from '../../bindings/index.js';
 import { withScratch } from '../../bindings/memory.js';
-import { ELEMENTWISE_COST, WORKSPACE, runPlan, splitCall, splitReduceSum, type PlanArg as Ptr, type Step } from '../../bindings/parallel/index.js';
+import { WORKSPACE, runPlan, splitReduceSum, type PlanArg as Ptr, type Step } from '../../bindings/parallel/index.js';
 import { Tensor, empty, fmt, full, type Shape } from '../core/tensor.js';
 import { assertBoolean, assertFloat, assertTensor, checkOptions } from '../core/validate.js';
+import { reluGrad } from './elementwise.js';
 import { callOp, defineOp, type BadInput, type HostTensor, type OpFn } from './registry.js';
 
 /** A size given once for both spatial dims, or as [height, width]. */
@@ -364,11 +365,8 @@ export const conv2d: OpFn<[x: Tensor, weight: Tensor, bias?: Tensor | null, opts
     const dw = w!.requiresGrad ? empty(w!.shape) : null;
     // With the fused ReLU the gradient is masked where the output is 0: per image inside the
     // plan (on the thread that then uses it), or in one pass when only the bias needs it.
-    const gy = relu ? empty(gyIn.shape) : gyIn;
     const maskInPlan = relu && (dx !== null || dw !== null);
-    if (relu && !maskInPlan) {
-      splitCall({ name: 'reluBackward', args: [out.ptr, gyIn.ptr, gy.ptr, gy.size], units: gy.size, countArg: 3, moves: [[0, 1], [1, 1], [2, 1]], cost: ELEMENTWISE_COST });
-    }
+    const gy = !relu ? gyIn : maskInPlan ? empty(gyIn.shape) : reluGrad(out, gyIn);
     if (dx !== null || dw !== null) {
       const wt = dwTransposed(F, K);
       runPlan<'col', 'dw'>({

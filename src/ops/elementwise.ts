@@ -266,6 +266,11 @@ function gradKernel(name: GradKernel, a: Tensor, g: Tensor, ...extra: number[]):
   return dx;
 }
 
+/** ReLU's input gradient into a fresh tensor: g where the ReLU's input (or output) a is > 0, else g·0. For ops with a fused ReLU. */
+export function reluGrad(a: Tensor, g: Tensor): Tensor {
+  return gradKernel('reluBackward', a, g);
+}
+
 function checkFloatInput(name: string, x: Tensor): { inputs: Tensor[]; attrs: Record<string, never> } {
   assertFloat(name, x);
   return { inputs: [x], attrs: {} };

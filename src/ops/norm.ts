@@ -12,9 +12,10 @@
 //   layer norm, per example over its hidden units (the trailing dims): the same â with the
 //   example's own μ and σ², then γ â + β per unit; no running averages.
 import { kernels } from '../../bindings/index.js';
-import { ELEMENTWISE_COST, splitCall } from '../../bindings/parallel/index.js';
+import { splitCall } from '../../bindings/parallel/index.js';
 import { Tensor, empty, fmt, full, type Shape } from '../core/tensor.js';
 import { assertBoolean, assertFloat, assertTensor, checkOptions, numberIn, sameShape } from '../core/validate.js';
+import { reluGrad } from './elementwise.js';
 import { callOp, defineOp, type HostTensor, type OpFn } from './registry.js';
 
 export interface BatchNormOptions {
@@ -187,10 +188,7 @@ export const batchNorm: OpFn<[x: Tensor, gamma: Tensor | null, beta: Tensor | nu
     // With the fused ReLU the gradient counts only where the output is > 0: the training
     // kernel masks it as it reads it (given the output); evaluation masks it first, since
     // its dx is recomputed from the gradient below.
-    const grad = relu && !training ? empty(gradIn.shape) : gradIn;
-    if (grad !== gradIn) {
-      splitCall({ name: 'reluBackward', args: [out.ptr, gradIn.ptr, grad.ptr, grad.size], units: grad.size, countArg: 3, moves: [[0, 1], [1, 1], [2, 1]], cost: ELEMENTWISE_COST });
-    }
+    const grad = relu && !training ? reluGrad(out, gradIn) : gradIn;
     const mask = relu && training ? out.ptr : 0;
     splitCall({
       name: 'batchNormBackward', args: [x!.ptr, grad.ptr, N, C, S, g.ptr, mean.ptr, invstd.ptr, dx.ptr, dg.ptr, db.ptr, C * S, mask],
