@@ -54,33 +54,47 @@ import { loadPartial, madd, splat, storePartial, vsigmoid, vtanh } from './vmath
 
 // ---- embedding -----------------------------------------------------------------------------
 
+/** The position of the first of n int32 indices outside [0, num), or -1 when all are inside. */
+export function indexOutOfRange(idx: usize, n: i32, num: i32): i32 {
+  for (let r = 0; r < n; r++) {
+    const v = load<i32>(idx + (<usize>r << 2));
+    if (v < 0 || v >= num) return r;
+  }
+  return -1;
+}
+
+/**
+ * out[r, :] = src[idx[r], :] for r < n, rows of dim 4-byte values (float32 or int32: the bits
+ * are copied). Indices are trusted (indexOutOfRange checked them), so a call can be cut into
+ * ranges of r and run on several threads.
+ */
+export function gatherRowsAt(src: usize, dim: i32, idx: usize, n: i32, out: usize): void {
+  for (let r = 0; r < n; r++) {
+    const from = at(src, load<i32>(idx + (<usize>r << 2)), dim);
+    const to = at(out, r, dim);
+    let j = 0;
+    for (; j + 16 <= dim; j += 16) {
+      const off = <usize>j << 2;
+      v128.store(to + off, v128.load(from + off));
+      v128.store(to + off + 16, v128.load(from + off + 16));
+      v128.store(to + off + 32, v128.load(from + off + 32));
+      v128.store(to + off + 48, v128.load(from + off + 48));
+    }
+    for (; j < dim; j += 4) {
+      const off = <usize>j << 2;
+      st(to + off, ld(from + off, dim - j), dim - j);
+    }
+  }
+}
+
 /**
  * out[r, :] = weight[idx[r], :] for r < n (weight [num, dim]). Checks every index first:
  * returns the position of the first index outside [0, num) without writing anything, or -1.
  */
 export function embeddingGather(weight: usize, num: i32, dim: i32, idx: usize, n: i32, out: usize): i32 {
-  for (let r = 0; r < n; r++) {
-    const v = load<i32>(idx + (<usize>r << 2));
-    if (v < 0 || v >= num) return r;
-  }
-  for (let r = 0; r < n; r++) {
-    const v = load<i32>(idx + (<usize>r << 2));
-    const src = at(weight, v, dim);
-    const dst = at(out, r, dim);
-    let j = 0;
-    for (; j + 16 <= dim; j += 16) {
-      const off = <usize>j << 2;
-      v128.store(dst + off, v128.load(src + off));
-      v128.store(dst + off + 16, v128.load(src + off + 16));
-      v128.store(dst + off + 32, v128.load(src + off + 32));
-      v128.store(dst + off + 48, v128.load(src + off + 48));
-    }
-    for (; j < dim; j += 4) {
-      const off = <usize>j << 2;
-      st(dst + off, ld(src + off, dim - j), dim - j);
-    }
-  }
-  return -1;
+  const bad = indexOutOfRange(idx, n, num);
+  if (bad < 0) gatherRowsAt(weight, dim, idx, n, out);
+  return bad;
 }
 
 /**

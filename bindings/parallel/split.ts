@@ -50,6 +50,23 @@ export function splitReduceSum(x: number, out: number, outer: number, n: number,
   });
 }
 
+/**
+ * Per element, copying rows picked by index (a batch from a data set held in wasm memory, an
+ * embedding lookup) costs about this many GEMM flops: rows far apart miss the caches.
+ */
+export const GATHER_COST = 24;
+
+/**
+ * out[r] = src[idx[r]] for n rows of dim 4-byte values, the rows split across threads when
+ * there are enough. The indices must have been checked (kernels.indexOutOfRange).
+ */
+export function splitGatherRows(src: number, dim: number, idx: number, n: number, out: number): void {
+  splitCall({
+    name: 'gatherRowsAt', args: [src, dim, idx, n, out], units: n, countArg: 3,
+    moves: [[2, 1], [4, dim]], cost: dim * GATHER_COST, align: 1,
+  });
+}
+
 let batch: SplitCall[] | null = null;
 
 /** Runs the call now, split across threads when large enough, or queues it inside batchSplits(). */

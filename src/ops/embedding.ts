@@ -3,6 +3,7 @@
 // repeated indices in order, so their gradients accumulate deterministically.
 import { kernels } from '../../bindings/index.js';
 import { readAt } from '../../bindings/memory.js';
+import { splitGatherRows } from '../../bindings/parallel/index.js';
 import { empty, fmt, full, tensor, type Tensor } from '../core/tensor.js';
 import { assertTensor } from '../core/validate.js';
 import { callOp, defineOp, type HostTensor, type OpFn } from './registry.js';
@@ -39,13 +40,13 @@ export const embedding: OpFn<[indices: Tensor, weight: Tensor, paddingIdx?: numb
   },
   forward: ([idx, w], _attrs, shape) => {
     const [num, dim] = w!.shape;
-    const out = empty(shape);
-    const bad = kernels().embeddingGather(w!.ptr, num, dim, idx!.ptr, idx!.size, out.ptr);
+    const bad = kernels().indexOutOfRange(idx!.ptr, idx!.size, num);
     if (bad >= 0) {
       const v = readAt('int32', idx!.ptr, bad);
-      out.dispose();
       throw new Error(`embedding: index ${v} at position ${bad} of indices ${fmt(idx!.shape)} is out of range for weight ${fmt(w!.shape)} (indices must be in [0, ${num}))`);
     }
+    const out = empty(shape);
+    splitGatherRows(w!.ptr, dim, idx!.ptr, idx!.size, out.ptr);
     return out;
   },
   backward: (g, { inputs: [idx, w], attrs: { paddingIdx } }) => {

@@ -227,6 +227,50 @@ describe('rnnForward / rnnBackward', () => {
   }
 });
 
+describe('indexOutOfRange / gatherRowsAt (trusted row gathers, split by rows on threads)', () => {
+  for (const dim of [1, 2, 3, 4, 5, 15, 16, 17, 33, 784]) {
+    it(`dim ${dim}: every row copied bit for bit (NaN payloads and int32 patterns too), nothing past the rows written`, () => {
+      const k = kernels();
+      const num = 7;
+      const src = randomF32(num * dim, dim + 11);
+      // A NaN with a payload and an int32 bit pattern that is a float NaN: copied as bits.
+      src[Math.min(3, src.length - 1)] = new Float32Array(new Int32Array([0x7fa00001]).buffer)[0];
+      const idx = [6, 0, 3, 3, 1, 6, 2, 5, 4];
+      const sp = putF32(src);
+      const ip = putI32(idx);
+      const out = new Strided(idx.length, dim, dim);
+      expect(k.indexOutOfRange(ip, idx.length, num)).toBe(-1);
+      k.gatherRowsAt(sp, dim, ip, idx.length, out.ptr);
+      // The source's bits as they are in wasm memory, read back as int32 (no float conversion).
+      const bits = getI32(sp, num * dim);
+      const want = Int32Array.from(idx.flatMap((i) => Array.from(bits.subarray(i * dim, (i + 1) * dim))));
+      expect(bits[Math.min(3, bits.length - 1)] & 0x7fc00000).toBe(0x7fc00000); // the NaN is there
+      const all = getF32(out.ptr, idx.length * dim + 4);
+      expect(getI32(out.ptr, idx.length * dim)).toEqual(want);
+      expect(Array.from(all.subarray(idx.length * dim))).toEqual([SENTINEL, SENTINEL, SENTINEL, SENTINEL]);
+      // A range of rows (what one thread runs) writes exactly those rows.
+      const part = new Strided(idx.length, dim, dim, new Float32Array(idx.length * dim).fill(SENTINEL));
+      k.gatherRowsAt(sp, dim, ip + 4 * 2, 3, part.ptr + 4 * 2 * dim);
+      const p = getF32(part.ptr, idx.length * dim);
+      const pBits = getI32(part.ptr, idx.length * dim);
+      for (let r = 0; r < idx.length; r++) {
+        if (r >= 2 && r < 5) expect(pBits.subarray(r * dim, (r + 1) * dim)).toEqual(want.subarray(r * dim, (r + 1) * dim));
+        else expect(Array.from(p.subarray(r * dim, (r + 1) * dim)).every((v) => v === SENTINEL)).toBe(true);
+      }
+      out.free(); part.free();
+      free(sp, ip);
+    });
+  }
+  it('indexOutOfRange names the first index outside [0, num)', () => {
+    const k = kernels();
+    for (const [idx, num, at] of [[[0, 4, 1], 4, 1], [[1, 3, -1], 4, 2], [[2, 2147483647], 4, 1], [[0, 1, 2, 3], 4, -1], [[], 4, -1], [[0], 0, 0]] as [number[], number, number][]) {
+      const ip = putI32(idx.length > 0 ? idx : [0]);
+      expect(k.indexOutOfRange(ip, idx.length, num)).toBe(at);
+      free(ip);
+    }
+  });
+});
+
 describe('embeddingGather / embeddingScatterAdd', () => {
   for (const dim of [1, 3, 4, 5, 16, 17, 37]) {
     it(`dim ${dim}, repeated indices, padding row`, () => {
