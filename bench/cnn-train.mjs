@@ -49,19 +49,26 @@ function stepLog(liveTensors, warmupLoss) {
   };
 }
 
-/** The next shuffled batch of simdgrad images [batch, 1, 28, 28] each call, epoch after epoch. */
+/**
+ * The next shuffled batch of simdgrad images [batch, 1, 28, 28] each call, epoch after epoch,
+ * gathered from the data set held in tensors (as PyTorch's is); `free` disposes those.
+ */
 function sgBatches(sg, BATCH) {
   const { x, y } = mnistDigits();
-  const loader = new sg.DataLoader(new sg.Dataset(x, [1, SIDE, SIDE], y), { batchSize: BATCH, shuffle: true, dropLast: true });
+  const X = sg.tensor(x, [x.length / (SIDE * SIDE), 1, SIDE, SIDE]);
+  const Y = sg.tensor(y, { dtype: 'int32' });
+  const loader = new sg.DataLoader(sg.Dataset.fromTensors(X, Y), { batchSize: BATCH, shuffle: true, dropLast: true });
   let it = loader[Symbol.iterator]();
-  return () => {
-    let next = it.next();
-    if (next.done) {
+  const next = () => {
+    let n = it.next();
+    if (n.done) {
       it = loader[Symbol.iterator]();
-      next = it.next();
+      n = it.next();
     }
-    return next.value;
+    return n.value;
   };
+  next.free = () => sg.dispose(X, Y);
+  return next;
 }
 
 // slowRounds: a library slower than 250 ms per step is timed in the first slowRounds rounds only.
@@ -84,7 +91,11 @@ function sgTrainLoop(sg, model, lr, batch) {
   const log = stepLog(() => sg.memory().tensors, step());
   return {
     fn: () => log.push(step()),
-    dispose: () => log.summary(),
+    dispose: () => {
+      const summary = log.summary();
+      nextBatch.free();
+      return summary;
+    },
   };
 }
 const cnnCase = (BATCH, slowRounds) => ({
@@ -97,7 +108,7 @@ const cnnCase = (BATCH, slowRounds) => ({
   slowRounds,
   pytorch: { kind: 'cnn', batch: BATCH, c1: C1, c2: C2, classes: CLASSES, lr: 1e-3 },
   note: {
-    simdgrad: 'ordinary loop: DataLoader over Dataset [1,28,28] -> Sequential(Conv2d(1,8,3,same), ReLU, MaxPool2d(2), Conv2d(8,16,3,same), ReLU, MaxPool2d(2), Flatten, Linear(784,10)).forward -> crossEntropy -> zeroGrad/backward/step, loss.item(); NCHW',
+    simdgrad: 'ordinary loop: DataLoader over Dataset.fromTensors [1,28,28] (batches gathered in wasm memory) -> Sequential(Conv2d(1,8,3,same), ReLU, MaxPool2d(2), Conv2d(8,16,3,same), ReLU, MaxPool2d(2), Flatten, Linear(784,10)).forward -> crossEntropy -> zeroGrad/backward/step, loss.item(); NCHW',
     tfjs: `manual tfjs-core loop, NHWC: tf.train.adam(1e-3).minimize(() => softmaxCrossEntropy(fused.conv2d relu -> maxPool -> fused.conv2d relu -> maxPool -> reshape -> fused.matMul), returnCost), cost.dataSync(); batch tensors built each step; tfjs-cpu: one timed step in each of the first ${slowRounds} rounds (seconds per step), after an untimed warm-up step and probe step. tfjs-wasm: null, it has no Conv2DBackpropFilter kernel (conv weight gradient), so it cannot train a CNN`,
     pytorch: 'ordinary loop, NCHW: x[idx], y[idx] from a shuffled torch.randperm -> Sequential(Conv2d(1,8,3,padding=1), ReLU, MaxPool2d(2), Conv2d(8,16,3,padding=1), ReLU, MaxPool2d(2), Flatten, Linear(784,10)) -> F.cross_entropy -> zero_grad/backward/Adam(lr 1e-3).step(), loss.item(); one untimed warm-up step at setup',
   },
@@ -181,7 +192,7 @@ const lenetCase = {
   training: true,
   pytorch: { kind: 'lenet', batch: LENET_BATCH, classes: CLASSES, lr: 2e-3 },
   note: {
-    simdgrad: 'ordinary loop: DataLoader over Dataset [1,28,28] -> Sequential(Conv2d(1,16,3,pad 1), BatchNorm2d, ReLU, MaxPool2d(2), Conv2d(16,32,3,pad 1), BatchNorm2d, ReLU, MaxPool2d(2), Flatten, Linear(1568,128), ReLU, Dropout(0.25), Linear(128,10)).forward -> crossEntropy -> zeroGrad/backward/Adam(lr 2e-3).step, loss.item(); pixels in [0, 1] as in the other cases (npm start also standardizes, shifts digits at random and decays lr: left out, they are not the model)',
+    simdgrad: 'ordinary loop: DataLoader over Dataset.fromTensors [1,28,28] (batches gathered in wasm memory) -> Sequential(Conv2d(1,16,3,pad 1), BatchNorm2d, ReLU, MaxPool2d(2), Conv2d(16,32,3,pad 1), BatchNorm2d, ReLU, MaxPool2d(2), Flatten, Linear(1568,128), ReLU, Dropout(0.25), Linear(128,10)).forward -> crossEntropy -> zeroGrad/backward/Adam(lr 2e-3).step, loss.item(); pixels in [0, 1] as in the other cases (npm start also standardizes, shifts digits at random and decays lr: left out, they are not the model)',
     tfjs: 'not run: tfjs-wasm has no Conv2DBackpropFilter kernel (cannot train a CNN), and tfjs-cpu needs seconds per step of the much smaller CNN case',
     pytorch: 'the same layers (nn.BatchNorm2d, nn.Dropout(0.25), train mode), NCHW, ordinary loop as in the CNN case, Adam(lr 2e-3); one untimed warm-up step at setup',
   },

@@ -2,6 +2,7 @@
 // §1.3.5.4, training statistics only) and image augmentation.
 import { describe, expect, it } from 'vitest';
 import * as sg from '../src/index';
+import { gatherRowsInto } from '../src/ops/inplace';
 
 /** n examples of `shape`, example i filled with i*1000 + position, labels i % classes. */
 function indexed(n: number, shape: number[], classes = 3): sg.Dataset {
@@ -153,6 +154,141 @@ describe('DataLoader', () => {
     expect(() => new sg.DataLoader(ds, { batchSize: 0 })).toThrow(/batchSize must be a positive integer, got 0/);
     expect(() => new sg.DataLoader({} as sg.Dataset)).toThrow(/expected a Dataset/);
     expect(() => new sg.DataLoader(ds, { transform: 3 as unknown as sg.Transform })).toThrow(/transform must be a function/);
+  });
+});
+
+describe('datasets held in tensors (Dataset.fromTensors: batches gathered in wasm memory)', () => {
+  /** Batches of a loader over ds as plain values (x bits, y values), disposing them. */
+  const epochsOf = (ds: sg.Dataset, opts: Omit<sg.DataLoaderOptions, 'collate'>, epochs = 2): { x: Int32Array; y: number[]; size: number }[] => {
+    const loader = new sg.DataLoader(ds, opts);
+    const out: { x: Int32Array; y: number[]; size: number }[] = [];
+    for (let e = 0; e < epochs; e++) {
+      for (const b of loader) {
+        const xd = b.x.data() as Float32Array;
+        out.push({ x: new Int32Array(xd.buffer, xd.byteOffset, xd.length), y: Array.from(b.y.data()), size: b.size });
+        expect(b.x.shape).toEqual([b.size, ...ds.exampleShape]);
+        expect(b.y.shape).toEqual([b.size, ...ds.targetShape]);
+        expect(b.y.dtype).toBe(ds.hasLabels ? 'int32' : 'float32');
+        sg.dispose(b.x, b.y);
+      }
+    }
+    return out;
+  };
+
+  it('yields the batches of the same data in typed arrays, bit for bit (labels, multi-value targets, partial batch)', () => {
+    const xs = new Float32Array(37 * 15).map((_, i) => Math.sin(i) * 100);
+    xs[7] = Number.NaN;
+    xs[8] = -0;
+    const labels = new Int32Array(37).map((_, i) => (i * 5) % 7);
+    const targets = new Float32Array(37 * 2).map((_, i) => i / 3);
+    for (const [y, yShape] of [[labels, [37]], [targets, [37, 2]]] as const) {
+      const plain = new sg.Dataset(xs, [3, 5], y);
+      const x = sg.tensor(xs, [37, 3, 5]);
+      const yt = sg.tensor(y, [...yShape], { dtype: y instanceof Int32Array ? 'int32' : 'float32' });
+      const held = sg.Dataset.fromTensors(x, yt);
+      expect(held.exampleShape).toEqual([3, 5]);
+      expect(held.targetShape).toEqual(plain.targetShape);
+      expect(held.hasLabels).toBe(y instanceof Int32Array);
+      for (const opts of [{ batchSize: 8 }, { batchSize: 10, shuffle: true }, { batchSize: 16, shuffle: true, dropLast: true }]) {
+        const want = epochsOf(plain, { ...opts, generator: new sg.Generator(11) });
+        const got = epochsOf(held, { ...opts, generator: new sg.Generator(11) });
+        expect(got.map((b) => b.size)).toEqual(want.map((b) => b.size));
+        for (let i = 0; i < want.length; i++) {
+          expect(got[i].x).toEqual(want[i].x);
+          expect(got[i].y).toEqual(want[i].y);
+        }
+      }
+      // The loader read the tensors, it did not free or change them.
+      expect(x.isAlive && yt.isAlive).toBe(true);
+      expect(new Int32Array((x.data() as Float32Array).buffer)).toEqual(new Int32Array(xs.slice().buffer));
+      sg.dispose(x, yt);
+    }
+  });
+
+  it('mixed sources, get, subset, features and a transform behave as with typed arrays', () => {
+    const xs = new Float32Array(6 * 4).map((_, i) => i);
+    const ys = new Int32Array([5, 4, 3, 2, 1, 0]);
+    const x = sg.tensor(xs, [6, 4]);
+    const y = sg.tensor(ys, { dtype: 'int32' });
+    const plain = new sg.Dataset(xs, [2, 2], ys);
+    for (const ds of [new sg.Dataset(x, [2, 2], ys), new sg.Dataset(xs, [2, 2], y), new sg.Dataset(x, [2, 2], y)]) {
+      expect(ds.length).toBe(6);
+      expect(Array.from(ds.get(4).x)).toEqual([16, 17, 18, 19]);
+      expect(Array.from(ds.get(4).y)).toEqual([1]);
+      expect(Array.from(ds.features)).toEqual(Array.from(xs));
+      expect(Array.from(ds.targets)).toEqual(Array.from(ys));
+      const sub = ds.subset([5, 0, 5]);
+      expect(sub.featureSource).toBeInstanceOf(Float32Array); // a copy, in typed arrays
+      expect(Array.from(sub.targets)).toEqual([0, 5, 0]);
+      expect(ds.xTensor().toArray()).toEqual(plain.xTensor().toArray());
+      const flip = (v: Float32Array): void => { v.reverse(); };
+      const a = epochsOf(ds, { batchSize: 4, shuffle: true, transform: flip, generator: new sg.Generator(2) }, 1);
+      const b = epochsOf(plain, { batchSize: 4, shuffle: true, transform: flip, generator: new sg.Generator(2) }, 1);
+      expect(a).toEqual(b);
+    }
+    sg.dispose(x, y);
+  });
+
+  it('an op result as the source survives training steps (the dataset keeps it); training matches typed arrays', () => {
+    sg.manualSeed(3);
+    const flat = sg.rand([64 * 6]);
+    const xs = flat.data() as Float32Array;
+    const ys = new Int32Array(64).map((_, i) => (xs[i * 6] > 0.5 ? 1 : 0));
+    const held = sg.Dataset.fromTensors(flat.reshape([64, 6]), sg.tensor(ys, { dtype: 'int32' }));
+    const losses = (ds: sg.Dataset): number[] => {
+      sg.manualSeed(9);
+      const model = new sg.nn.Sequential(new sg.nn.Linear(6, 8), new sg.nn.ReLU(), new sg.nn.Linear(8, 2));
+      const h = sg.fit(model, ds, { epochs: 4, batchSize: 16, shuffle: true, optimizer: new sg.optim.Adam(model.parameters(), { lr: 0.01 }), loss: 'crossEntropy' });
+      return h.loss;
+    };
+    const want = losses(new sg.Dataset(xs, [6], ys));
+    expect(losses(held)).toEqual(want); // 16 steps: the reshape result outlived the step rule's two steps
+    expect(want[3]).toBeLessThan(want[0]);
+    const before = sg.memory();
+    epochsOf(held, { batchSize: 10, shuffle: true }, 3);
+    expect(sg.memory().tensors).toBe(before.tensors);
+    expect(sg.memory().bytes).toBe(before.bytes);
+    sg.dispose(held.featureSource as sg.Tensor, held.targetSource as sg.Tensor, flat);
+  });
+
+  it('rejects tensors of the wrong dtype or size, and says so when a source was disposed', () => {
+    const x = sg.zeros([4, 3]);
+    expect(() => sg.Dataset.fromTensors(sg.zeros([4, 3], { dtype: 'int32' }), sg.zeros([4], { dtype: 'int32' }))).toThrow(/x must be float32, got int32 \[4,3\]/);
+    expect(() => new sg.Dataset(x, [3], sg.zeros([4], { dtype: 'uint8' }))).toThrow(/a targets tensor must be int32 \(class labels\) or float32, got uint8 \[4\]/);
+    expect(() => new sg.Dataset(sg.zeros([12], { dtype: 'int8' }), [3], new Int32Array(4))).toThrow(/a features tensor must be float32, got int8 \[12\]/);
+    expect(() => new sg.Dataset(x, [5], new Int32Array(2))).toThrow(/12 feature values are not a whole number of examples of shape \[5\]/);
+    expect(() => sg.Dataset.fromTensors(x, sg.zeros([3], { dtype: 'int32' }))).toThrow(/same number of rows, got \[4,3\] and \[3\]/);
+    const gone = sg.zeros([2, 2]);
+    gone.dispose();
+    expect(() => new sg.Dataset(gone, [2], new Int32Array(2))).toThrow(/features tensor \[2,2\] was disposed/);
+    const y = sg.zeros([4], { dtype: 'int32' });
+    const ds = sg.Dataset.fromTensors(x, y);
+    x.dispose();
+    const before = sg.memory();
+    expect(() => [...new sg.DataLoader(ds, { batchSize: 2 })]).toThrow(/DataLoader: the dataset's features tensor \[4,3\] was disposed; a dataset made from tensors reads them/);
+    expect(sg.memory().tensors).toBe(before.tensors); // the half-made batch was freed
+    y.dispose();
+  });
+});
+
+describe('gatherRowsInto (the loader\'s row gather)', () => {
+  it('copies the rows in order (repeats allowed) and refuses bad rows, dtypes and sizes', () => {
+    const src = sg.tensor([0, 1, 2, 3, 4, 5, 6, 7, 8], [3, 3]);
+    const dst = sg.zeros([4, 3]);
+    gatherRowsInto(dst, src, 3, new Int32Array([2, 0, 2, 1]));
+    expect(dst.toArray()).toEqual([[6, 7, 8], [0, 1, 2], [6, 7, 8], [3, 4, 5]]);
+    const written = Array.from(dst.data());
+    const ints = sg.tensor(new Int32Array([7, 8, 9]));
+    const out = sg.zeros([2], { dtype: 'int32' });
+    gatherRowsInto(out, ints, 1, new Int32Array([2, 1]));
+    expect(out.toArray()).toEqual([9, 8]);
+    expect(() => gatherRowsInto(dst, src, 3, new Int32Array([0, 3]))).toThrow('gatherRowsInto: row 3 at position 1 is outside src [3,3] (3 rows of 3)');
+    expect(() => gatherRowsInto(dst, src, 3, new Int32Array([-1]))).toThrow('gatherRowsInto: row -1 at position 0 is outside src [3,3]');
+    expect(() => gatherRowsInto(dst, src, 3, new Int32Array(5))).toThrow('gatherRowsInto: elements [0, 15) are outside tensor [4,3] (12 elements)');
+    expect(() => gatherRowsInto(dst, src, 4, new Int32Array(1))).toThrow('gatherRowsInto: rowSize must be a positive integer dividing src [3,3] (9 elements), got 4');
+    expect(() => gatherRowsInto(out, src, 3, new Int32Array(1))).toThrow('gatherRowsInto: src and dst must both be float32 or both int32, got float32 [3,3] and int32 [2]');
+    expect(Array.from(dst.data())).toEqual(written); // refused calls wrote nothing
+    sg.dispose(src, dst, ints, out);
   });
 });
 

@@ -390,6 +390,17 @@ describe('passes over memory on two threads (elementwise, pooling, optimizer ste
         return [rows.data(), middle.data(), b.grad!.data()] as Float32Array[];
       },
     },
+    {
+      name: 'row gathers: embedding of 4,097 indices, and DataLoader batches from a tensor dataset',
+      run: () => {
+        const w = sg.randn([3000, 301]);
+        const idx = sg.tensor(Int32Array.from({ length: 4097 }, (_, i) => (i * 7919) % 3000), { dtype: 'int32' });
+        const e = sg.embedding(idx, w);
+        const ds = sg.Dataset.fromTensors(w, sg.tensor(Int32Array.from({ length: 3000 }, (_, i) => i), { dtype: 'int32' }));
+        const b = [...new sg.DataLoader(ds, { batchSize: 2500, shuffle: true, generator: new sg.Generator(3) })][0];
+        return [e.data(), b.x.data(), Float32Array.from(b.y.data())] as Float32Array[];
+      },
+    },
     ...(['Adam', 'SGD', 'RMSprop', 'Adagrad'] as const).map((kind) => ({
       name: `${kind}: all parameters in one job, three steps`,
       run: () => {

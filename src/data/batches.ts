@@ -1,6 +1,7 @@
 // Mini-batches from in-memory arrays: a tensor-backed Dataset over them, batched by the
 // DataLoader (the one batcher). Batch tensors are owned by the graph that consumes them
 // (released by the next backward()), so a training loop needs no dispose().
+import { Tensor } from '../core/tensor.js';
 import { positiveInt } from '../core/validate.js';
 import type { Generator as Rng } from '../core/random.js';
 import { TensorDataset } from './dataset.js';
@@ -37,20 +38,20 @@ function plainNumbers(what: string, v: readonly unknown[]): number[] {
   return v as number[];
 }
 
-function asFeatures(x: unknown): Float32Array {
-  if (x instanceof Float32Array) return x;
+function asFeatures(x: unknown): Float32Array | Tensor {
+  if (x instanceof Float32Array || x instanceof Tensor) return x;
   if (Array.isArray(x)) return Float32Array.from(plainNumbers('x', x));
-  throw new Error(`batches: x must be a Float32Array or an array of numbers, got ${describe(x)}`);
+  throw new Error(`batches: x must be a Float32Array, a float32 tensor or an array of numbers, got ${describe(x)}`);
 }
 
-function asTargets(y: unknown, targetWidth: number): Int32Array | Float32Array {
-  if (y instanceof Int32Array || y instanceof Float32Array) return y;
+function asTargets(y: unknown, targetWidth: number): Int32Array | Float32Array | Tensor {
+  if (y instanceof Int32Array || y instanceof Float32Array || y instanceof Tensor) return y;
   if (Array.isArray(y)) {
     const v = plainNumbers('y', y);
     // Whole numbers, one per example: class indices; anything else: float targets.
     return targetWidth === 1 && v.every((e) => Number.isInteger(e) && e >= -(2 ** 31) && e < 2 ** 31) ? Int32Array.from(v) : Float32Array.from(v);
   }
-  throw new Error(`batches: y must be an Int32Array (class labels), a Float32Array or an array of numbers, got ${describe(y)}`);
+  throw new Error(`batches: y must be an Int32Array (class labels), a Float32Array, a tensor or an array of numbers, got ${describe(y)}`);
 }
 
 /**
@@ -58,15 +59,19 @@ function asTargets(y: unknown, targetWidth: number): Int32Array | Float32Array {
  * indices or float32 targets, `targetWidth` values per example). Plain arrays of numbers are
  * accepted too: x is converted to float32; y to int32 class indices when every value is a
  * whole number and targetWidth is 1, else to float32 targets. Nested arrays are refused.
+ * Tensors are accepted too (float32 x; int32 or float32 y): they stay in wasm memory and each
+ * batch is gathered from them by a kernel, as with Dataset.fromTensors.
  */
 export function* batches(
-  images: Float32Array | readonly number[], labels: Int32Array | Float32Array | readonly number[], features: number, opts: BatchOptions, targetWidth = 1,
+  images: Float32Array | Tensor | readonly number[], labels: Int32Array | Float32Array | Tensor | readonly number[], features: number, opts: BatchOptions, targetWidth = 1,
 ): Generator<Batch, void, undefined> {
   const x = asFeatures(images);
   const y = asTargets(labels, targetWidth);
-  const n = x.length / features;
-  if (!Number.isInteger(n)) throw new Error(`batches: ${x.length} values are not a whole number of ${features}-feature examples`);
-  if (y.length !== n * targetWidth) throw new Error(`batches: ${n} examples but ${y.length} target values (expected ${n * targetWidth})`);
+  const xCount = x instanceof Tensor ? x.size : x.length;
+  const yCount = y instanceof Tensor ? y.size : y.length;
+  const n = xCount / features;
+  if (!Number.isInteger(n)) throw new Error(`batches: ${xCount} values are not a whole number of ${features}-feature examples`);
+  if (yCount !== n * targetWidth) throw new Error(`batches: ${n} examples but ${yCount} target values (expected ${n * targetWidth})`);
   positiveInt('batches', 'batchSize', opts.batchSize);
   const data = new TensorDataset(x, [features], y, { targetShape: targetWidth === 1 ? [] : [targetWidth] });
   yield* new DataLoader(data, { batchSize: opts.batchSize, shuffle: opts.shuffle ?? false, dropLast: opts.dropLast ?? false, generator: opts.generator });

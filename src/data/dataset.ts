@@ -3,11 +3,14 @@
 // DataLoader batches them with a collate function (collate.ts).
 //
 // `Dataset` without a type argument, and `new Dataset(...)`, is the tensor-backed
-// implementation (TensorDataset): N examples of one shape held in a Float32Array, with int32
-// class labels or float32 targets, which the DataLoader batches without any per-example
-// objects. Examples live in ordinary JS typed arrays; only batches are copied into wasm memory.
+// implementation (TensorDataset): N examples of one shape, with int32 class labels or float32
+// targets, which the DataLoader batches without any per-example objects. The examples live
+// either in JS typed arrays (batches are copied row by row into wasm memory) or in tensors
+// (Dataset.fromTensors: the data stays in wasm memory and a kernel gathers each batch, on
+// all threads when it is large enough).
+import { keep } from '../core/lifetime.js';
 import { Tensor, empty, fmt, sizeOf, type Shape } from '../core/tensor.js';
-import { writeElements } from '../ops/inplace.js';
+import { readElements, writeElements } from '../ops/inplace.js';
 
 /** A map-style dataset: `length` examples, example i from `get(i)`. */
 export interface MapDataset<T> {
@@ -63,14 +66,25 @@ export function isDataset(v: unknown): v is MapDataset<unknown> {
     && Number.isInteger((v as MapDataset<unknown>).length) && (v as MapDataset<unknown>).length >= 0;
 }
 
+/** Features or targets: a typed array, or a tensor the dataset reads from (not a copy). */
+type Source<A> = A | Tensor;
+
+const sourceLength = (v: Source<Float32Array | Targets>): number => (v instanceof Tensor ? v.size : v.length);
+
 /**
  * Examples held in memory: `features` are N examples of `exampleShape` (row-major, example
  * after example), `targets` are int32 class labels or float32 targets, `targetShape` per
- * example. Exported as `Dataset`.
+ * example. Either may be a tensor instead of a typed array (float32 features; int32 or float32
+ * targets): the dataset then keeps and reads that tensor, as PyTorch's TensorDataset does,
+ * and the DataLoader gathers batches from it in wasm memory. Such a tensor is taken out of the
+ * step rule (as keep() does) and stays the caller's to dispose after the dataset's last use.
+ * Exported as `Dataset`.
  */
 export class TensorDataset implements MapDataset<Example> {
-  readonly features: Float32Array;
-  readonly targets: Targets;
+  /** Where the features are: a Float32Array, or a float32 tensor (kept, not copied). */
+  readonly featureSource: Source<Float32Array>;
+  /** Where the targets are: an Int32Array or Float32Array, or an int32 or float32 tensor. */
+  readonly targetSource: Source<Targets>;
   readonly exampleShape: readonly number[];
   readonly targetShape: readonly number[];
   /** Number of examples. */
@@ -80,29 +94,45 @@ export class TensorDataset implements MapDataset<Example> {
   /** Target values per example. */
   readonly targetSize: number;
 
-  constructor(features: Float32Array, exampleShape: Shape, targets: Targets, opts: DatasetOptions = {}) {
-    if (!(features instanceof Float32Array)) throw new Error(`Dataset: features must be a Float32Array, got ${describe(features)}`);
-    if (!(targets instanceof Int32Array) && !(targets instanceof Float32Array)) {
+  constructor(features: Float32Array | Tensor, exampleShape: Shape, targets: Targets | Tensor, opts: DatasetOptions = {}) {
+    if (features instanceof Tensor) {
+      if (features.dtype !== 'float32') throw new Error(`Dataset: a features tensor must be float32, got ${features.dtype} ${fmt(features.shape)}`);
+      if (!features.isAlive) throw new Error(`Dataset: the features tensor ${fmt(features.shape)} ${features.releaseReason}`);
+    } else if (!(features instanceof Float32Array)) {
+      throw new Error(`Dataset: features must be a Float32Array or a float32 tensor, got ${describe(features)}`);
+    }
+    if (targets instanceof Tensor) {
+      if (targets.dtype !== 'int32' && targets.dtype !== 'float32') {
+        throw new Error(`Dataset: a targets tensor must be int32 (class labels) or float32, got ${targets.dtype} ${fmt(targets.shape)}`);
+      }
+      if (!targets.isAlive) throw new Error(`Dataset: the targets tensor ${fmt(targets.shape)} ${targets.releaseReason}`);
+    } else if (!(targets instanceof Int32Array) && !(targets instanceof Float32Array)) {
       throw new Error(`Dataset: targets must be an Int32Array (class labels) or a Float32Array, got ${describe(targets)}`);
     }
     const shape = checkDims('Dataset', 'exampleShape', exampleShape);
     const featureSize = sizeOf(shape);
     if (featureSize === 0) throw new Error(`Dataset: exampleShape ${fmt(shape)} has no elements`);
-    const n = features.length / featureSize;
+    const featureCount = sourceLength(features);
+    const targetCount = sourceLength(targets);
+    const n = featureCount / featureSize;
     if (!Number.isInteger(n)) {
-      throw new Error(`Dataset: ${features.length} feature values are not a whole number of examples of shape ${fmt(shape)} (${featureSize} values each)`);
+      throw new Error(`Dataset: ${featureCount} feature values are not a whole number of examples of shape ${fmt(shape)} (${featureSize} values each)`);
     }
     let tShape: number[];
     if (opts.targetShape !== undefined) tShape = checkDims('Dataset', 'targetShape', opts.targetShape);
-    else if (targets.length === n) tShape = [];
-    else if (n > 0 && targets.length % n === 0) tShape = [targets.length / n];
-    else throw new Error(`Dataset: ${n} examples but ${targets.length} target values, not a whole number per example`);
+    else if (targetCount === n) tShape = [];
+    else if (n > 0 && targetCount % n === 0) tShape = [targetCount / n];
+    else throw new Error(`Dataset: ${n} examples but ${targetCount} target values, not a whole number per example`);
     const targetSize = sizeOf(tShape);
-    if (targets.length !== n * targetSize) {
-      throw new Error(`Dataset: ${n} examples need ${n * targetSize} target values (target shape ${fmt(tShape)}), got ${targets.length}`);
+    if (targetCount !== n * targetSize) {
+      throw new Error(`Dataset: ${n} examples need ${n * targetSize} target values (target shape ${fmt(tShape)}), got ${targetCount}`);
     }
-    this.features = features;
-    this.targets = targets;
+    // The dataset holds its tensors, so the step rule must not release them (an op's result,
+    // such as x.reshape(...), would otherwise be freed two steps into training).
+    if (features instanceof Tensor) keep(features);
+    if (targets instanceof Tensor) keep(targets);
+    this.featureSource = features;
+    this.targetSource = targets;
     this.exampleShape = Object.freeze(shape);
     this.targetShape = Object.freeze(tShape);
     this.length = n;
@@ -110,42 +140,63 @@ export class TensorDataset implements MapDataset<Example> {
     this.targetSize = targetSize;
   }
 
-  /** A dataset of the rows of x ([N, ...exampleShape], float32) and y ([N, ...targetShape]). */
+  /**
+   * The rows of x ([N, ...exampleShape], float32) and y ([N, ...targetShape], int32 labels or
+   * float32), kept in wasm memory: the dataset reads x and y themselves (no copy is made), so
+   * they must not be disposed while it is used. Batches are gathered by a kernel, which is faster
+   * than copying rows from JS arrays and runs on all threads.
+   */
   static fromTensors(x: Tensor, y: Tensor): TensorDataset {
     if (!(x instanceof Tensor) || !(y instanceof Tensor)) throw new Error('Dataset.fromTensors: x and y must be Tensors');
     if (x.dtype !== 'float32') throw new Error(`Dataset.fromTensors: x must be float32, got ${x.dtype} ${fmt(x.shape)}`);
     if (x.ndim < 1 || y.ndim < 1 || x.shape[0] !== y.shape[0]) {
       throw new Error(`Dataset.fromTensors: x and y need the same number of rows, got ${fmt(x.shape)} and ${fmt(y.shape)}`);
     }
-    return new TensorDataset(x.data() as Float32Array, x.shape.slice(1), y.data() as Float32Array | Int32Array, { targetShape: y.shape.slice(1) });
+    if (x.size === 0) throw new Error(`Dataset.fromTensors: x ${fmt(x.shape)} has no elements`);
+    return new TensorDataset(x, x.shape.slice(1), y, { targetShape: y.shape.slice(1) });
+  }
+
+  /** All features, flat (example after example). From a tensor-backed dataset: a copy. */
+  get features(): Float32Array {
+    const f = this.featureSource;
+    return f instanceof Tensor ? f.data() as Float32Array : f;
+  }
+
+  /** All target values, flat. From a tensor-backed dataset: a copy. */
+  get targets(): Targets {
+    const t = this.targetSource;
+    return t instanceof Tensor ? t.data() as Targets : t;
   }
 
   /** Whether targets are int32 class labels. */
   get hasLabels(): boolean {
-    return this.targets instanceof Int32Array;
+    const t = this.targetSource;
+    return t instanceof Tensor ? t.dtype === 'int32' : t instanceof Int32Array;
   }
 
   /** Example i (copies of its features and target values). */
   get(i: number): Example {
     this.checkIndex('get', i);
-    return {
-      x: this.features.slice(i * this.featureSize, (i + 1) * this.featureSize),
-      y: this.targets.slice(i * this.targetSize, (i + 1) * this.targetSize),
-    };
+    return { x: this.featureRows(i, 1), y: this.targetRows(i, 1) };
   }
 
-  /** A new dataset with copies of the given examples, in the given order (repeats allowed). */
+  /**
+   * A new dataset with copies of the given examples, in the given order (repeats allowed). The
+   * copies are typed arrays, also for a tensor-backed dataset.
+   */
   subset(indices: ArrayLike<number>): TensorDataset {
     const m = indices.length;
     const fs = this.featureSize;
     const ts = this.targetSize;
     const x = new Float32Array(m * fs);
-    const y = this.targets instanceof Int32Array ? new Int32Array(m * ts) : new Float32Array(m * ts);
+    const y = this.hasLabels ? new Int32Array(m * ts) : new Float32Array(m * ts);
+    const features = this.features;
+    const targets = this.targets;
     for (let k = 0; k < m; k++) {
       const i = indices[k];
       this.checkIndex('subset', i);
-      x.set(this.features.subarray(i * fs, (i + 1) * fs), k * fs);
-      y.set(this.targets.subarray(i * ts, (i + 1) * ts), k * ts);
+      x.set(features.subarray(i * fs, (i + 1) * fs), k * fs);
+      y.set(targets.subarray(i * ts, (i + 1) * ts), k * ts);
     }
     return new TensorDataset(x, this.exampleShape, y, { targetShape: this.targetShape });
   }
@@ -159,9 +210,25 @@ export class TensorDataset implements MapDataset<Example> {
 
   /** All targets as one tensor [N, ...targetShape] (the caller owns it). */
   yTensor(): Tensor {
-    const t = empty([this.length, ...this.targetShape], this.targets instanceof Int32Array ? 'int32' : 'float32');
+    const t = empty([this.length, ...this.targetShape], this.hasLabels ? 'int32' : 'float32');
     writeElements(t, 0, this.targets);
     return t;
+  }
+
+  /** Copies of the features of examples i .. i + count - 1. */
+  private featureRows(i: number, count: number): Float32Array {
+    const f = this.featureSource;
+    const fs = this.featureSize;
+    if (!(f instanceof Tensor)) return f.slice(i * fs, (i + count) * fs);
+    return readElements(f, i * fs, count * fs) as Float32Array;
+  }
+
+  /** Copies of the target values of examples i .. i + count - 1. */
+  private targetRows(i: number, count: number): Targets {
+    const t = this.targetSource;
+    const ts = this.targetSize;
+    if (!(t instanceof Tensor)) return t.slice(i * ts, (i + count) * ts);
+    return readElements(t, i * ts, count * ts) as Targets;
   }
 
   private checkIndex(where: string, i: number): void {

@@ -1,12 +1,13 @@
 // DataLoader: iterates a dataset in mini-batches. Every batch is written once, straight into
 // the memory of its batch tensors: a tensor-backed Dataset's rows are copied from its typed
-// arrays into the batch tensor (and transformed there, in place); other datasets' examples go
-// through a collate function (collate.ts by default) that does the same per leaf.
+// arrays into the batch tensor, or gathered by a kernel when they are in tensors (and
+// transformed there, in place); other datasets' examples go through a collate function
+// (collate.ts by default) that does the same per leaf.
 import { markTransient } from '../core/autograd.js';
 import { Generator, rng as globalRng } from '../core/random.js';
-import { empty, type Tensor } from '../core/tensor.js';
+import { Tensor, empty, fmt } from '../core/tensor.js';
 import { checkOptions, positiveInt } from '../core/validate.js';
-import { editElements, writeElements } from '../ops/inplace.js';
+import { editElements, gatherRowsInto, writeElements } from '../ops/inplace.js';
 import { collate, type Collated } from './collate.js';
 import { TensorDataset, describe, isDataset, type Example, type MapDataset } from './dataset.js';
 import { toTransform, type TransformLike } from './transforms.js';
@@ -132,20 +133,42 @@ export class DataLoader<D extends MapDataset<unknown> = TensorDataset, B = Defau
     const size = indices.length;
     const fs = ds.featureSize;
     const ts = ds.targetSize;
-    const isInt = ds.targets instanceof Int32Array;
+    const isInt = ds.hasLabels;
+    const features = ds.featureSource;
+    const targets = ds.targetSource;
     const x = empty([size, ...ds.exampleShape]);
     const y = empty([size, ...ds.targetShape], isInt ? 'int32' : 'float32');
-    // One view of the batch tensor for all rows (valid while no tensor is made: transforms make none).
-    const tf = this.transform;
-    editElements(x, 0, size * fs, (view) => {
-      const xv = view as Float32Array;
-      for (let k = 0; k < size; k++) {
-        const r = indices[k];
-        xv.set(ds.features.subarray(r * fs, (r + 1) * fs), k * fs);
-        if (tf !== null) tf(xv.subarray(k * fs, (k + 1) * fs), ds.exampleShape, this.generator);
+    try {
+      // The row indices come from this loader (a range or a permutation of the dataset's rows).
+      if (features instanceof Tensor) gatherRowsInto(x, alive(features, 'features'), fs, indices);
+      if (targets instanceof Tensor) gatherRowsInto(y, alive(targets, 'targets'), ts, indices);
+      // One view of the batch tensor for all rows (valid while no tensor is made: transforms make none).
+      const tf = this.transform;
+      if (!(features instanceof Tensor) || tf !== null) {
+        editElements(x, 0, size * fs, (view) => {
+          const xv = view as Float32Array;
+          for (let k = 0; k < size; k++) {
+            if (!(features instanceof Tensor)) {
+              const r = indices[k];
+              xv.set(features.subarray(r * fs, (r + 1) * fs), k * fs);
+            }
+            if (tf !== null) tf(xv.subarray(k * fs, (k + 1) * fs), ds.exampleShape, this.generator);
+          }
+        });
       }
-    });
-    // Targets are few values per row: gathered into a reused array, then written at once.
+      if (!(targets instanceof Tensor)) this.copyTargets(y, targets, ts, indices);
+    } catch (e) {
+      x.dispose();
+      y.dispose();
+      throw e;
+    }
+    return { x: markTransient(x), y: markTransient(y), size };
+  }
+
+  /** Targets are few values per row: gathered into a reused array, then written at once. */
+  private copyTargets(y: Tensor, targets: Float32Array | Int32Array, ts: number, indices: Int32Array): void {
+    const size = indices.length;
+    const isInt = targets instanceof Int32Array;
     const n = size * ts;
     if (this.targetScratch.length < n || (this.targetScratch instanceof Int32Array) !== isInt) {
       this.targetScratch = isInt ? new Int32Array(this.batchSize * ts) : new Float32Array(this.batchSize * ts);
@@ -153,10 +176,17 @@ export class DataLoader<D extends MapDataset<unknown> = TensorDataset, B = Defau
     const by = this.targetScratch.subarray(0, n);
     for (let k = 0; k < size; k++) {
       const r = indices[k];
-      if (ts === 1) by[k] = ds.targets[r];
-      else by.set(ds.targets.subarray(r * ts, (r + 1) * ts), k * ts);
+      if (ts === 1) by[k] = targets[r];
+      else by.set(targets.subarray(r * ts, (r + 1) * ts), k * ts);
     }
     writeElements(y, 0, by);
-    return { x: markTransient(x), y: markTransient(y), size };
   }
+}
+
+/** The dataset's tensor, or an error saying it was disposed. */
+function alive(src: Tensor, what: string): Tensor {
+  if (!src.isAlive) {
+    throw new Error(`DataLoader: the dataset's ${what} tensor ${fmt(src.shape)} ${src.releaseReason}; a dataset made from tensors reads them, so dispose them after its last use`);
+  }
+  return src;
 }

@@ -3,10 +3,10 @@
 // gradient clipping primitives. None records autograd history. They exist so that optim/,
 // data/ and train/ reach kernels and memory through ops/ and never import bindings/.
 import { BinOp, kernels } from '../../bindings/index.js';
-import { batchSplits, splitCall } from '../../bindings/parallel/index.js';
+import { batchSplits, splitCall, splitGatherRows } from '../../bindings/parallel/index.js';
 
 export { batchSplits };
-import { copyElements, view, write, type TypedData } from '../../bindings/memory.js';
+import { copyElements, read, view, withScratch, write, type TypedData } from '../../bindings/memory.js';
 import { Tensor, fmt } from '../core/tensor.js';
 
 function checkRange(where: string, t: Tensor, offset: number, n: number): void {
@@ -33,6 +33,36 @@ export function writeElements(t: Tensor, offset: number, values: ArrayLike<numbe
 export function editElements<R>(t: Tensor, offset: number, n: number, fn: (values: TypedData) => R): R {
   checkRange('editElements', t, offset, n);
   return fn(view(t.dtype, t.ptrAt(offset), n));
+}
+
+/** A copy of elements [offset, offset + n) of t. */
+export function readElements(t: Tensor, offset: number, n: number): TypedData {
+  checkRange('readElements', t, offset, n);
+  return read(t.dtype, t.ptrAt(offset), n);
+}
+
+/**
+ * Row k of dst = row rows[k] of src, for rows of `rowSize` elements (dst from its first
+ * element on; float32 or int32, the same dtype: the bits are copied). A kernel gathers them
+ * in wasm memory, split across threads when there are many (a batch from a data set held in
+ * tensors). Row indices outside src are an error naming the first one.
+ */
+export function gatherRowsInto(dst: Tensor, src: Tensor, rowSize: number, rows: Int32Array): void {
+  const where = 'gatherRowsInto';
+  if (src.dtype !== dst.dtype || (src.dtype !== 'float32' && src.dtype !== 'int32')) {
+    throw new Error(`${where}: src and dst must both be float32 or both int32, got ${src.dtype} ${fmt(src.shape)} and ${dst.dtype} ${fmt(dst.shape)}`);
+  }
+  if (!Number.isInteger(rowSize) || rowSize < 1 || src.size % rowSize !== 0) {
+    throw new Error(`${where}: rowSize must be a positive integer dividing src ${fmt(src.shape)} (${src.size} elements), got ${rowSize}`);
+  }
+  checkRange(where, dst, 0, rows.length * rowSize);
+  const num = src.size / rowSize;
+  withScratch('int32', [rows.length], ([idx]) => {
+    write('int32', idx, rows);
+    const bad = kernels().indexOutOfRange(idx, rows.length, num);
+    if (bad >= 0) throw new Error(`${where}: row ${rows[bad]} at position ${bad} is outside src ${fmt(src.shape)} (${num} rows of ${rowSize})`);
+    splitGatherRows(src.ptr, rowSize, idx, rows.length, dst.ptr);
+  });
 }
 
 /** Copies all of src into dst from element `offset` on (same dtype). */
