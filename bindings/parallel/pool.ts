@@ -34,6 +34,7 @@ import { requestThreads, requestedThreads, runtime, type Runtime } from '../inde
 import { execJob, workerSource } from './worker-entry.js';
 import { timeJob, timingKernels } from '../profile.js';
 import { Backoff } from './backoff.js';
+import { StepGuard } from './step-guard.js';
 
 export type { KernelName } from '../kernels.js';
 
@@ -121,6 +122,9 @@ let jobsRun = 0;
 const GRACE_JOBS = 16;
 let backoff = true;
 const backoffState = new Backoff();
+// The step guard (step-guard.ts) compares whole training steps with and without threads.
+let guard = true;
+const guardState = new StepGuard();
 let serial = false;
 let grace = 0;
 
@@ -131,8 +135,8 @@ let grace = 0;
  * everything on the calling thread, as when workers are not up yet, while plans stay the
  * same). Returns the current values, parallel jobs run so far and back-offs so far.
  */
-export function tuneThreads(opts: { flopsPerThread?: number; wakeFlops?: number; spinMs?: number; backoff?: boolean; serial?: boolean } = {}): {
-  flopsPerThread: number; wakeFlops: number; spinMs: number; backoff: boolean; jobs: number; backoffs: number;
+export function tuneThreads(opts: { flopsPerThread?: number; wakeFlops?: number; spinMs?: number; backoff?: boolean; stepGuard?: boolean; serial?: boolean } = {}): {
+  flopsPerThread: number; wakeFlops: number; spinMs: number; backoff: boolean; stepGuard: boolean; jobs: number; backoffs: number; guardOffs: number;
 } {
   if (opts.serial !== undefined) serial = opts.serial;
   if (opts.flopsPerThread !== undefined) FLOPS_PER_THREAD = opts.flopsPerThread;
@@ -141,8 +145,24 @@ export function tuneThreads(opts: { flopsPerThread?: number; wakeFlops?: number;
   if (opts.backoff !== undefined) {
     backoff = opts.backoff;
     backoffState.reset();
+    guardState.reset();
   }
-  return { flopsPerThread: FLOPS_PER_THREAD, wakeFlops: WAKE_FLOPS, spinMs: SPIN_MS, backoff, jobs: jobsRun, backoffs: backoffState.count };
+  if (opts.stepGuard !== undefined) {
+    guard = opts.stepGuard;
+    guardState.reset();
+  }
+  return {
+    flopsPerThread: FLOPS_PER_THREAD, wakeFlops: WAKE_FLOPS, spinMs: SPIN_MS, backoff, stepGuard: guard, jobs: jobsRun,
+    backoffs: backoffState.count, guardOffs: guardState.offs,
+  };
+}
+
+/**
+ * @internal The end of a training step (a backward() call): the step guard times steps with
+ * and without threads (step-guard.ts). Nothing to do while threading is off.
+ */
+export function stepEnded(): void {
+  if (backoff && guard && pool !== null && wanted() > 1) guardState.step(performance.now(), jobsRun);
 }
 let pool: Pool | null = null;
 let warned = false;
@@ -404,7 +424,9 @@ export function plannedThreads(flops: number, maxParts = MAX_THREADS): number {
 export function threadsFor(flops: number, maxParts = MAX_THREADS): number {
   const want = plannedThreads(flops, maxParts);
   if (want <= 1) return 1;
-  if (serial || backoffState.active(performance.now())) return 1;
+  if (serial) return 1;
+  const now = performance.now();
+  if (backoffState.active(now) || (backoff && guard && guardState.threadsOff(now))) return 1;
   const rt = runtime();
   const p = getPool(rt);
   if (p.busy) return 1;

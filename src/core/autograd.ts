@@ -6,6 +6,7 @@
 // from logits) and are released at the start of the next backward() — a training loop
 // written the obvious way stays flat without a single dispose().
 import { kernels } from '../../bindings/index.js';
+import { stepEnded } from '../../bindings/parallel/index.js';
 import { Tensor, fmt, full, inPersistent } from './tensor.js';
 import { isKept, manage, markGraphUse, stepBoundary } from './lifetime.js';
 import { profiling, timed } from './profile.js';
@@ -68,6 +69,8 @@ function endStep(kind: 'backward' | 'noGrad'): void {
   if (noGradDepth > 0) return;
   const queued = new Set(pending);
   stepBoundary(kind, (t) => consumed.has(t) || queued.has(t));
+  // The thread pool judges whole training steps too (bindings/parallel/step-guard.ts).
+  if (kind === 'backward') stepEnded();
 }
 
 /** Puts the result of an op that records no node (argmax, detach) under the step rule. */

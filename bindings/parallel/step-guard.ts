@@ -1,0 +1,132 @@
+// The step guard: a second back-off, judged on whole training steps instead of single jobs.
+//
+// The job back-off (backoff.ts) estimates a job's one-thread time from the main thread's own
+// tasks in it. That estimate fails when running two threads slows every thread down: measured
+// on this project's 2-core VM in the first seconds of a process that has just loaded a data
+// set (V8's garbage-collector threads busy on the cores), a 2-thread MNIST MLP step took
+// 850-1,000 µs against 535-580 µs on one thread, while the jobs' own estimate said they paid
+// 1.8-1.9x: the main thread's tasks, and its serial work beside a spinning worker, were as slow
+// as the whole job. No single job shows it; the step time does.
+//
+// So the guard compares step times (between the ends of consecutive backward() calls) with
+// and without threads, by probing: now and then a few steps run on one thread (threaded
+// mode) or on all threads (solo mode), and the medians decide the mode:
+//   - threaded mode: every PROBE_EVERY_MS (and at least PROBE_EVERY_STEPS steps), PROBE_STEPS
+//     solo steps are timed; if the recent threaded steps are not faster, threading goes off;
+//   - solo mode: threaded steps are probed the same way, with the wait doubling up to
+//     PROBE_MAX_MS while threads keep not paying; threading comes back when they pay
+//     PAYOFF_ON.
+// Steps that start less than SETTLE_MS after a switch are not counted (the worker is still
+// spinning, or asleep and waking), nor threaded steps that ran no parallel job. When no step
+// has ended for STALE_MS (training stopped), the guard forgets and threading is on again.
+// Probing costs little: in threaded mode about 1 step in 200 or fewer runs on one thread.
+
+/** Threaded steps must be faster than solo ones (median) to stay on. */
+const PAYOFF_OFF = 1.0;
+/** ...and this much faster to come back on from solo mode. */
+const PAYOFF_ON = 1.05;
+/** Steps timed per probe. */
+export const PROBE_STEPS = 4;
+/** Recent steps of the current mode kept as its baseline (the median needs at least MIN_BASELINE). */
+const BASELINE = 16;
+const MIN_BASELINE = 8;
+export const PROBE_EVERY_MS = 1000;
+const PROBE_EVERY_STEPS = 200;
+export const PROBE_MAX_MS = 4000;
+/** Steps starting this soon after a switch are not counted. */
+export const SETTLE_MS = 2;
+export const STALE_MS = 2000;
+
+const median = (v: readonly number[]): number => {
+  const s = [...v].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 === 1 ? s[m] : (s[m - 1] + s[m]) / 2;
+};
+
+/** @internal The guard's state: step() at each step's end, threadsOff() before planning a job. */
+export class StepGuard {
+  /** Solo mode: threads did not pay in the last comparison. */
+  private solo = false;
+  private probing = false;
+  private baseline: number[] = [];
+  private probe: number[] = [];
+  private lastEnd = -1;
+  private lastJobs = 0;
+  /** When the effective mode last changed (a probe started or ended, the mode switched). */
+  private switchedAt = -Infinity;
+  private nextProbeAt = 0;
+  private stepsSinceProbe = 0;
+  private waitMs = PROBE_EVERY_MS;
+  /** Times threading went off. */
+  offs = 0;
+
+  /** Whether threading is off now (solo mode, or a solo probe of threaded mode). */
+  threadsOff(now: number): boolean {
+    if (this.lastEnd >= 0 && now - this.lastEnd > STALE_MS) this.reset();
+    return this.solo !== this.probing;
+  }
+
+  /** A step ended at `now`; `jobs`: parallel jobs run so far (the pool's counter). */
+  step(now: number, jobs: number): void {
+    if (this.lastEnd < 0 || now - this.lastEnd > STALE_MS) {
+      if (this.lastEnd >= 0) this.reset();
+      this.lastEnd = now;
+      this.lastJobs = jobs;
+      this.nextProbeAt = now + this.waitMs;
+      return;
+    }
+    const began = this.lastEnd;
+    const ranJobs = jobs !== this.lastJobs;
+    this.lastEnd = now;
+    this.lastJobs = jobs;
+    const threaded = !this.threadsOff(now);
+    if (began < this.switchedAt + SETTLE_MS || (threaded && !ranJobs)) return;
+    const d = now - began;
+    if (this.probing) {
+      this.probe.push(d);
+      if (this.probe.length >= PROBE_STEPS) this.decide(now);
+      return;
+    }
+    this.baseline.push(d);
+    if (this.baseline.length > BASELINE) this.baseline.shift();
+    this.stepsSinceProbe++;
+    if (now >= this.nextProbeAt && this.baseline.length >= MIN_BASELINE && (this.solo || this.stepsSinceProbe >= PROBE_EVERY_STEPS)) {
+      this.probing = true;
+      this.probe = [];
+      this.switchedAt = now;
+    }
+  }
+
+  /** Forgets everything: threaded mode, no baseline. */
+  reset(): void {
+    this.solo = false;
+    this.probing = false;
+    this.baseline = [];
+    this.probe = [];
+    this.lastEnd = -1;
+    this.switchedAt = -Infinity;
+    this.stepsSinceProbe = 0;
+    this.waitMs = PROBE_EVERY_MS;
+  }
+
+  /** Ends a probe: compares its median with the baseline's and sets the mode. */
+  private decide(now: number): void {
+    const probed = median(this.probe);
+    const base = median(this.baseline);
+    const [threadedMs, soloMs] = this.solo ? [probed, base] : [base, probed];
+    const next = this.solo ? threadedMs * PAYOFF_ON > soloMs : threadedMs * PAYOFF_OFF >= soloMs;
+    if (next !== this.solo) {
+      this.solo = next;
+      this.baseline = [];
+      if (next) this.offs++;
+      else this.waitMs = PROBE_EVERY_MS;
+    } else if (this.solo) {
+      this.waitMs = Math.min(PROBE_MAX_MS, this.waitMs * 2);
+    }
+    this.probing = false;
+    this.probe = [];
+    this.switchedAt = now;
+    this.stepsSinceProbe = 0;
+    this.nextProbeAt = now + this.waitMs;
+  }
+}
