@@ -1,5 +1,5 @@
 import { view } from '../../bindings/memory.js';
-import { Tensor, checkShape, empty, type CreateOptions, type Shape } from './tensor.js';
+import { Tensor, checkShape, createOptions, empty, type CreateOptions, type Shape } from './tensor.js';
 
 // The one seeded random number generator behind every random draw in simdgrad:
 // initialisation, shuffling, dropout and sampling. Same seed, same numbers, in every runtime.
@@ -104,8 +104,9 @@ export function manualSeed(seed: number): void {
 
 // ---- random tensors, all drawn from the one generator above ----
 
-function filled(op: string, shape: Shape, opts: CreateOptions, draw: () => number): Tensor {
+function filled(op: string, shape: Shape, options: CreateOptions | undefined, draw: () => number): Tensor {
   checkShape(op, shape);
+  const opts = createOptions(op, options, true);
   const t = empty(shape);
   const values = new Float32Array(t.size);
   for (let i = 0; i < t.size; i++) values[i] = draw();
@@ -115,13 +116,13 @@ function filled(op: string, shape: Shape, opts: CreateOptions, draw: () => numbe
 }
 
 /** Uniform values in [low, high). */
-export function rand(shape: Shape, low = 0, high = 1, opts: CreateOptions = {}): Tensor {
+export function rand(shape: Shape, low = 0, high = 1, opts?: CreateOptions): Tensor {
   if (!(Number.isFinite(low) && Number.isFinite(high) && low <= high)) throw new Error(`rand: need finite low <= high, got ${low}, ${high}`);
   return filled('rand', shape, opts, () => low + (high - low) * rng.uniform());
 }
 
 /** Normal values with the given mean and standard deviation. */
-export function randn(shape: Shape, mean = 0, std = 1, opts: CreateOptions = {}): Tensor {
+export function randn(shape: Shape, mean = 0, std = 1, opts?: CreateOptions): Tensor {
   if (!(Number.isFinite(mean) && Number.isFinite(std) && std >= 0)) throw new Error(`randn: need finite mean and std >= 0, got ${mean}, ${std}`);
   return filled('randn', shape, opts, () => mean + std * rng.normal());
 }

@@ -356,6 +356,31 @@ export interface CreateOptions<D extends DType = DType> {
 }
 
 /**
+ * @internal The options of a creation function, checked: an object with only `dtype` (known;
+ * float32 only where `floatOnly`) and `requiresGrad` (a boolean). A dtype passed as a plain
+ * string, zeros(shape, 'int32'), would otherwise be ignored and give float32.
+ */
+export function createOptions(op: string, opts: unknown, floatOnly = false): CreateOptions {
+  if (opts === undefined) return {};
+  if (opts === null || typeof opts !== 'object' || Array.isArray(opts)) {
+    const got = typeof opts === 'string' ? `the string '${opts}'` : opts === null ? 'null' : Array.isArray(opts) ? 'an array' : typeof opts;
+    throw new Error(`${op}: options must be an object such as { dtype: 'int32' }, got ${got}`);
+  }
+  for (const key of Object.keys(opts)) {
+    if (key !== 'dtype' && key !== 'requiresGrad') throw new Error(`${op}: unknown option '${key}' (known: dtype, requiresGrad)`);
+  }
+  const { dtype, requiresGrad } = opts as CreateOptions;
+  if (dtype !== undefined && !isDType(dtype)) throw new Error(`${op}: unknown dtype '${String(dtype)}'`);
+  if (floatOnly && dtype !== undefined && dtype !== 'float32') {
+    throw new Error(`${op}: draws float32 values, got dtype '${dtype}' (randint draws int32)`);
+  }
+  if (requiresGrad !== undefined && typeof requiresGrad !== 'boolean') {
+    throw new Error(`${op}: requiresGrad must be true or false, got ${String(requiresGrad)}`);
+  }
+  return opts as CreateOptions;
+}
+
+/**
  * Makes a tensor from a number, nested arrays or a typed array (then `shape` is needed unless
  * it is 1-D). Float32Array defaults to float32, Int32Array to int32. Only numbers are accepted:
  * strings, booleans, bigints, null, undefined, holes and objects throw, naming the index.
@@ -364,7 +389,7 @@ export function tensor<V extends Nested | ArrayLike<number>, D extends DType = D
 export function tensor<V extends Nested | ArrayLike<number>, D extends DType = DTypeOf<V>>(values: V, shape: Shape, opts?: CreateOptions<D>): TensorOf<D>;
 export function tensor(values: Nested | ArrayLike<number>, shapeOrOpts?: Shape | CreateOptions, maybeOpts?: CreateOptions): Tensor {
   const shapeArg = Array.isArray(shapeOrOpts) ? (shapeOrOpts as Shape) : undefined;
-  const opts: CreateOptions = (Array.isArray(shapeOrOpts) ? maybeOpts : (shapeOrOpts as CreateOptions | undefined)) ?? {};
+  const opts = createOptions('tensor', Array.isArray(shapeOrOpts) ? maybeOpts : shapeOrOpts);
   let flat: ArrayLike<number>;
   let shape: number[];
   let dtype: DType = opts.dtype ?? 'float32';
@@ -404,8 +429,9 @@ export function tensor(values: Nested | ArrayLike<number>, shapeOrOpts?: Shape |
 }
 
 export function full<D extends DType = DType>(shape: Shape, value: number, opts?: CreateOptions<D>): TensorOf<D>;
-export function full(shape: Shape, value: number, opts: CreateOptions = {}): Tensor {
+export function full(shape: Shape, value: number, options?: CreateOptions): Tensor {
   checkShape('full', shape);
+  const opts = createOptions('full', options);
   const dtype = opts.dtype ?? 'float32';
   if (!isDType(dtype)) throw new Error(`full: unknown dtype '${String(dtype)}'`);
   const range = integerRange(dtype);

@@ -33,6 +33,19 @@ describe('tensor() refuses values that are not numbers', () => {
     expect(() => sg.tensor([3e9], { dtype: 'int32' })).toThrow('tensor: value 3000000000 at index 0 is out of the int32 range');
     expect(() => sg.tensor([1], { dtype: 'float64' as never })).toThrow("tensor: unknown dtype 'float64'");
   });
+  it('creation options must be an object of known options: a dtype given as a string is refused, not ignored', () => {
+    expect(() => sg.zeros([2, 3], 'int32' as never)).toThrow("full: options must be an object such as { dtype: 'int32' }, got the string 'int32'");
+    expect(() => sg.tensor([1, 2], 'int32' as never)).toThrow("tensor: options must be an object such as { dtype: 'int32' }, got the string 'int32'");
+    expect(() => sg.ones([2], { dtype: 'int32', grad: true } as never)).toThrow("full: unknown option 'grad' (known: dtype, requiresGrad)");
+    expect(() => sg.full([2], 1, { requiresGrad: 1 } as never)).toThrow('full: requiresGrad must be true or false, got 1');
+    expect(() => sg.randn([2], 0, 1, { dtype: 'int32' } as never)).toThrow("randn: draws float32 values, got dtype 'int32' (randint draws int32)");
+    expect(() => sg.rand([2], 0, 1, null as never)).toThrow('rand: options must be an object such as { dtype: \'int32\' }, got null');
+    expect(() => sg.arange(0, 3, 1, 'int32' as never)).toThrow(/^tensor: options must be an object/);
+    // The valid forms still work.
+    expect(sg.zeros([2], { dtype: 'int32' }).dtype).toBe('int32');
+    expect(sg.randn([2], 0, 1, { requiresGrad: true }).requiresGrad).toBe(true);
+    expect(sg.tensor([1, 2], [2], { dtype: 'int8' }).dtype).toBe('int8');
+  });
 });
 
 describe('backward() through a used-up graph', () => {
