@@ -3,7 +3,9 @@
 // kernel that slowed down. The steps are the bench's own training cases (train.mjs,
 // cnn-train.mjs: MLP and CNN at batch 64 and 256, the LeNet CNN of npm start), each run in a
 // fresh process per thread count (1, then 2 with setThreads(2) and the pool started), one after
-// the other. Writes bench/profile.json too.
+// the other, with SIMDGRAD_BACKOFF=off (threading stays on whatever the timing, so the
+// 2-thread profile shows every call that splits). Writes bench/profile.json too. At the end,
+// the two profiles of each step give the most two threads could make of it (Amdahl's law).
 //
 // Profiling times every op frame and kernel call (two performance.now() calls each), which
 // adds a little per op: each step is also timed without the profiler, in the same loop just
@@ -52,7 +54,8 @@ async function collect() {
     log(`profile: ${PROFILED.length} training steps on ${threads} thread${threads > 1 ? 's' : ''}...`);
     const out = await new Promise((resolve, reject) => {
       execFile(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url), '--child', '--threads', String(threads)], {
-        env: { ...process.env, SIMDGRAD_THREADS: String(threads) }, maxBuffer: 1 << 24,
+        // Threads stay on (no back-off, no step guard): the profile shows every split.
+        env: { ...process.env, SIMDGRAD_THREADS: String(threads), SIMDGRAD_BACKOFF: 'off' }, maxBuffer: 1 << 24,
       }, (err, stdout, stderr) => {
         if (stderr) log(stderr.trimEnd());
         if (err) reject(new Error(`profile on ${threads} threads failed: ${err.message}`));
@@ -89,10 +92,32 @@ function table(head, body) {
   for (const b of body) console.log(`  ${line(b)}`);
 }
 
+/**
+ * How far two threads can take a step, from its profiles on 1 and 2 threads (Amdahl's law).
+ * Kernels that ran serially on 2 threads are taken to cost the same on 1; the rest of the
+ * one-thread kernel time is the work that splits. Everything else (JavaScript, serial
+ * kernels) stays on the calling thread: the bound is wall₁ / (serial + split / 2).
+ */
+function twoThreadBound(one, two) {
+  const serialKernels = two.profile.kernels.filter((k) => !k.name.endsWith(' threads)')).reduce((a, k) => a + k.ms, 0);
+  const split = Math.max(0, one.profile.kernelMs - serialKernels);
+  const serial = one.unprofiledMs - split;
+  return { splitMs: split, serialMs: serial, bound: one.unprofiledMs / (serial + split / 2), measured: one.unprofiledMs / two.unprofiledMs };
+}
+
 /** The driver: profiles, prints, writes bench/profile.json. */
 export async function runProfile() {
   const results = await collect();
   for (const r of results) printStep(r);
+  console.log('\nTwo threads, from the profiles (Amdahl): the one-thread step split into the kernel work that splits on 2 threads and what stays on the calling thread.');
+  table(['case', 'build', 'step, 1 thr µs', 'splits µs', 'stays µs', 'bound, 2 thr', 'measured'],
+    results.filter((r) => r.threads === 1).flatMap((one) => {
+      const two = results.find((r) => r.threads === 2 && r.case === one.case && r.build === one.build);
+      if (two === undefined) return [];
+      const b = twoThreadBound(one, two);
+      one.twoThreadBound = b;
+      return [[one.case.slice(0, 48), one.build, us(one.unprofiledMs), us(b.splitMs), us(b.serialMs), `${b.bound.toFixed(2)}×`, `${b.measured.toFixed(2)}×`]];
+    }));
   console.log('\nPer run (averages over the runs). share: of the profiled step. self: time in the op or region itself, the ops it ran excluded;' +
     ' kernel: of that, inside wasm kernels; JS = self − kernel. (outside): the step\'s own code (batching, loss.item()).' +
     ' A parallel job counts as one kernel call, named with its thread count.');

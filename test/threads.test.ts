@@ -631,6 +631,17 @@ describe('in a separate process', () => {
     const one = child(bigCall, [], { SIMDGRAD_THREADS: '1' });
     expect(JSON.parse(one.stdout).info).toMatchObject({ sharedMemory: true, workers: 0, threads: 1 });
   });
+
+  it('SIMDGRAD_BACKOFF=off (for profiles) loads and threads; another value is refused by name', () => {
+    const off = child(`sg.setThreads(2);${bigCall}`, [], { SIMDGRAD_BACKOFF: 'off' });
+    expect(off.status, off.stderr).toBe(0);
+    expect(JSON.parse(off.stdout)).toMatchObject({ same: true, info: { workers: 1 } });
+    // The import fails (caught here: Node would print the whole minified line of the bundle).
+    const bad = spawnSync(process.execPath, ['--input-type=module', '-e',
+      `try { await import(${JSON.stringify(pathToFileURL(lib).href)}); console.log('loaded'); } catch (e) { console.log(e.message); }`],
+    { encoding: 'utf8', timeout: 60_000, env: { ...process.env, SIMDGRAD_BACKOFF: 'maybe' } });
+    expect(bad.stdout.trim()).toBe("simdgrad: SIMDGRAD_BACKOFF must be on or off, got 'maybe'");
+  });
 });
 
 describe('the non-shared memory (patched wasm) gives the same numbers', () => {

@@ -120,7 +120,7 @@ let jobsRun = 0;
 // starts: a new worker's first tasks are slow while V8 compiles and tiers up the kernels and
 // the caches warm.
 const GRACE_JOBS = 16;
-let backoff = true;
+let backoff = envBackoff();
 const backoffState = new Backoff();
 // The step guard (step-guard.ts) compares whole training steps with and without threads.
 let guard = true;
@@ -164,6 +164,18 @@ export function tuneThreads(opts: { flopsPerThread?: number; wakeFlops?: number;
 export function stepEnded(): void {
   if (backoff && guard && pool !== null && wanted() > 1) guardState.step(performance.now(), jobsRun);
 }
+/**
+ * SIMDGRAD_BACKOFF=off keeps threading on whatever the timing says (no back-off, no step
+ * guard): for profiles and benchmarks that must see every large call split.
+ */
+function envBackoff(): boolean {
+  const proc = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process;
+  const v = proc?.env?.SIMDGRAD_BACKOFF?.trim();
+  if (v === undefined || v === '' || v === 'on') return true;
+  if (v === 'off') return false;
+  throw new Error(`simdgrad: SIMDGRAD_BACKOFF must be on or off, got '${v}'`);
+}
+
 let pool: Pool | null = null;
 let warned = false;
 
