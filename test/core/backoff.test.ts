@@ -5,20 +5,11 @@
 // stop paying (another process busy on the cores).
 import { describe, expect, it } from 'vitest';
 import { Backoff, BACKOFF_MAX_MS, BACKOFF_MIN_MS } from '../../bindings/parallel/backoff';
+import { xorshift as random } from '../helpers/random';
 
 /** A job: one-thread estimate, wall time (ms), whether the main thread ran every task. */
 interface JobRecord { alone: number; took: number; noShow: boolean }
 
-/** Deterministic pseudo-random numbers (xorshift32), so the sequences are fixed. */
-function random(seed: number): () => number {
-  let s = seed >>> 0 || 1;
-  return () => {
-    s ^= s << 13;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    return (s >>> 0) / 2 ** 32;
-  };
-}
 
 /**
  * Replays `ms` milliseconds of jobs from `next` (with 20 µs of serial work between jobs), as

@@ -6,17 +6,8 @@
 // when threads pay again.
 import { describe, expect, it } from 'vitest';
 import { PROBE_EVERY_MS, PROBE_MAX_MS, STALE_MS, StepGuard } from '../../bindings/parallel/step-guard';
+import { xorshift as random } from '../helpers/random';
 
-/** Deterministic pseudo-random numbers in [0, 1) (xorshift32). */
-function random(seed: number): () => number {
-  let s = seed >>> 0 || 1;
-  return () => {
-    s ^= s << 13;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    return (s >>> 0) / 2 ** 32;
-  };
-}
 
 /** Step times (ms) at time t: with threads, and on one thread. */
 type Machine = (t: number) => { threaded: number; solo: number };
