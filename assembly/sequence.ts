@@ -88,16 +88,6 @@ export function gatherRowsAt(src: usize, dim: i32, idx: usize, n: i32, out: usiz
 }
 
 /**
- * out[r, :] = weight[idx[r], :] for r < n (weight [num, dim]). Checks every index first:
- * returns the position of the first index outside [0, num) without writing anything, or -1.
- */
-export function embeddingGather(weight: usize, num: i32, dim: i32, idx: usize, n: i32, out: usize): i32 {
-  const bad = indexOutOfRange(idx, n, num);
-  if (bad < 0) gatherRowsAt(weight, dim, idx, n, out);
-  return bad;
-}
-
-/**
  * dW (zeroed here, [num, dim]) = Σ_r dy[r, :] into row idx[r], skipping rows whose index is
  * paddingIdx (-1: none). Indices are trusted (the forward checked them). Rows are added in
  * order, so repeated indices accumulate deterministically.

@@ -257,12 +257,10 @@ const KERNEL_TABLE = {
 
   // ---- sequence.ts (buffers are (pointer, row stride in elements) pairs; mask 0: none, else
   // row n is padded when mask[n*ms] == 0: the state is carried, the output is 0) ---------------
-  /** out[r] = weight[idx[r]] (rows of dim); returns the position of the first index outside [0, num) (nothing written), or -1. */
   /** The position of the first of n int32 indices outside [0, num), or -1. */
   indexOutOfRange: kernel<(idx: Ptr, n: number, num: number) => number>(),
   /** out[r] = src[idx[r]] for rows of dim 4-byte values (bits copied); indices trusted, so calls split by rows. */
   gatherRowsAt: kernel<(src: Ptr, dim: number, idx: Ptr, n: number, out: Ptr) => void>(),
-  embeddingGather: kernel<(weight: Ptr, num: number, dim: number, idx: Ptr, n: number, out: Ptr) => number>(),
   /** dW [num, dim] (zeroed by the kernel) += dy[r] at row idx[r], in order, skipping idx[r] == paddingIdx (-1: none). */
   embeddingScatterAdd: kernel<(dy: Ptr, idx: Ptr, n: number, dim: number, num: number, paddingIdx: number, dW: Ptr) => void>(),
   /** Elman step: pre [N,H] (overwritten with a = tanh or relu(pre)); hOut = y = a. */
