@@ -139,7 +139,6 @@ export class DataLoader<D extends MapDataset<unknown> = TensorDataset, B = Defau
     const x = empty([size, ...ds.exampleShape]);
     const y = empty([size, ...ds.targetShape], isInt ? 'int32' : 'float32');
     try {
-      // The row indices come from this loader (a range or a permutation of the dataset's rows).
       if (features instanceof Tensor) gatherRowsInto(x, alive(features, 'features'), fs, indices);
       if (targets instanceof Tensor) gatherRowsInto(y, alive(targets, 'targets'), ts, indices);
       // One view of the batch tensor for all rows (valid while no tensor is made: transforms make none).
