@@ -218,8 +218,13 @@ describe('datasets held in tensors (Dataset.fromTensors: batches gathered in was
       expect(Array.from(ds.features)).toEqual(Array.from(xs));
       expect(Array.from(ds.targets)).toEqual(Array.from(ys));
       const sub = ds.subset([5, 0, 5]);
-      expect(sub.featureSource).toBeInstanceOf(Float32Array); // a copy, in typed arrays
+      // Copies: in new tensors where the source is a tensor, in typed arrays otherwise.
+      expect(sub.featureSource instanceof sg.Tensor).toBe(ds.featureSource instanceof sg.Tensor);
+      expect(sub.targetSource instanceof sg.Tensor).toBe(ds.targetSource instanceof sg.Tensor);
+      expect(sub.featureSource).not.toBe(ds.featureSource);
+      expect(Array.from(sub.get(0).x)).toEqual([20, 21, 22, 23]);
       expect(Array.from(sub.targets)).toEqual([0, 5, 0]);
+      sub.dispose();
       expect(ds.xTensor().toArray()).toEqual(plain.xTensor().toArray());
       const flip = (v: Float32Array): void => { v.reverse(); };
       const a = epochsOf(ds, { batchSize: 4, shuffle: true, transform: flip, generator: new sg.Generator(2) }, 1);
@@ -249,6 +254,37 @@ describe('datasets held in tensors (Dataset.fromTensors: batches gathered in was
     expect(sg.memory().tensors).toBe(before.tensors);
     expect(sg.memory().bytes).toBe(before.bytes);
     sg.dispose(held.featureSource as sg.Tensor, held.targetSource as sg.Tensor, flat);
+  });
+
+  it('subsets and splits of a tensor-backed dataset stay in tensors, which dispose() frees (not the caller\'s)', () => {
+    sg.manualSeed(6);
+    const x = sg.randn([50, 7]);
+    const y = sg.tensor(Int32Array.from({ length: 50 }, (_, i) => i % 4), { dtype: 'int32' });
+    const held = sg.Dataset.fromTensors(x, y);
+    const plain = new sg.Dataset(x.data() as Float32Array, [7], y.data() as Int32Array);
+    const before = sg.memory();
+    const split = sg.splitTrainValTest(held, { train: 0.6, val: 0.4 }, 3);
+    const plainSplit = sg.splitTrainValTest(plain, { train: 0.6, val: 0.4 }, 3);
+    for (const part of ['train', 'val'] as const) {
+      expect(split[part].featureSource).toBeInstanceOf(sg.Tensor);
+      expect(split[part].targetSource).toBeInstanceOf(sg.Tensor);
+      expect(epochsOf(split[part], { batchSize: 8, shuffle: true, generator: new sg.Generator(4) }, 1))
+        .toEqual(epochsOf(plainSplit[part], { batchSize: 8, shuffle: true, generator: new sg.Generator(4) }, 1));
+    }
+    expect(split.test.length).toBe(0);
+    expect(sg.memory().tensors).toBe(before.tensors + 6); // x and y of train, val and the empty test
+    split.train.dispose();
+    split.val.dispose();
+    split.test.dispose();
+    expect(sg.memory().tensors).toBe(before.tensors);
+    expect(sg.memory().bytes).toBe(before.bytes);
+    expect(x.isAlive && y.isAlive).toBe(true);
+    expect(() => held.subset([0, 50])).toThrow('Dataset.subset: index 50 is out of range for a dataset of 50 examples');
+    expect(sg.memory().tensors).toBe(before.tensors); // the refused subset made nothing
+    const empty = held.subset([]);
+    expect(empty.length).toBe(0);
+    empty.dispose();
+    sg.dispose(x, y);
   });
 
   it('rejects tensors of the wrong dtype or size, and says so when a source was disposed', () => {

@@ -10,7 +10,7 @@
 // all threads when it is large enough).
 import { keep } from '../core/lifetime.js';
 import { Tensor, empty, fmt, sizeOf, type Shape } from '../core/tensor.js';
-import { readElements, writeElements } from '../ops/inplace.js';
+import { gatherRowsInto, readElements, writeElements } from '../ops/inplace.js';
 
 /** A map-style dataset: `length` examples, example i from `get(i)`. */
 export interface MapDataset<T> {
@@ -93,6 +93,8 @@ export class TensorDataset implements MapDataset<Example> {
   readonly featureSize: number;
   /** Target values per example. */
   readonly targetSize: number;
+  /** Tensors this dataset made itself (a subset's copies), freed by dispose(). */
+  private owned: Tensor[] = [];
 
   constructor(features: Float32Array | Tensor, exampleShape: Shape, targets: Targets | Tensor, opts: DatasetOptions = {}) {
     if (features instanceof Tensor) {
@@ -181,24 +183,49 @@ export class TensorDataset implements MapDataset<Example> {
   }
 
   /**
-   * A new dataset with copies of the given examples, in the given order (repeats allowed). The
-   * copies are typed arrays, also for a tensor-backed dataset.
+   * A new dataset with copies of the given examples, in the given order (repeats allowed).
+   * What is held in a tensor is copied into a new tensor (gathered in wasm memory), which the
+   * new dataset owns: free it with its dispose(). The rest is copied into typed arrays.
    */
   subset(indices: ArrayLike<number>): TensorDataset {
-    const m = indices.length;
-    const fs = this.featureSize;
-    const ts = this.targetSize;
-    const x = new Float32Array(m * fs);
-    const y = this.hasLabels ? new Int32Array(m * ts) : new Float32Array(m * ts);
-    const features = this.features;
-    const targets = this.targets;
-    for (let k = 0; k < m; k++) {
-      const i = indices[k];
-      this.checkIndex('subset', i);
-      x.set(features.subarray(i * fs, (i + 1) * fs), k * fs);
-      y.set(targets.subarray(i * ts, (i + 1) * ts), k * ts);
+    const rows = new Int32Array(indices.length);
+    for (let k = 0; k < rows.length; k++) {
+      this.checkIndex('subset', indices[k]);
+      rows[k] = indices[k];
     }
-    return new TensorDataset(x, this.exampleShape, y, { targetShape: this.targetShape });
+    const made: Tensor[] = [];
+    try {
+      const x = this.rowsOf(this.featureSource, this.featureSize, [rows.length, ...this.exampleShape], rows, made);
+      const y = this.rowsOf(this.targetSource, this.targetSize, [rows.length, ...this.targetShape], rows, made);
+      const ds = new TensorDataset(x, this.exampleShape, y, { targetShape: this.targetShape });
+      ds.owned = made;
+      return ds;
+    } catch (e) {
+      for (const t of made) t.dispose();
+      throw e;
+    }
+  }
+
+  /**
+   * Frees the tensors this dataset made itself (a subset's, or a split's, copies of a
+   * tensor-backed dataset). Tensors given to it stay the caller's.
+   */
+  dispose(): void {
+    for (const t of this.owned) t.dispose();
+    this.owned = [];
+  }
+
+  /** The given rows of a source (rowSize values each): a new tensor (recorded in `made`) or typed array. */
+  private rowsOf<A extends Float32Array | Targets>(source: A | Tensor, rowSize: number, shape: number[], rows: Int32Array, made: Tensor[]): A | Tensor {
+    if (source instanceof Tensor) {
+      const t = empty(shape, source.dtype);
+      made.push(t);
+      if (rows.length > 0) gatherRowsInto(t, source, rowSize, rows);
+      return t;
+    }
+    const out = new (source.constructor as new (n: number) => A)(rows.length * rowSize);
+    for (let k = 0; k < rows.length; k++) out.set(source.subarray(rows[k] * rowSize, (rows[k] + 1) * rowSize), k * rowSize);
+    return out;
   }
 
   /** All features as one tensor [N, ...exampleShape] (the caller owns it). */
