@@ -71,6 +71,11 @@ type Source<A> = A | Tensor;
 
 const sourceLength = (v: Source<Float32Array | Targets>): number => (v instanceof Tensor ? v.size : v.length);
 
+/** A copy of example i's values (rowSize of them) in a source. */
+function exampleOf<A extends Float32Array | Targets>(source: Source<A>, rowSize: number, i: number): A {
+  return (source instanceof Tensor ? readElements(source, i * rowSize, rowSize) : source.slice(i * rowSize, (i + 1) * rowSize)) as A;
+}
+
 /**
  * Examples held in memory: `features` are N examples of `exampleShape` (row-major, example
  * after example), `targets` are int32 class labels or float32 targets, `targetShape` per
@@ -179,7 +184,7 @@ export class TensorDataset implements MapDataset<Example> {
   /** Example i (copies of its features and target values). */
   get(i: number): Example {
     this.checkIndex('get', i);
-    return { x: this.featureRows(i, 1), y: this.targetRows(i, 1) };
+    return { x: exampleOf(this.featureSource, this.featureSize, i), y: exampleOf(this.targetSource, this.targetSize, i) };
   }
 
   /**
@@ -240,22 +245,6 @@ export class TensorDataset implements MapDataset<Example> {
     const t = empty([this.length, ...this.targetShape], this.hasLabels ? 'int32' : 'float32');
     writeElements(t, 0, this.targets);
     return t;
-  }
-
-  /** Copies of the features of examples i .. i + count - 1. */
-  private featureRows(i: number, count: number): Float32Array {
-    const f = this.featureSource;
-    const fs = this.featureSize;
-    if (!(f instanceof Tensor)) return f.slice(i * fs, (i + count) * fs);
-    return readElements(f, i * fs, count * fs) as Float32Array;
-  }
-
-  /** Copies of the target values of examples i .. i + count - 1. */
-  private targetRows(i: number, count: number): Targets {
-    const t = this.targetSource;
-    const ts = this.targetSize;
-    if (!(t instanceof Tensor)) return t.slice(i * ts, (i + count) * ts);
-    return readElements(t, i * ts, count * ts) as Targets;
   }
 
   private checkIndex(where: string, i: number): void {
