@@ -226,6 +226,9 @@ describe('datasets held in tensors (Dataset.fromTensors: batches gathered in was
       expect(Array.from(sub.targets)).toEqual([0, 5, 0]);
       sub.dispose();
       expect(ds.xTensor().toArray()).toEqual(plain.xTensor().toArray());
+      const yt = ds.yTensor();
+      expect([yt.dtype, yt.toArray()]).toEqual(['int32', Array.from(ys)]);
+      expect(yt).not.toBe(ds.targetSource); // a copy the caller owns
       const flip = (v: Float32Array): void => { v.reverse(); };
       const a = epochsOf(ds, { batchSize: 4, shuffle: true, transform: flip, generator: new sg.Generator(2) }, 1);
       const b = epochsOf(plain, { batchSize: 4, shuffle: true, transform: flip, generator: new sg.Generator(2) }, 1);

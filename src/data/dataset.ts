@@ -10,7 +10,7 @@
 // all threads when it is large enough).
 import { keep } from '../core/lifetime.js';
 import { Tensor, empty, fmt, sizeOf, type Shape } from '../core/tensor.js';
-import { gatherRowsInto, readElements, writeElements } from '../ops/inplace.js';
+import { copyInto, gatherRowsInto, readElements, writeElements } from '../ops/inplace.js';
 
 /** A map-style dataset: `length` examples, example i from `get(i)`. */
 export interface MapDataset<T> {
@@ -70,6 +70,14 @@ export function isDataset(v: unknown): v is MapDataset<unknown> {
 type Source<A> = A | Tensor;
 
 const sourceLength = (v: Source<Float32Array | Targets>): number => (v instanceof Tensor ? v.size : v.length);
+
+/** A new tensor holding all of a source: copied within wasm memory from a tensor, not through JS. */
+function wholeTensor(source: Source<Float32Array | Targets>, shape: number[], dtype: 'float32' | 'int32'): Tensor {
+  const t = empty(shape, dtype);
+  if (source instanceof Tensor) copyInto(t, 0, source);
+  else writeElements(t, 0, source);
+  return t;
+}
 
 /** A copy of example i's values (rowSize of them) in a source. */
 function exampleOf<A extends Float32Array | Targets>(source: Source<A>, rowSize: number, i: number): A {
@@ -235,16 +243,12 @@ export class TensorDataset implements MapDataset<Example> {
 
   /** All features as one tensor [N, ...exampleShape] (the caller owns it). */
   xTensor(): Tensor {
-    const t = empty([this.length, ...this.exampleShape]);
-    writeElements(t, 0, this.features);
-    return t;
+    return wholeTensor(this.featureSource, [this.length, ...this.exampleShape], 'float32');
   }
 
   /** All targets as one tensor [N, ...targetShape] (the caller owns it). */
   yTensor(): Tensor {
-    const t = empty([this.length, ...this.targetShape], this.hasLabels ? 'int32' : 'float32');
-    writeElements(t, 0, this.targets);
-    return t;
+    return wholeTensor(this.targetSource, [this.length, ...this.targetShape], this.hasLabels ? 'int32' : 'float32');
   }
 
   private checkIndex(where: string, i: number): void {
