@@ -10,6 +10,9 @@
 // strides are scalar. The output size OH x OW is given by the caller, so a larger output
 // than the symmetric padding implies (asymmetric 'same' padding) simply reads zeros.
 
+import { binaryCol, fill, reluBackward, unary } from './elementwise';
+import { gemm } from './gemm';
+
 /** dst[0 .. n) = 0 */
 // @ts-ignore: decorator
 @inline function zeroRun(dst: usize, n: i32): void {
@@ -465,6 +468,92 @@ export function conv2dDirect(
       if (sx0 == slotsPerRow) {
         sx0 = 0;
         oy0++;
+      }
+    }
+  }
+}
+
+// ---- conv2d over runs of images, im2col + GEMM ------------------------------------------
+// One call per run of consecutive images rather than five or six kernel calls per image from
+// JavaScript: on one thread the whole batch is one call, and a parallel job's task is one
+// call to write. The per-image steps are the kernels the op used to call one by one, in the
+// same order, so the results are bitwise those of that sequence.
+
+const BIN_ADD: i32 = 0; // BinOp.Add of binaryCol
+const UN_RELU: i32 = 3; // UnOp.Relu of unary
+/** dwMode of conv2dBackwardImages: no weight gradient, dW [F, K], or its transpose [K, F]. */
+const DW_NONE: i32 = 0;
+const DW_TRANSPOSED: i32 = 2;
+
+/** The column matrix of image xn: im2col into col, or the image itself when col is 0 (pointwise). */
+// @ts-ignore: decorator
+@inline function columnsOf(
+  xn: usize, C: i32, H: i32, W: i32, kh: i32, kw: i32, sh: i32, sw: i32, ph: i32, pw: i32, OH: i32, OW: i32, col: usize,
+): usize {
+  if (col == 0) return xn;
+  im2col(xn, C, H, W, kh, kw, sh, sw, ph, pw, OH, OW, col);
+  return col;
+}
+
+/**
+ * y[n] = W · col(x[n]) (+ bias per filter, then ReLU when relu != 0) for the `count` images
+ * from x [., C, H, W] into y [., F, OH·OW]. col: scratch [C·kh·kw, OH·OW], or 0 for a
+ * pointwise layer (1×1, stride 1, no padding: the image is its own column matrix).
+ */
+export function conv2dImages(
+  x: usize, count: i32, C: i32, H: i32, W: i32, kh: i32, kw: i32, sh: i32, sw: i32, ph: i32, pw: i32,
+  OH: i32, OW: i32, w: usize, F: i32, bias: usize, relu: i32, y: usize, col: usize, work: usize,
+): void {
+  const K = C * kh * kw;
+  const P = OH * OW;
+  const xBytes = <usize>(C * H * W) << 2;
+  const yBytes = <usize>(F * P) << 2;
+  for (let n = 0; n < count; n++) {
+    const xn = x + <usize>n * xBytes;
+    const yn = y + <usize>n * yBytes;
+    const c = columnsOf(xn, C, H, W, kh, kw, sh, sw, ph, pw, OH, OW, col);
+    gemm(0, 0, F, P, K, 1, w, K, c, P, 0, yn, P, 0, 0, work);
+    if (bias != 0) binaryCol(BIN_ADD, yn, bias, yn, F, P, 0);
+    if (relu != 0) unary(UN_RELU, yn, yn, F * P);
+  }
+}
+
+/**
+ * conv2d's gradients for the `count` images from x [., C, H, W], with dY [., F, OH·OW] in gy:
+ *   mask != 0: gy[n] = reluBackward(out[n], gyIn[n]) first (a fused ReLU; gy may be gyIn);
+ *   dwMode 1: dWpart[F, K] (+)= dY[n] · col(x[n])ᵀ; dwMode 2: its transpose [K, F] (+)= ...
+ *     — written by the first image when first != 0, added to after;
+ *   dx != 0: dx[n] = col2im(Wᵀ · dY[n]) (written).
+ * col: scratch [K, OH·OW], or 0 for a pointwise layer (no im2col/col2im).
+ */
+export function conv2dBackwardImages(
+  x: usize, gyIn: usize, out: usize, gy: usize, count: i32, C: i32, H: i32, W: i32, kh: i32, kw: i32,
+  sh: i32, sw: i32, ph: i32, pw: i32, OH: i32, OW: i32, w: usize, F: i32, mask: i32,
+  dwMode: i32, dwPart: usize, first: i32, dx: usize, col: usize, work: usize,
+): void {
+  const K = C * kh * kw;
+  const P = OH * OW;
+  const xBytes = <usize>(C * H * W) << 2;
+  const yBytes = <usize>(F * P) << 2;
+  for (let n = 0; n < count; n++) {
+    const xn = x + <usize>n * xBytes;
+    const gn = gy + <usize>n * yBytes;
+    if (mask != 0) reluBackward(out + <usize>n * yBytes, gyIn + <usize>n * yBytes, gn, F * P);
+    if (dwMode != DW_NONE) {
+      const c = columnsOf(xn, C, H, W, kh, kw, sh, sw, ph, pw, OH, OW, col);
+      const beta: f32 = first != 0 && n == 0 ? 0 : 1;
+      if (dwMode == DW_TRANSPOSED) gemm(0, 1, K, F, P, 1, c, P, gn, P, beta, dwPart, F, 0, 0, work);
+      else gemm(0, 1, F, K, P, 1, gn, P, c, P, beta, dwPart, K, 0, 0, work);
+    }
+    if (dx != 0) {
+      const dxn = dx + <usize>n * xBytes;
+      if (col == 0) {
+        gemm(1, 0, K, P, F, 1, w, K, gn, P, 0, dxn, P, 0, 0, work);
+      } else {
+        gemm(1, 0, K, P, F, 1, w, K, gn, P, 0, col, P, 0, 0, work);
+        // col2im adds into the image: zeroed first.
+        fill(dxn, 0, C * H * W);
+        col2im(col, C, H, W, kh, kw, sh, sw, ph, pw, OH, OW, dxn);
       }
     }
   }

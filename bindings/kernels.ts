@@ -203,6 +203,25 @@ const KERNEL_TABLE = {
     ph: number, pw: number, OH: number, OW: number, w: Ptr, F: number, bias: Ptr, y: Ptr, work: Ptr) => void>(),
   /** Bytes of scratch conv2dDirect needs (a multiple of 16). */
   conv2dDirectWorkBytes: kernel<(C: number, kh: number, kw: number, OH: number, OW: number, F: number) => number>(),
+  /**
+   * conv2d forward by im2col + GEMM over `count` consecutive images: y[n] = W · col(x[n])
+   * (+ bias[F] per filter, then max(., 0) when relu != 0) for x [count, C, H, W], w [F, C*kh*kw],
+   * y [count, F, OH*OW] (written). col: scratch of C*kh*kw * OH*OW floats, or 0 for a pointwise
+   * layer (1x1, stride 1, no padding). work: gemmWorkspaceBytes() bytes.
+   */
+  conv2dImages: kernel<(x: Ptr, count: number, C: number, H: number, W: number, kh: number, kw: number, sh: number,
+    sw: number, ph: number, pw: number, OH: number, OW: number, w: Ptr, F: number, bias: Ptr, relu: number, y: Ptr,
+    col: Ptr, work: Ptr) => void>(),
+  /**
+   * conv2d's gradients over `count` consecutive images, dY in gy [count, F, OH*OW]:
+   * mask != 0 first writes gy[n] = dY where out[n] > 0 else 0 (from gyIn; gy may equal gyIn);
+   * dwMode 1: dwPart [F, K] (+)= dY[n] · col(x[n])^T, 2: the transposed [K, F]; the first image
+   * writes (beta 0) when first != 0, the rest add; dx != 0: dx[n] = col2im(W^T · dY[n])
+   * (written). col and work as conv2dImages.
+   */
+  conv2dBackwardImages: kernel<(x: Ptr, gyIn: Ptr, out: Ptr, gy: Ptr, count: number, C: number, H: number, W: number,
+    kh: number, kw: number, sh: number, sw: number, ph: number, pw: number, OH: number, OW: number, w: Ptr, F: number,
+    mask: number, dwMode: number, dwPart: Ptr, first: number, dx: Ptr, col: Ptr, work: Ptr) => void>(),
 
   // ---- pool.ts (NCHW; planes = N*C) -----------------------------------------------------
   /** Max over each window (padding never wins); argmax[plane, o] = y*W + x index inside the plane. */

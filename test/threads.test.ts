@@ -334,6 +334,47 @@ describe('parallel plans', () => {
     });
     expect(total).toBeGreaterThan(0);
   });
+
+  it('batch: one run per lane on one thread, one task per lane (per item without sums) in a job', () => {
+    const runs = (threads: number, sums: boolean, flops = 1e9): [number, number, boolean, string][] => {
+      const seen: [number, number, boolean, string][] = [];
+      withThreads(threads, () => runPlan<never, 's'>({
+        flops, items: 10, sums: sums ? { s: { elements: 4, into: null } } : {},
+        work: (s, n, count) => {
+          seen.push([n, count, s.first, 'work']);
+          s.call('fill', [runtime().gemmWork, 0, 0]);
+        },
+        batch: (s, n, count) => {
+          seen.push([n, count, s.first, 'batch']);
+          s.call('fill', [runtime().gemmWork, 0, 0]);
+        },
+      }));
+      return seen;
+    };
+    // Planned for 2 threads: 8 lanes over 10 items, the same runs whichever thread count ran them.
+    const lanes: [number, number, boolean, string][] = [[0, 2, true, 'batch'], [2, 1, true, 'batch'], [3, 1, true, 'batch'], [4, 1, true, 'batch'],
+      [5, 2, true, 'batch'], [7, 1, true, 'batch'], [8, 1, true, 'batch'], [9, 1, true, 'batch']];
+    expect(runs(2, true)).toEqual(lanes);
+    expect(runs(1, true)).toEqual([[0, 10, true, 'batch']]);
+    tuneThreads({ serial: true });
+    try {
+      expect(runs(2, true)).toEqual(lanes);
+    } finally {
+      tuneThreads({ serial: false });
+    }
+    expect(runs(2, false)).toEqual(Array.from({ length: 10 }, (_, n) => [n, 1, true, 'batch']));
+    expect(runs(1, false)).toEqual([[0, 10, true, 'batch']]);
+    // An item alone worth splitting (one thread for the plan, not for an item): `work` per item.
+    const single: [number, number, boolean, string][] = [];
+    withThreads(2, () => runPlan({
+      flops: 1e9, items: 1, threads: 1,
+      work: (s, n, count) => { single.push([n, count, s.first, 'work']); },
+      batch: () => { throw new Error('not batch'); },
+    }));
+    expect(single).toEqual([[0, 1, true, 'work']]);
+    expect(() => runPlan({ flops: 0, items: 4, ranges: { perThread: 1 }, work: () => {}, batch: () => {} }))
+      .toThrow('runPlan: batch and ranges do not go together');
+  });
 });
 
 describe('passes over memory on two threads (elementwise, pooling, optimizer steps)', () => {

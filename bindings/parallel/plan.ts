@@ -87,6 +87,14 @@ export interface PlanSpec<S extends string, R extends string> {
   sums?: { readonly [K in R]?: SumSpec };
   /** The calls of item `item` (with ranges: of items item .. item + count - 1). */
   work: (s: Step<S, R>, item: number, count: number) => void;
+  /**
+   * Optional: the calls of the run of items item .. item + count - 1 as one kernel call that
+   * loops over them (not with `ranges`). When given, one thread runs the whole call as one run
+   * (one per lane with sums), and a job's task is one run: an item (a lane with sums). `work`
+   * still runs an item alone when the item is worth splitting across threads (its GEMMs are
+   * then split). `s.first` is whether the run's first item is the first of its lane.
+   */
+  batch?: (s: Step<S, R>, item: number, count: number) => void;
   /** Called with each sum's total (its `into`, or the scratch holding it) before scratch is freed. */
   finish?: (sums: { readonly [K in R]: number }) => void;
 }
@@ -207,6 +215,7 @@ export function runPlan<S extends string = never, R extends string = never>(spec
   const sumSpecs = (spec.sums ?? NONE) as Record<string, SumSpec | undefined>;
   const sumNames = spec.sums === undefined ? NO_NAMES : Object.keys(sumSpecs).filter((k) => sumSpecs[k] !== undefined);
   let lanes = 1;
+  if (spec.batch !== undefined && ranges !== undefined) throw new Error('runPlan: batch and ranges do not go together');
   if (sumNames.length > 0) {
     if (ranges !== undefined) throw new Error('runPlan: sums need one item per call of work (no ranges)');
     const planned = plannedThreads(flops, maxThreads);
@@ -241,11 +250,21 @@ export function runPlan<S extends string = never, R extends string = never>(spec
     for (const name of sumNames) parts[name] = partOffsets[name].map((o) => (o === null ? sumSpecs[name]!.into! : advance(base, 'float32', o)));
     const step = new PlanStep<S, R>(T, base, offsets, parts);
     const laneOf = (n: number): number => Math.floor((n * lanes) / items);
+    // First item of lane l (the inverse of laneOf).
+    const laneStart = (l: number): number => Math.ceil((l * items) / lanes);
     const work = spec.work;
+    const batch = spec.batch;
 
     if (T === 1) {
       if (ranges !== undefined) work(step, 0, items);
-      else {
+      else if (batch !== undefined && items > 0 && threadsFor(flops / items) === 1) {
+        for (let l = 0; l < lanes; l++) {
+          step.lane = l;
+          step.first = true;
+          const n0 = laneStart(l);
+          if (laneStart(l + 1) > n0) batch(step, n0, laneStart(l + 1) - n0);
+        }
+      } else {
         for (let n = 0; n < items; n++) {
           step.lane = laneOf(n);
           step.first = n === 0 || laneOf(n - 1) !== step.lane;
@@ -262,10 +281,10 @@ export function runPlan<S extends string = never, R extends string = never>(spec
       let open = -1;
       let tasks = 0;
       // One unit of work: items n .. n + count - 1, in the task of `key`.
-      const unit = (key: number, n: number, count: number): void => {
+      const unit = (key: number, n: number, count: number, calls = work): void => {
         const staged: Staged[] = [];
         step.staged = staged;
-        work(step, n, count);
+        calls(step, n, count);
         let args = 0;
         for (const c of staged) args += c.args.length;
         if (!job.fits(staged.length, args, key !== open)) {
@@ -288,6 +307,15 @@ export function runPlan<S extends string = never, R extends string = never>(spec
         if (ranges !== undefined) {
           const per = roundUp(Math.ceil(items / (ranges.perThread * T)), align);
           for (let i0 = 0; i0 < items; i0 += per) unit(i0, i0, Math.min(per, items - i0));
+        } else if (batch !== undefined && sumNames.length > 0) {
+          for (let l = 0; l < lanes; l++) {
+            step.lane = l;
+            step.first = true;
+            const n0 = laneStart(l);
+            if (laneStart(l + 1) > n0) unit(l, n0, laneStart(l + 1) - n0, batch);
+          }
+        } else if (batch !== undefined) {
+          for (let n = 0; n < items; n++) unit(n, n, 1, batch);
         } else if (sumNames.length > 0) {
           for (let n = 0; n < items; n++) {
             step.lane = laneOf(n);

@@ -341,6 +341,7 @@ export const conv2d: OpFn<[x: Tensor, weight: Tensor, bias?: Tensor | null, opts
     } else {
       runPlan({
         flops, items: N, scratch: { col: direct ? 0 : K * P },
+        // An image alone worth splitting (a batch of one): its GEMM is split across threads.
         work: (s, n) => {
           const xn = x!.ptrAt(n * C * H * W);
           const col = direct ? xn : s.scratch('col');
@@ -351,6 +352,10 @@ export const conv2d: OpFn<[x: Tensor, weight: Tensor, bias?: Tensor | null, opts
           if (b !== null) s.call('binaryCol', [BinOp.Add, yn, b.ptr, yn, F, P, 0]);
           if (relu) s.call('unary', [UnOp.Relu, yn, yn, F * P]);
         },
+        // Otherwise the same steps, run by one kernel over a run of images.
+        batch: (s, n, count) => s.call('conv2dImages', [x!.ptrAt(n * C * H * W), count, C, H, W, kh, kw, g.sh, g.sw,
+          g.ph, g.pw, OH, OW, w!.ptr, F, b === null ? 0 : b.ptr, relu ? 1 : 0, y.ptrAt(n * F * P),
+          direct ? 0 : s.scratch('col'), WORKSPACE]),
       });
     }
     return { out: y, state: g };
@@ -395,6 +400,10 @@ export const conv2d: OpFn<[x: Tensor, weight: Tensor, bias?: Tensor | null, opts
             }
           }
         },
+        batch: (s, n, count) => s.call('conv2dBackwardImages', [x!.ptrAt(n * C * H * W), gyIn.ptrAt(n * F * P),
+          maskInPlan ? out.ptrAt(n * F * P) : 0, gy.ptrAt(n * F * P), count, C, H, W, kh, kw, g.sh, g.sw, g.ph, g.pw,
+          OH, OW, w!.ptr, F, maskInPlan ? 1 : 0, dw === null ? 0 : wt ? 2 : 1, dw === null ? 0 : s.sum('dw'), s.first ? 1 : 0,
+          dx === null ? 0 : dx.ptrAt(n * C * H * W), direct ? 0 : s.scratch('col'), WORKSPACE]),
         finish: (sums) => {
           if (dw !== null && wt) kernels().transpose2d(sums.dw, K, F, dw.ptr);
         },

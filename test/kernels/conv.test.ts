@@ -3,7 +3,7 @@
 // non-square kernels, outputs larger than the symmetric padding implies, pointers that are
 // not 16-byte aligned), plus the adjoint identity <im2col(x), c> = <x, col2im(c)>.
 import { describe, expect, it } from 'vitest';
-import { kernels } from '../../bindings/index';
+import { kernels, runtime } from '../../bindings/index';
 import { conv2dNaive } from '../../src/ops/conv-reference';
 import { blankF32, free, getF32, putF32, randomF32 } from '../helpers/wasm';
 
@@ -256,5 +256,116 @@ describe('conv2dDirect kernel', () => {
     expect(guardsIntact(yb, 0, 0)).toBe(true);
     expect(guardsIntact(xb, 0, 12)).toBe(true);
     free(xb, yb);
+  });
+});
+
+// ---- conv2dImages / conv2dBackwardImages: runs of images, against the f64 definition ----
+
+const RUN_CASES: [string, Geo][] = [
+  ['3x3 same', geo(3, 7, 9, 3, 3, [1, 1], [1, 1])],
+  ['3x3, stride 2, padding 1', geo(4, 9, 11, 3, 3, [2, 2], [1, 1])],
+  ['5x3 kernel, stride 2x1, padding 2x0', geo(2, 10, 13, 5, 3, [2, 1], [2, 0])],
+  ['even kernel, asymmetric same (one extra row/col)', geo(3, 7, 6, 4, 2, [1, 1], [1, 0], 1)],
+  ['1x1 pointwise (no column matrix)', geo(5, 4, 6, 1, 1, [1, 1], [0, 0])],
+];
+
+/** Max over i of |got − ref| / (Σ|terms| + tiny): f32 rounding is well below 1e-5 of the scale. */
+function scaledErr(got: Float32Array, ref: Float64Array, scale: Float64Array): number {
+  let m = 0;
+  for (let i = 0; i < ref.length; i++) {
+    const e = Math.abs(got[i] - ref[i]) / (scale[i] + 1e-30);
+    if (!(e <= m)) m = Number.isNaN(e) ? Infinity : e;
+  }
+  return m;
+}
+
+describe('conv2dImages and conv2dBackwardImages kernels (runs of images)', () => {
+  const N = 3;
+  const F = 5;
+  for (const [name, g] of RUN_CASES) {
+    const pointwise = g.kh === 1 && g.kw === 1 && g.sh === 1 && g.sw === 1 && g.ph === 0 && g.pw === 0;
+    const K = g.C * g.kh * g.kw;
+    const P = g.OH * g.OW;
+    const nx = N * g.C * g.H * g.W;
+    const ny = N * F * P;
+    const x = randomF32(nx, 7 + nx);
+    const w = randomF32(F * K, 11 + K);
+    const b = randomF32(F, 13);
+    const dy = randomF32(ny, 19 + ny);
+    const geoNaive = { stride: [g.sh, g.sw] as const, padding: [g.ph, g.pw] as const, out: [g.OH, g.OW] as const };
+    const host = (data: Float32Array, shape: number[]) => ({ data, shape });
+    const args = (xp: number, count: number) => [xp, count, g.C, g.H, g.W, g.kh, g.kw, g.sh, g.sw, g.ph, g.pw, g.OH, g.OW] as const;
+
+    for (const [bias, relu] of [[false, false], [true, false], [true, true]] as const) {
+      it(`forward, ${name}${bias ? ', bias' : ''}${relu ? ', relu' : ''}: every image of the run, nothing past it`, () => {
+        const k = kernels();
+        const ref = conv2dNaive(host(x, [N, g.C, g.H, g.W]), host(w, [F, g.C, g.kh, g.kw]), bias ? host(b, [F]) : null, geoNaive);
+        const [xb, xp] = guarded(x, 0);
+        const [wb, wp] = guarded(w, 1);
+        const bp = putF32(b);
+        const [yb, yp] = guarded(new Float32Array(ny).fill(Number.NaN), 0);
+        const col = pointwise ? 0 : blankF32(K * P);
+        k.conv2dImages(...args(xp, N), wp, F, bias ? bp : 0, relu ? 1 : 0, yp, col, runtime().gemmWork);
+        const want = relu ? ref.y.map((v) => Math.max(v, 0)) : ref.y;
+        expect(scaledErr(getF32(yp, ny), want, ref.abs)).toBeLessThan(1e-5);
+        expect(guardsIntact(yb, 0, ny)).toBe(true);
+        expect(Array.from(getF32(xp, nx))).toEqual(Array.from(x));
+        free(xb, wb, bp, yb, ...(col ? [col] : []));
+      });
+    }
+
+    for (const [mask, dwMode, dxToo] of [[false, 1, true], [false, 2, true], [true, 1, true], [true, 2, false], [false, 0, true]] as const) {
+      it(`backward, ${name}: ${mask ? 'ReLU mask, ' : ''}${['no dW', 'dW', 'dW transposed'][dwMode]}${dxToo ? ', dx' : ''}; a second run adds to dW`, () => {
+        const k = kernels();
+        // out: a forward output with zeros where the fused ReLU cut (every third element).
+        const out = Float32Array.from(randomF32(ny, 23), (v, i) => (i % 3 === 0 ? 0 : Math.abs(v) + 0.1));
+        const gEff = mask ? Float64Array.from(dy, (v, i) => (out[i] > 0 ? v : 0)) : Float64Array.from(dy);
+        const ref = conv2dNaive(host(x, [N, g.C, g.H, g.W]), host(w, [F, g.C, g.kh, g.kw]), null, geoNaive, gEff);
+        const xp = putF32(x);
+        const wp = putF32(w);
+        const gyInP = putF32(dy);
+        const outP = putF32(out);
+        // With the mask the kernel writes the masked gradient to gy; without, gy is dY itself.
+        const gyP = mask ? blankF32(ny) : gyInP;
+        const [db, dwp] = guarded(new Float32Array(F * K).fill(Number.NaN), 0);
+        const [xb2, dxp] = guarded(new Float32Array(nx).fill(Number.NaN), 0);
+        const col = pointwise ? 0 : blankF32(K * P);
+        const call = (n0: number, count: number, first: number) => {
+          const xs = xp + n0 * g.C * g.H * g.W * 4;
+          const ys = n0 * F * P * 4;
+          k.conv2dBackwardImages(xs, gyInP + ys, outP + ys, gyP + ys, count, g.C, g.H, g.W, g.kh, g.kw, g.sh, g.sw, g.ph, g.pw,
+            g.OH, g.OW, wp, F, mask ? 1 : 0, dwMode, dwMode ? dwp : 0, first, dxToo ? dxp + n0 * g.C * g.H * g.W * 4 : 0, col, runtime().gemmWork);
+        };
+        // Images 0..1 write the partial, image 2 adds to it: the lanes of a parallel plan.
+        call(0, 2, 1);
+        call(2, 1, 0);
+        if (dwMode !== 0) {
+          const got = getF32(dwp, F * K);
+          // dwMode 2 holds dWᵀ [K, F].
+          const dwGot = dwMode === 2 ? Float32Array.from({ length: F * K }, (_, i) => got[(i % K) * F + Math.floor(i / K)]) : got;
+          expect(scaledErr(dwGot, ref.dw, ref.dwAbs)).toBeLessThan(1e-5);
+        } else {
+          expect(getF32(dwp, F * K).every((v) => Number.isNaN(v))).toBe(true);
+        }
+        expect(guardsIntact(db, 0, F * K)).toBe(true);
+        if (dxToo) expect(scaledErr(getF32(dxp, nx), ref.dx, ref.dxAbs)).toBeLessThan(1e-5);
+        else expect(getF32(dxp, nx).every((v) => Number.isNaN(v))).toBe(true);
+        expect(guardsIntact(xb2, 0, nx)).toBe(true);
+        // (−0 and 0 both count as a cut gradient.)
+        if (mask) expect(Array.from(getF32(gyP, ny), (v) => v + 0)).toEqual(Array.from(Float32Array.from(gEff), (v) => v + 0));
+        expect(Array.from(getF32(gyInP, ny))).toEqual(Array.from(dy));
+        free(xp, wp, gyInP, outP, db, xb2, ...(mask ? [gyP] : []), ...(col ? [col] : []));
+      });
+    }
+  }
+
+  it('a run of no images writes nothing', () => {
+    const k = kernels();
+    const g = RUN_CASES[0][1];
+    const [yb, yp] = guarded(new Float32Array(0), 0);
+    k.conv2dImages(yp, 0, g.C, g.H, g.W, g.kh, g.kw, g.sh, g.sw, g.ph, g.pw, g.OH, g.OW, yp, F, 0, 1, yp, 0, runtime().gemmWork);
+    k.conv2dBackwardImages(yp, yp, yp, yp, 0, g.C, g.H, g.W, g.kh, g.kw, g.sh, g.sw, g.ph, g.pw, g.OH, g.OW, yp, F, 1, 1, yp, 1, yp, 0, runtime().gemmWork);
+    expect(guardsIntact(yb, 0, 0)).toBe(true);
+    free(yb);
   });
 });
