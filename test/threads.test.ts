@@ -335,11 +335,11 @@ describe('parallel plans', () => {
     expect(total).toBeGreaterThan(0);
   });
 
-  it('batch: one run per lane on one thread, one task per lane (per item without sums) in a job', () => {
-    const runs = (threads: number, sums: boolean, flops = 1e9): [number, number, boolean, string][] => {
+  it('batch: one run per lane on one thread, one task per lane (runs of items without sums) in a job', () => {
+    const runs = (threads: number, sums: boolean, flops = 1e9, items = 10): [number, number, boolean, string][] => {
       const seen: [number, number, boolean, string][] = [];
       withThreads(threads, () => runPlan<never, 's'>({
-        flops, items: 10, sums: sums ? { s: { elements: 4, into: null } } : {},
+        flops, items, sums: sums ? { s: { elements: 4, into: null } } : {},
         work: (s, n, count) => {
           seen.push([n, count, s.first, 'work']);
           s.call('fill', [runtime().gemmWork, 0, 0]);
@@ -362,7 +362,9 @@ describe('parallel plans', () => {
     } finally {
       tuneThreads({ serial: false });
     }
+    // Without sums, runs of items: 8 per thread where there are enough items.
     expect(runs(2, false)).toEqual(Array.from({ length: 10 }, (_, n) => [n, 1, true, 'batch']));
+    expect(runs(2, false, 1e9, 40)).toEqual(Array.from({ length: 20 }, (_, i) => [2 * i, 2, true, 'batch']));
     expect(runs(1, false)).toEqual([[0, 10, true, 'batch']]);
     // An item alone worth splitting (one thread for the plan, not for an item): `work` per item.
     const single: [number, number, boolean, string][] = [];
