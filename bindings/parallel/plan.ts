@@ -4,8 +4,9 @@
 //   - threads: threadsFor(flops), at most one per item (or per range), reduced to the workers
 //     ready now. One thread is the same plan run on the calling thread: the same calls in the
 //     same order, its GEMMs split across the pool by rows or columns when that pays;
-//   - tasks: one per item, or `ranges` of consecutive items (perThread per thread, one range
-//     on one thread), or, for an op with sums, one per lane;
+//   - tasks: runs of consecutive items (about 8 per thread, so threads write far apart), or
+//     `ranges` of consecutive items (perThread per thread, one range on one thread), or, for
+//     an op with sums, one per lane;
 //   - lanes for sums over items (weight gradients): the items are cut into L fixed runs of
 //     consecutive items, each run accumulated into its own partial, and the partials are
 //     added in lane order. L comes from plannedThreads (the settings and the sizes, never
@@ -134,8 +135,8 @@ const LANE_BYTES = 64 << 20;
  * the CPU's prefetchers read past the end of one thread's buffer into the next one's.
  */
 const SPREAD_FLOATS = 32 << 10;
-/** With `batch` and no sums, a job's tasks are runs of items, this many per thread. */
-const BATCH_RUNS_PER_THREAD = 8;
+/** Without sums, a job's tasks are runs of consecutive items, this many per thread. */
+const RUNS_PER_THREAD = 8;
 
 function roundUp(x: number, m: number): number {
   return Math.ceil(x / m) * m;
@@ -328,10 +329,6 @@ export function runPlan<S extends string = never, R extends string = never>(spec
             const n0 = laneStart(l);
             if (laneStart(l + 1) > n0) unit(l, n0, laneStart(l + 1) - n0, batch);
           }
-        } else if (batch !== undefined) {
-          // Runs rather than single items: fewer tasks to write, and threads write far apart.
-          const per = Math.max(1, Math.floor(items / (BATCH_RUNS_PER_THREAD * T)));
-          for (let n = 0; n < items; n += per) unit(n, n, Math.min(per, items - n), batch);
         } else if (sumNames.length > 0) {
           for (let n = 0; n < items; n++) {
             step.lane = laneOf(n);
@@ -339,7 +336,14 @@ export function runPlan<S extends string = never, R extends string = never>(spec
             unit(step.lane, n, 1);
           }
         } else {
-          for (let n = 0; n < items; n++) unit(n, n, 1);
+          // Runs of consecutive items rather than single items per task: threads then write
+          // far apart (see SPREAD_FLOATS), and a batch kernel has fewer tasks to write.
+          const per = Math.max(1, Math.floor(items / (RUNS_PER_THREAD * T)));
+          for (let n = 0; n < items; n += per) {
+            const count = Math.min(per, items - n);
+            if (batch !== undefined) unit(n, n, count, batch);
+            else for (let i = n; i < n + count; i++) unit(n, i, 1);
+          }
         }
         if (tasks > 0) job.run();
       } catch (e) {
