@@ -558,3 +558,56 @@ export function conv2dBackwardImages(
     }
   }
 }
+
+/**
+ * convTranspose2d forward over `count` consecutive images x [., Cin, OH·OW] (the input side
+ * is the small one): y[n] = col2im(Wᵀ · x[n]) (+ bias per output channel) into
+ * y [., C, H, W], with w [Cin, C·kh·kw]. col: scratch [C·kh·kw, OH·OW], or 0 for a pointwise
+ * layer (the product is written to y[n] directly).
+ */
+export function convTranspose2dImages(
+  x: usize, count: i32, Cin: i32, C: i32, H: i32, W: i32, kh: i32, kw: i32, sh: i32, sw: i32, ph: i32, pw: i32,
+  OH: i32, OW: i32, w: usize, bias: usize, y: usize, col: usize, work: usize,
+): void {
+  const Ko = C * kh * kw;
+  const Pin = OH * OW;
+  const Pout = H * W;
+  const xBytes = <usize>(Cin * Pin) << 2;
+  const yBytes = <usize>(C * Pout) << 2;
+  for (let n = 0; n < count; n++) {
+    const yn = y + <usize>n * yBytes;
+    const c = col == 0 ? yn : col;
+    gemm(1, 0, Ko, Pin, Cin, 1, w, Ko, x + <usize>n * xBytes, Pin, 0, c, Pin, 0, 0, work);
+    if (col != 0) {
+      // col2im adds into the image: zeroed first.
+      fill(yn, 0, C * Pout);
+      col2im(col, C, H, W, kh, kw, sh, sw, ph, pw, OH, OW, yn);
+    }
+    if (bias != 0) binaryCol(BIN_ADD, yn, bias, yn, C, Pout, 0);
+  }
+}
+
+/**
+ * convTranspose2d's gradients over `count` consecutive images, dY in gy [., C, H, W]:
+ * dx != 0: dx[n] = W · col(dY[n]) (written, [Cin, OH·OW]); dwMode 1: dwPart [Cin, C·kh·kw]
+ * (+)= x[n] · col(dY[n])ᵀ, 2: its transpose; first, col and work as conv2dBackwardImages.
+ */
+export function convTranspose2dBackwardImages(
+  x: usize, gy: usize, count: i32, Cin: i32, C: i32, H: i32, W: i32, kh: i32, kw: i32, sh: i32, sw: i32,
+  ph: i32, pw: i32, OH: i32, OW: i32, w: usize, dwMode: i32, dwPart: usize, first: i32, dx: usize, col: usize, work: usize,
+): void {
+  const Ko = C * kh * kw;
+  const Pin = OH * OW;
+  const xBytes = <usize>(Cin * Pin) << 2;
+  const yBytes = <usize>(C * H * W) << 2;
+  for (let n = 0; n < count; n++) {
+    const xn = x + <usize>n * xBytes;
+    const c = columnsOf(gy + <usize>n * yBytes, C, H, W, kh, kw, sh, sw, ph, pw, OH, OW, col);
+    if (dx != 0) gemm(0, 0, Cin, Pin, Ko, 1, w, Ko, c, Pin, 0, dx + <usize>n * xBytes, Pin, 0, 0, work);
+    if (dwMode != DW_NONE) {
+      const beta: f32 = first != 0 && n == 0 ? 0 : 1;
+      if (dwMode == DW_TRANSPOSED) gemm(0, 1, Ko, Cin, Pin, 1, c, Pin, xn, Pin, beta, dwPart, Cin, 0, 0, work);
+      else gemm(0, 1, Cin, Ko, Pin, 1, xn, Pin, c, Pin, beta, dwPart, Ko, 0, 0, work);
+    }
+  }
+}

@@ -222,6 +222,24 @@ const KERNEL_TABLE = {
   conv2dBackwardImages: kernel<(x: Ptr, gyIn: Ptr, out: Ptr, gy: Ptr, count: number, C: number, H: number, W: number,
     kh: number, kw: number, sh: number, sw: number, ph: number, pw: number, OH: number, OW: number, w: Ptr, F: number,
     mask: number, dwMode: number, dwPart: Ptr, first: number, dx: Ptr, col: Ptr, work: Ptr) => void>(),
+  /**
+   * convTranspose2d forward over `count` consecutive images x [count, Cin, OH*OW]: y[n] =
+   * col2im(W^T · x[n]) (+ bias[C] per output channel) into y [count, C, H, W] (written), for
+   * w [Cin, C*kh*kw]; the im2col geometry is that of the conv2d from y to x. col: scratch of
+   * C*kh*kw * OH*OW floats, or 0 for a pointwise layer. work: gemmWorkspaceBytes() bytes.
+   */
+  convTranspose2dImages: kernel<(x: Ptr, count: number, Cin: number, C: number, H: number, W: number, kh: number,
+    kw: number, sh: number, sw: number, ph: number, pw: number, OH: number, OW: number, w: Ptr, bias: Ptr, y: Ptr,
+    col: Ptr, work: Ptr) => void>(),
+  /**
+   * convTranspose2d's gradients over `count` consecutive images, dY in gy [count, C, H, W]:
+   * dx != 0: dx[n] = W · col(dY[n]) (written); dwMode 1: dwPart [Cin, C*kh*kw] (+)=
+   * x[n] · col(dY[n])^T, 2: the transposed [C*kh*kw, Cin]; first, col and work as
+   * conv2dBackwardImages.
+   */
+  convTranspose2dBackwardImages: kernel<(x: Ptr, gy: Ptr, count: number, Cin: number, C: number, H: number, W: number,
+    kh: number, kw: number, sh: number, sw: number, ph: number, pw: number, OH: number, OW: number, w: Ptr,
+    dwMode: number, dwPart: Ptr, first: number, dx: Ptr, col: Ptr, work: Ptr) => void>(),
 
   // ---- pool.ts (NCHW; planes = N*C) -----------------------------------------------------
   /** Max over each window (padding never wins); argmax[plane, o] = y*W + x index inside the plane. */

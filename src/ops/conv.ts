@@ -489,6 +489,9 @@ export const convTranspose2d: OpFn<[x: Tensor, weight: Tensor, bias?: Tensor | n
         }
         if (b !== null) s.call('binaryCol', [BinOp.Add, yn, b.ptr, yn, Cout, Pout, 0]);
       },
+      batch: (s, n, count) => s.call('convTranspose2dImages', [x!.ptrAt(n * Cin * Pin), count, Cin, Cout, g.H, g.W, kh, kw,
+        g.sh, g.sw, g.ph, g.pw, g.OH, g.OW, w!.ptr, b === null ? 0 : b.ptr, y.ptrAt(n * Cout * Pout),
+        direct ? 0 : s.scratch('col'), WORKSPACE]),
     });
     return { out: y, state: g };
   },
@@ -517,6 +520,9 @@ export const convTranspose2d: OpFn<[x: Tensor, weight: Tensor, bias?: Tensor | n
           // dW[Cin, Ko] (+)= x[n][Cin, Pin] · col[Ko, Pin]ᵀ
           if (dw !== null) dwGemm(s, wt, Cin, Ko, Pin, x!.ptrAt(n * Cin * Pin), col);
         },
+        batch: (s, n, count) => s.call('convTranspose2dBackwardImages', [x!.ptrAt(n * Cin * Pin), gy.ptrAt(n * Cout * Pout), count,
+          Cin, Cout, g.H, g.W, kh, kw, g.sh, g.sw, g.ph, g.pw, g.OH, g.OW, w!.ptr, dw === null ? 0 : wt ? 2 : 1,
+          dw === null ? 0 : s.sum('dw'), s.first ? 1 : 0, dx === null ? 0 : dx.ptrAt(n * Cin * Pin), direct ? 0 : s.scratch('col'), WORKSPACE]),
         finish: (sums) => {
           if (dw !== null && wt) kernels().transpose2d(sums.dw, Ko, Cin, dw.ptr);
         },

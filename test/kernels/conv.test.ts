@@ -4,7 +4,7 @@
 // not 16-byte aligned), plus the adjoint identity <im2col(x), c> = <x, col2im(c)>.
 import { describe, expect, it } from 'vitest';
 import { kernels, runtime } from '../../bindings/index';
-import { conv2dNaive } from '../../src/ops/conv-reference';
+import { conv2dNaive, convTranspose2dNaive } from '../../src/ops/conv-reference';
 import { blankF32, free, getF32, putF32, randomF32 } from '../helpers/wasm';
 
 interface Geo {
@@ -368,4 +368,72 @@ describe('conv2dImages and conv2dBackwardImages kernels (runs of images)', () =>
     expect(guardsIntact(yb, 0, 0)).toBe(true);
     free(yb);
   });
+});
+
+describe('convTranspose2dImages and convTranspose2dBackwardImages kernels (runs of images)', () => {
+  const N = 3;
+  const Cin = 4;
+  // The im2col geometry is that of the conv2d from the output (C, H, W) to the input (OH, OW).
+  for (const [name, g] of RUN_CASES.filter(([, c]) => c.OH === Math.floor((c.H + 2 * c.ph - c.kh) / c.sh) + 1)) {
+    const pointwise = g.kh === 1 && g.kw === 1 && g.sh === 1 && g.sw === 1 && g.ph === 0 && g.pw === 0;
+    const Ko = g.C * g.kh * g.kw;
+    const Pin = g.OH * g.OW;
+    const nx = N * Cin * Pin;
+    const ny = N * g.C * g.H * g.W;
+    const x = randomF32(nx, 31 + nx);
+    const w = randomF32(Cin * Ko, 37 + Ko);
+    const b = randomF32(g.C, 41);
+    const dy = randomF32(ny, 43 + ny);
+    const host = (data: Float32Array, shape: number[]) => ({ data, shape });
+    const ref = (bias: boolean, grad?: Float32Array) => convTranspose2dNaive(host(x, [N, Cin, g.OH, g.OW]), host(w, [Cin, g.C, g.kh, g.kw]),
+      bias ? host(b, [g.C]) : null, { stride: [g.sh, g.sw], padding: [g.ph, g.pw], out: [g.H, g.W] }, grad);
+    const geoArgs = [g.C, g.H, g.W, g.kh, g.kw, g.sh, g.sw, g.ph, g.pw, g.OH, g.OW] as const;
+
+    for (const bias of [false, true]) {
+      it(`forward, ${name}${bias ? ', bias' : ''}: every image of the run, nothing past it`, () => {
+        const k = kernels();
+        const r = ref(bias);
+        const xp = putF32(x);
+        const wp = putF32(w);
+        const bp = putF32(b);
+        const [yb, yp] = guarded(new Float32Array(ny).fill(Number.NaN), 1);
+        const col = pointwise ? 0 : blankF32(Ko * Pin);
+        k.convTranspose2dImages(xp, N, Cin, ...geoArgs, wp, bias ? bp : 0, yp, col, runtime().gemmWork);
+        expect(scaledErr(getF32(yp, ny), r.y, r.abs)).toBeLessThan(1e-5);
+        expect(guardsIntact(yb, 1, ny)).toBe(true);
+        free(xp, wp, bp, yb, ...(col ? [col] : []));
+      });
+    }
+
+    for (const [dwMode, dxToo] of [[1, true], [2, true], [1, false], [0, true]] as const) {
+      it(`backward, ${name}: ${['no dW', 'dW', 'dW transposed'][dwMode]}${dxToo ? ', dx' : ''}; a second run adds to dW`, () => {
+        const k = kernels();
+        const r = ref(false, dy);
+        const xp = putF32(x);
+        const wp = putF32(w);
+        const gyP = putF32(dy);
+        const [db, dwp] = guarded(new Float32Array(Cin * Ko).fill(Number.NaN), 0);
+        const [xb2, dxp] = guarded(new Float32Array(nx).fill(Number.NaN), 0);
+        const col = pointwise ? 0 : blankF32(Ko * Pin);
+        const call = (n0: number, count: number, first: number) => k.convTranspose2dBackwardImages(xp + n0 * Cin * Pin * 4,
+          gyP + n0 * g.C * g.H * g.W * 4, count, Cin, ...geoArgs, wp, dwMode, dwMode ? dwp : 0, first,
+          dxToo ? dxp + n0 * Cin * Pin * 4 : 0, col, runtime().gemmWork);
+        call(0, 1, 1);
+        call(1, 2, 0);
+        if (dwMode !== 0) {
+          const got = getF32(dwp, Cin * Ko);
+          const dwGot = dwMode === 2 ? Float32Array.from({ length: Cin * Ko }, (_, i) => got[(i % Ko) * Cin + Math.floor(i / Ko)]) : got;
+          expect(scaledErr(dwGot, r.dw, r.dwAbs)).toBeLessThan(1e-5);
+        } else {
+          expect(getF32(dwp, Cin * Ko).every((v) => Number.isNaN(v))).toBe(true);
+        }
+        expect(guardsIntact(db, 0, Cin * Ko)).toBe(true);
+        if (dxToo) expect(scaledErr(getF32(dxp, nx), r.dx, r.dxAbs)).toBeLessThan(1e-5);
+        else expect(getF32(dxp, nx).every((v) => Number.isNaN(v))).toBe(true);
+        expect(guardsIntact(xb2, 0, nx)).toBe(true);
+        expect(Array.from(getF32(gyP, ny))).toEqual(Array.from(dy));
+        free(xp, wp, gyP, db, xb2, ...(col ? [col] : []));
+      });
+    }
+  }
 });
