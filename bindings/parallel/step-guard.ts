@@ -11,7 +11,7 @@
 // So the guard compares step times (between the ends of consecutive backward() calls) with
 // and without threads, by probing: now and then a few steps run on one thread (threaded
 // mode) or on all threads (solo mode), and the medians decide the mode. The first probe
-// comes PROBE_EVERY_STEPS (median) steps into a loop; a step far from the baseline's median
+// comes FIRST_PROBE_STEPS (median) steps into a loop; a step far from the baseline's median
 // (another model, another batch size) starts a new baseline.
 //   - threaded mode: every PROBE_EVERY_MS (and at least PROBE_EVERY_STEPS median steps),
 //     PROBE_STEPS solo steps are timed; if the recent threaded steps are not faster, in this
@@ -37,6 +37,12 @@ const MIN_BASELINE = 8;
 export const PROBE_EVERY_MS = 250;
 /** ...and at least this many (median) steps apart, so that probes stay under ~2% of the steps. */
 const PROBE_EVERY_STEPS = 300;
+/**
+ * The first probe of a loop comes this many (median) steps into it: a loop of short steps may
+ * be short (the bench times 200 ms samples, a third of a second apart at best), and a loop
+ * that starts in a phase where threads do not pay should not run it out threaded.
+ */
+const FIRST_PROBE_STEPS = 24;
 export const PROBE_MAX_MS = 4000;
 /** A step this many times longer or shorter than the baseline's median starts a new baseline (another workload). */
 const CHANGE = 1.8;
@@ -65,6 +71,8 @@ export class StepGuard {
   private switchedAt = -Infinity;
   private nextProbeAt = 0;
   private waitMs = PROBE_EVERY_MS;
+  /** No probe has decided yet in this loop. */
+  private first = true;
   /** Times threading went off. */
   offs = 0;
 
@@ -80,10 +88,11 @@ export class StepGuard {
       if (this.lastEnd >= 0) this.reset();
       this.lastEnd = now;
       this.lastJobs = jobs;
-      // The first probe comes PROBE_EVERY_STEPS median steps into the loop, without waiting
-      // PROBE_EVERY_MS: a loop of short steps may be short.
+      // The first probe comes FIRST_PROBE_STEPS median steps into the loop, without waiting
+      // PROBE_EVERY_MS.
       this.nextProbeAt = now;
       this.switchedAt = now;
+      this.first = true;
       return;
     }
     const began = this.lastEnd;
@@ -104,7 +113,8 @@ export class StepGuard {
     }
     this.baseline.push(d);
     if (this.baseline.length > BASELINE) this.baseline.shift();
-    if (now >= this.nextProbeAt && this.baseline.length >= MIN_BASELINE && (this.solo || now - this.switchedAt >= PROBE_EVERY_STEPS * median(this.baseline))) {
+    const apart = this.first ? FIRST_PROBE_STEPS : PROBE_EVERY_STEPS;
+    if (now >= this.nextProbeAt && this.baseline.length >= MIN_BASELINE && (this.solo || now - this.switchedAt >= apart * median(this.baseline))) {
       this.probing = true;
       this.probe = [];
       this.switchedAt = now;
@@ -121,6 +131,7 @@ export class StepGuard {
     this.lastEnd = -1;
     this.switchedAt = -Infinity;
     this.waitMs = PROBE_EVERY_MS;
+    this.first = true;
   }
 
   /** Ends a probe: compares its median with the baseline's and sets the mode. */
@@ -136,6 +147,7 @@ export class StepGuard {
       return;
     }
     this.suspect = false;
+    this.first = false;
     if (next !== this.solo) {
       this.solo = next;
       this.baseline = [];

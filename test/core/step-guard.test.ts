@@ -101,10 +101,15 @@ describe('step guard', () => {
 });
 
 describe('step guard, short loops and changing workloads', () => {
-  it('probes a new loop after a few hundred steps, not after PROBE_EVERY_MS: a slow phase is caught within 0.3 s', () => {
+  it('probes a new loop a few dozen steps in: a slow phase is caught within a 60 ms loop of short steps', () => {
     const g = new StepGuard();
-    const r = run(g, sharedCore, 300, { seed: 12 });
+    const r = run(g, sharedCore, 60, { seed: 12 });
     expect(r.offs).toBe(1);
+    // Later probes keep to PROBE_EVERY_MS: a paying loop of 1 s runs about 1 step in 40 solo
+    // (4 probes, each 4 steps and the ones that settle).
+    const p = run(new StepGuard(), paying, 1000, { seed: 16 });
+    expect(p.offs).toBe(0);
+    expect(p.soloSteps).toBeLessThan(0.035);
     // Short loops of long steps (a 200 ms bench sample of 16 ms steps) are never probed.
     const cnn = run(new StepGuard(), () => ({ threaded: 16, solo: 20 }), 200, { seed: 15 });
     expect(cnn.soloSteps).toBe(0);
