@@ -14,6 +14,7 @@
 //
 // Entries hold WeakRefs: a tensor the user dropped is still collected by the garbage
 // collector's backstop (tensor.ts) when no boundary comes.
+import { bytesPerElement } from '../../bindings/memory.js';
 import { Tensor } from './tensor.js';
 
 interface Entry {
@@ -31,8 +32,26 @@ let compactAt = 1024;
 const kept = new WeakSet<Tensor>();
 const usedByGraph = new WeakSet<Tensor>();
 
+// A loop with no step boundary (forward passes outside noGrad and no backward(): plain
+// inference) frees nothing until the garbage collector's backstop, which wasm memory does not
+// prompt: memory grows until it runs out. Say so once, early: when the results made since the
+// last boundary pass NO_BOUNDARY_WARN_BYTES and 4x the most any step between two boundaries
+// has made (a training step with large activations is not a leak).
+export const NO_BOUNDARY_WARN_BYTES = 512 * 2 ** 20;
+let bytesSinceBoundary = 0;
+let largestStepBytes = 0;
+let warnedNoBoundary = false;
+
 /** Puts an op's result (or a data batch) under the step rule. */
 export function manage(t: Tensor, op: string): void {
+  bytesSinceBoundary += t.size * bytesPerElement(t.dtype);
+  if (bytesSinceBoundary > Math.max(NO_BOUNDARY_WARN_BYTES, 4 * largestStepBytes) && !warnedNoBoundary) {
+    warnedNoBoundary = true;
+    console.warn(`simdgrad: ${Math.round(bytesSinceBoundary / 2 ** 20)} MiB of op results (the last from ${op}) were made `
+      + 'since the last step boundary, and none can be freed before one: a step ends at each backward() and at the start of '
+      + 'each top-level noGrad() call. Forward passes outside noGrad() are kept for a backward() (until the second one after '
+      + 'them); for inference, run each batch under sg.noGrad(() => ...) or use sg.predict / sg.evaluate. (Said once.)');
+  }
   entries.push({ ref: new WeakRef(t), op, step: steps, backwardCount: backwards });
   if (entries.length >= compactAt) {
     entries = entries.filter((e) => e.ref.deref()?.isAlive === true);
@@ -74,6 +93,8 @@ export function isKept(t: Tensor): boolean {
  */
 export function stepBoundary(kind: 'backward' | 'noGrad', ownedByGraph: (t: Tensor) => boolean): void {
   steps++;
+  largestStepBytes = Math.max(largestStepBytes, bytesSinceBoundary);
+  bytesSinceBoundary = 0;
   if (kind === 'backward') backwards++;
   const rest: Entry[] = [];
   for (const e of entries) {
