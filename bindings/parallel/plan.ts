@@ -91,10 +91,10 @@ export interface PlanSpec<S extends string, R extends string> {
   /**
    * Optional: the calls of the run of items item .. item + count - 1 as one kernel call that
    * loops over them (not with `ranges`). When given, one thread runs the whole call as one run
-   * (one per lane with sums), and a job's task is one run: a lane with sums, else about
-   * 1/8 of a thread's share of the items. `work`
-   * still runs an item alone when the item is worth splitting across threads (its GEMMs are
-   * then split). `s.first` is whether the run's first item is the first of its lane.
+   * (one per lane with sums), and a job's task is one run: a lane with sums, else about 1/8 of
+   * a thread's share of the items. `work` still runs an item alone when the item is worth
+   * splitting across threads (its GEMMs are then split). `s.first` is whether the run's first
+   * item is the first of its lane.
    */
   batch?: (s: Step<S, R>, item: number, count: number) => void;
   /** Called with each sum's total (its `into`, or the scratch holding it) before scratch is freed. */
@@ -131,8 +131,9 @@ const LANE_BYTES = 64 << 20;
  * Buffers that different threads write at the same time (per-thread scratch, lane partials)
  * are kept this many float32s (128 KiB) apart. Closer, the threads slow each other down:
  * with per-thread column matrices 56 KB apart, a conv layer's forward on two threads took
- * 565-585 µs instead of 443 (it was 470 at 25 KB between them, 443-448 from 40 KB up);
- * the CPU's prefetchers read past the end of one thread's buffer into the next one's.
+ * 565-585 µs instead of 443 (it was 470 at 25 KB between them, 443-448 from 40 KB up),
+ * most likely because the CPU's prefetchers read past the end of one thread's buffer into
+ * the next one's.
  */
 const SPREAD_FLOATS = 32 << 10;
 /** Without sums, a job's tasks are runs of consecutive items, this many per thread. */
@@ -267,19 +268,22 @@ export function runPlan<S extends string = never, R extends string = never>(spec
     const laneOf = (n: number): number => Math.floor((n * lanes) / items);
     // First item of lane l (the inverse of laneOf).
     const laneStart = (l: number): number => Math.ceil((l * items) / lanes);
+    // Each lane's items as one run, with the step set to the lane: fn(first item, count).
+    const eachLane = (fn: (n0: number, count: number) => void): void => {
+      for (let l = 0; l < lanes; l++) {
+        step.lane = l;
+        step.first = true;
+        const n0 = laneStart(l);
+        if (laneStart(l + 1) > n0) fn(n0, laneStart(l + 1) - n0);
+      }
+    };
     const work = spec.work;
     const batch = spec.batch;
 
     if (T === 1) {
       if (ranges !== undefined) work(step, 0, items);
-      else if (batch !== undefined && items > 0 && threadsFor(flops / items) === 1) {
-        for (let l = 0; l < lanes; l++) {
-          step.lane = l;
-          step.first = true;
-          const n0 = laneStart(l);
-          if (laneStart(l + 1) > n0) batch(step, n0, laneStart(l + 1) - n0);
-        }
-      } else {
+      else if (batch !== undefined && items > 0 && threadsFor(flops / items) === 1) eachLane((n0, count) => batch(step, n0, count));
+      else {
         for (let n = 0; n < items; n++) {
           step.lane = laneOf(n);
           step.first = n === 0 || laneOf(n - 1) !== step.lane;
@@ -323,12 +327,7 @@ export function runPlan<S extends string = never, R extends string = never>(spec
           const per = roundUp(Math.ceil(items / (ranges.perThread * T)), align);
           for (let i0 = 0; i0 < items; i0 += per) unit(i0, i0, Math.min(per, items - i0));
         } else if (batch !== undefined && sumNames.length > 0) {
-          for (let l = 0; l < lanes; l++) {
-            step.lane = l;
-            step.first = true;
-            const n0 = laneStart(l);
-            if (laneStart(l + 1) > n0) unit(l, n0, laneStart(l + 1) - n0, batch);
-          }
+          eachLane((n0, count) => unit(step.lane, n0, count, batch));
         } else if (sumNames.length > 0) {
           for (let n = 0; n < items; n++) {
             step.lane = laneOf(n);
