@@ -432,6 +432,35 @@ describe('Standardizer (notes §1.3.5.4)', () => {
     sg.dispose(b.x, b.y);
   });
 
+  it('a tensor-backed dataset gives a tensor-backed copy with the same values; its dispose() frees it', () => {
+    sg.manualSeed(6);
+    const xs = new Float32Array(40 * 2 * 3 * 3).map(() => sg.rng.normal() * 3 + 1);
+    const ys = Int32Array.from({ length: 40 }, (_, i) => i % 4);
+    const arrays = new sg.Dataset(xs, [2, 3, 3], ys);
+    const xT = sg.tensor(xs, [40, 2, 3, 3]);
+    const yT = sg.tensor(ys, [40], { dtype: 'int32' });
+    const tensors = sg.Dataset.fromTensors(xT, yT);
+    const s = new sg.Standardizer().fit(arrays);
+    const before = sg.memory();
+    const fromArrays = s.transform(arrays);
+    const fromTensors = s.transform(tensors);
+    expect(fromArrays.featureSource).toBeInstanceOf(Float32Array);
+    expect(fromArrays.targets).toBe(ys);
+    expect(fromTensors.featureSource).toBeInstanceOf(sg.Tensor);
+    expect(fromTensors.targetSource).toBeInstanceOf(sg.Tensor);
+    expect(Array.from(fromTensors.features)).toEqual(Array.from(fromArrays.features));
+    expect(Array.from(fromTensors.targets)).toEqual(Array.from(ys));
+    // The caller's tensors are untouched, and the copy's batches come from its own tensors.
+    expect(Array.from(xT.data())).toEqual(Array.from(xs));
+    const batch = [...new sg.DataLoader(fromTensors, { batchSize: 40 })][0];
+    expect(Array.from(batch.x.data())).toEqual(Array.from(fromArrays.features));
+    sg.dispose(batch.x, batch.y);
+    fromTensors.dispose();
+    expect(sg.memory().bytes).toBe(before.bytes);
+    expect(Array.from(yT.data())).toEqual(Array.from(ys));
+    sg.dispose(xT, yT);
+  });
+
   it('constant features are centred, not divided by zero; errors before fit', () => {
     const ds = new sg.Dataset(new Float32Array([2, 1, 2, 3]), [2], new Int32Array(2));
     const s = new sg.Standardizer();

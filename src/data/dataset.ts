@@ -206,17 +206,10 @@ export class TensorDataset implements MapDataset<Example> {
       this.checkIndex('subset', indices[k]);
       rows[k] = indices[k];
     }
-    const made: Tensor[] = [];
-    try {
-      const x = this.rowsOf(this.featureSource, this.featureSize, [rows.length, ...this.exampleShape], rows, made);
-      const y = this.rowsOf(this.targetSource, this.targetSize, [rows.length, ...this.targetShape], rows, made);
-      const ds = new TensorDataset(x, this.exampleShape, y, { targetShape: this.targetShape });
-      ds.owned = made;
-      return ds;
-    } catch (e) {
-      for (const t of made) t.dispose();
-      throw e;
-    }
+    return this.derived((made) => [
+      this.rowsOf(this.featureSource, this.featureSize, [rows.length, ...this.exampleShape], rows, made),
+      this.rowsOf(this.targetSource, this.targetSize, [rows.length, ...this.targetShape], rows, made),
+    ]);
   }
 
   /**
@@ -239,6 +232,48 @@ export class TensorDataset implements MapDataset<Example> {
     const out = new (source.constructor as new (n: number) => A)(rows.length * rowSize);
     for (let k = 0; k < rows.length; k++) out.set(source.subarray(rows[k] * rowSize, (rows[k] + 1) * rowSize), k * rowSize);
     return out;
+  }
+
+  /**
+   * @internal The same examples with new feature values (N · featureSize of them, e.g.
+   * standardised): held in a tensor when this dataset's features are, with tensor targets
+   * copied too, both owned by the new dataset (its dispose() frees them); typed arrays
+   * otherwise, the targets array shared.
+   */
+  withFeatures(values: Float32Array): TensorDataset {
+    if (values.length !== this.length * this.featureSize) {
+      throw new Error(`Dataset.withFeatures: ${this.length} examples of ${this.featureSize} values need ${this.length * this.featureSize}, got ${values.length}`);
+    }
+    return this.derived((made) => {
+      let x: Float32Array | Tensor = values;
+      if (this.featureSource instanceof Tensor) {
+        x = wholeTensor(values, [this.length, ...this.exampleShape], 'float32');
+        made.push(x);
+      }
+      let y: Targets | Tensor = this.targetSource;
+      if (y instanceof Tensor) {
+        y = this.yTensor();
+        made.push(y);
+      }
+      return [x, y];
+    });
+  }
+
+  /**
+   * A dataset of this one's example and target shapes over the sources `make` returns, owning
+   * the tensors it records in `made` (freed if making the dataset fails).
+   */
+  private derived(make: (made: Tensor[]) => [Float32Array | Tensor, Targets | Tensor]): TensorDataset {
+    const made: Tensor[] = [];
+    try {
+      const [x, y] = make(made);
+      const ds = new TensorDataset(x, this.exampleShape, y, { targetShape: this.targetShape });
+      ds.owned = made;
+      return ds;
+    } catch (e) {
+      for (const t of made) t.dispose();
+      throw e;
+    }
   }
 
   /** All features as one tensor [N, ...exampleShape] (the caller owns it). */

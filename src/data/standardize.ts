@@ -132,17 +132,22 @@ export class Standardizer {
     }
   }
 
-  /** A standardised copy of a dataset (targets shared). */
+  /**
+   * A standardised copy of a dataset. A tensor-backed dataset gives a tensor-backed copy (its
+   * tensors owned by the copy: free them with its dispose()); otherwise the targets array is
+   * shared.
+   */
   transform(data: TensorDataset): TensorDataset {
     if (!(data instanceof TensorDataset)) throw new Error(`Standardizer.transform: expected a Dataset, got ${describe(data)}`);
     this.need('transform');
     if (data.exampleShape.join() !== this._shape!.join()) {
       throw new Error(`Standardizer.transform: fitted on examples ${fmt(this._shape!)}, the dataset has ${fmt(data.exampleShape)}`);
     }
-    const out = data.features.slice();
+    // The features getter of a tensor-backed dataset is a copy already.
+    const out = data.featureSource instanceof Float32Array ? data.features.slice() : data.features;
     const fs = data.featureSize;
     for (let n = 0; n < data.length; n++) this.apply(out.subarray(n * fs, (n + 1) * fs), data.exampleShape);
-    return new TensorDataset(out, data.exampleShape, data.targets, { targetShape: data.targetShape });
+    return data.withFeatures(out);
   }
 
   /** fit on data, then transform it. */
