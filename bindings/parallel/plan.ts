@@ -260,6 +260,9 @@ export function runPlan<S extends string = never, R extends string = never>(spec
     }
     partOffsets[name] = offs;
   }
+  // In whole spreads: calls of slowly changing sizes (a growing sequence) then reuse the
+  // freed block rather than each taking a new, larger one from fresh memory.
+  if (spread > 0) total = roundUp(total, SPREAD_FLOATS);
 
   const run = (base: number): void => {
     const parts: Record<string, number[]> = {};
