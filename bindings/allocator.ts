@@ -3,7 +3,8 @@
 //
 // Training loops request the same sizes step after step, so freed blocks go to free lists
 // by size (exact up to 4 KiB, size classes above: see CLASS_FROM) and are handed out again
-// without search; fresh blocks come from a bump pointer that grows the memory when needed. Blocks are 64-byte aligned (cache line, SIMD loads).
+// without search; fresh blocks come from a bump pointer that grows the memory when needed.
+// Blocks are 64-byte aligned (cache line, SIMD loads).
 //
 // Debug guards (setDebugGuards(true) or SIMDGRAD_DEBUG_GUARDS=1): each block then sits between
 // guard bytes of a known pattern, which are checked when it is freed and by checkGuards(), so a
